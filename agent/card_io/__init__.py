@@ -1,0 +1,1 @@
+"""Card link: readers, APDUs, the club card application, stripe and manual entry."""

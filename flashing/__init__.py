@@ -1,0 +1,1 @@
+"""Flashing and provisioning terminals."""

@@ -1,0 +1,1 @@
+"""Host bridge: cashier (ECR) software drives the terminal over serial or TCP."""

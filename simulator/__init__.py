@@ -1,0 +1,1 @@
+"""Simulators: club server, bank leg, virtual cards and the POS emulator (CPython)."""

@@ -1,0 +1,1 @@
+"""The POS emulator QA teams use without devices."""

@@ -1,0 +1,1 @@
+"""The `vafa` console command."""

@@ -1,0 +1,5 @@
+import sys
+
+from vafa.cli import main
+
+sys.exit(main())
