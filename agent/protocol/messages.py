@@ -1,0 +1,149 @@
+"""Vafa club-link vocabulary as tables (docs/protocol.md sections 2-5).
+
+Names are for screens, logs and errors; the wire carries the codes.
+"""
+
+# Message type indicators (ISO 8583:1987): request -> response.
+RESPONSE_MTI = {
+    "0100": "0110",
+    "0101": "0110",
+    "0220": "0230",
+    "0221": "0230",
+    "0420": "0430",
+    "0421": "0430",
+    "0500": "0510",
+    "0501": "0510",
+    "0800": "0810",
+    "0801": "0810",
+}
+# A repeat (last digit 1) of each original request, and back.
+REPEAT_MTI = {"0100": "0101", "0220": "0221", "0420": "0421", "0500": "0501", "0800": "0801"}
+ORIGINAL_MTI = {v: k for k, v in REPEAT_MTI.items()}
+
+# Field 3 processing codes (docs/protocol.md 2.2).
+PURCHASE_CASH = "000000"
+PURCHASE_BANK = "004000"
+PURCHASE_CLUB_CREDIT = "006000"
+PURCHASE_STORE_CREDIT = "007000"
+REFUND_BANK = "200040"
+REFUND_CLUB_CREDIT = "200060"
+REFUND_STORE_CREDIT = "200070"
+REFUND_CASH = "200000"
+TOP_UP = "210060"
+BALANCE_INQUIRY = "310000"
+
+PROCESSING = {
+    PURCHASE_CASH: "cash purchase",
+    PURCHASE_BANK: "bank-card purchase",
+    PURCHASE_CLUB_CREDIT: "club-credit purchase",
+    PURCHASE_STORE_CREDIT: "store-credit purchase",
+    REFUND_BANK: "refund to bank card",
+    REFUND_CLUB_CREDIT: "refund to club credit",
+    REFUND_STORE_CREDIT: "refund to store credit",
+    REFUND_CASH: "refund in cash",
+    TOP_UP: "top-up",
+    BALANCE_INQUIRY: "balance inquiry",
+}
+SINGLE_PHASE = (BALANCE_INQUIRY,)
+
+# Account types, positions 3-4 / 5-6 of field 3 and 1-2 of a field 54 item.
+ACCOUNT_NONE = "00"
+ACCOUNT_BANK = "40"
+ACCOUNT_CLUB_CREDIT = "60"
+ACCOUNT_STORE_CREDIT = "70"
+
+# Field 39 response codes (docs/protocol.md section 3): code -> (name, message on screen).
+APPROVED = "00"
+INVALID_TERMINAL = "03"
+DECLINED = "05"
+INVALID_TRANSACTION = "12"
+INVALID_AMOUNT = "13"
+UNKNOWN_CARD = "14"
+ORIGINAL_NOT_FOUND = "25"
+FORMAT_ERROR = "30"
+INSUFFICIENT_CREDIT = "51"
+EXPIRED_CARD = "54"
+NOT_PERMITTED_CARD = "57"
+BLOCKED_CARD = "62"
+SECURITY_VIOLATION = "63"
+ENROLLMENT_REQUIRED = "64"
+DUPLICATE = "94"
+OUT_OF_BALANCE = "95"
+SYSTEM_ERROR = "96"
+
+RESPONSE_CODES = {
+    APPROVED: ("approved", "Approved"),
+    INVALID_TERMINAL: ("invalid terminal", "Terminal not registered"),
+    DECLINED: ("declined", "Declined"),
+    INVALID_TRANSACTION: ("invalid transaction", "Not allowed"),
+    INVALID_AMOUNT: ("invalid amount", "Invalid amount"),
+    UNKNOWN_CARD: ("unknown card", "Unknown card"),
+    ORIGINAL_NOT_FOUND: ("original not found", "Original not found"),
+    FORMAT_ERROR: ("format error", "System error"),
+    INSUFFICIENT_CREDIT: ("insufficient credit", "Insufficient credit"),
+    EXPIRED_CARD: ("expired card", "Card expired"),
+    NOT_PERMITTED_CARD: ("not permitted to card", "Not allowed for this card"),
+    BLOCKED_CARD: ("blocked card", "Card blocked"),
+    SECURITY_VIOLATION: ("security violation", "Security error"),
+    ENROLLMENT_REQUIRED: ("enrollment required", "Enrollment required"),
+    DUPLICATE: ("duplicate", "Duplicate"),
+    OUT_OF_BALANCE: ("out of balance", "Totals differ"),
+    SYSTEM_ERROR: ("system error", "System error"),
+}
+
+# Field 22 POS entry modes.
+ENTRY_CHIP = "051"
+ENTRY_STRIPE = "021"
+ENTRY_MANUAL = "012"
+ENTRY_NONE = "000"
+
+# Field 25 POS condition codes.
+CONDITION_NORMAL = "00"
+CONDITION_RESENT_AFTER_RESTART = "06"
+
+# Field 70 network management codes.
+NETWORK_SIGN_ON = "001"
+NETWORK_SIGN_OFF = "002"
+NETWORK_ECHO = "301"
+NETWORK_KEY_CHANGE = "161"
+
+# Field 48 Vafa TLV tags (docs/protocol.md 2.3).
+TAG_POINTS_EARNED = 0x01
+TAG_POINTS_BALANCE = 0x02
+TAG_TIER = 0x03
+TAG_MESSAGE = 0x04
+TAG_BANK_REFERENCE = 0x05
+TAG_ORIGINAL_RRN = 0x06
+TAG_PHONE = 0x07
+TAG_GENDER = 0x08
+TAG_BIRTH_DATE = 0x09
+TAG_EDUCATION = 0x0A
+TAG_REVERSAL_REASON = 0x0B
+TAG_CREDIT_VALIDITY = 0x0C
+TAG_CARD_EXPIRY = 0x0D
+TAG_RECON_DETAIL = 0x0E
+
+# Field 62 protected-data TLV tags (docs/protocol.md 4.1).
+SECRET_CARD_NUMBER = 0x01
+SECRET_CARD_EXPIRY = 0x02
+SECRET_TERMINAL_ID = 0x03
+
+# Reversal reasons (field 48 tag 0B).
+REVERSAL_REASONS = {
+    "TO": "timeout",
+    "CN": "cancelled by the customer",
+    "BD": "bank leg declined",
+    "BT": "bank leg timed out",
+    "VD": "void of the last transaction",
+    "PF": "unfinished at power failure",
+    "MC": "response MAC failed",
+    "PR": "printer failure",
+}
+
+# Field 54 amount types.
+AMOUNT_DISCOUNT = "D1"
+AMOUNT_FEE = "F1"
+AMOUNT_PAYABLE = "P1"
+AMOUNT_AVAILABLE = "02"
+
+CURRENCY_IRR = "364"
