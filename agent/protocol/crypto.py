@@ -1,0 +1,263 @@
+"""AES modes, AES-CMAC, HMAC-SHA256 and padding, over a registry of AES block backends.
+
+Bytes in, bytes out. A backend is a factory `factory(key) -> cipher` whose cipher has
+`encrypt_block(b16)` and `decrypt_block(b16)`, and raises ImportError when its library is
+missing on this interpreter. Built in:
+- "pure": agent.protocol.aes_pure (FIPS-197 in Python), everywhere;
+- "cryptolib": MicroPython's native AES, where `import cryptolib` works.
+CPython entry points add "cryptography" with agent.protocol.aes_cryptography.install().
+
+Every AES function takes `backend=None` (the default backend) or a backend name. The default
+is "cryptolib" where it imports, else the backend registered with default=True, else "pure".
+Keys are 16 bytes (AES-128) or 32 bytes (AES-256). A fresh cipher is made per call and no key
+schedule is cached, so no key outlives the call that used it (DUKPT's forward secrecy relies
+on intermediate keys being dropped).
+
+Standards: NIST SP 800-38A (ECB, CBC), RFC 4493 (AES-CMAC), RFC 2104 (HMAC) over FIPS 180-4
+SHA-256, ISO/IEC 9797-1 padding method 2.
+"""
+
+import hashlib
+
+from agent.protocol.errors import CryptoError
+
+BLOCK = 16
+_ZERO_BLOCK = bytes(16)
+_MASK128 = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF
+
+
+def _pure(key):
+    # Imported here so a device using cryptolib never loads the pure tables' code.
+    from agent.protocol.aes_pure import PureAES
+
+    return PureAES(key)
+
+
+class _CryptolibAES:
+    """MicroPython's native AES in ECB mode (mode 1).
+
+    A cryptolib object either encrypts or decrypts, never both: one is made per direction,
+    on first use.
+    """
+
+    def __init__(self, key):
+        import cryptolib  # ImportError off MicroPython: the backend is then unavailable
+
+        _check_key(key)
+        self._new = cryptolib.aes
+        self._key = bytes(key)
+        self._enc = None
+        self._dec = None
+
+    def encrypt_block(self, block):
+        _check_block(block)
+        if self._enc is None:
+            self._enc = self._new(self._key, 1)
+        return self._enc.encrypt(block)
+
+    def decrypt_block(self, block):
+        _check_block(block)
+        if self._dec is None:
+            self._dec = self._new(self._key, 1)
+        return self._dec.decrypt(block)
+
+
+# name -> factory(key) returning an object with encrypt_block / decrypt_block.
+BACKENDS = {"pure": _pure, "cryptolib": _CryptolibAES}
+
+# The backend registered with default=True, and whether cryptolib imports (probed once).
+_SETTINGS = {"default": None, "cryptolib": None}
+
+
+def register_backend(name, factory, default=False):
+    """Add (or replace) the backend `name`; with default=True it becomes the default wherever
+    cryptolib is absent."""
+    if not callable(factory):
+        raise CryptoError(f"AES backend {name!r} needs a callable factory")
+    BACKENDS[name] = factory
+    if default:
+        _SETTINGS["default"] = name
+
+
+def unregister_backend(name):
+    """Remove a registered backend (tests use this to undo register_backend)."""
+    if name == "pure":
+        raise CryptoError("the pure AES backend cannot be removed")
+    BACKENDS.pop(name, None)
+    if _SETTINGS["default"] == name:
+        _SETTINGS["default"] = None
+
+
+def _cryptolib_present():
+    present = _SETTINGS["cryptolib"]
+    if present is None:
+        try:
+            import cryptolib  # noqa: F401
+
+            present = True
+        except ImportError:
+            present = False
+        _SETTINGS["cryptolib"] = present
+    return present
+
+
+def default_backend():
+    """The name used when a function gets backend=None."""
+    if "cryptolib" in BACKENDS and _cryptolib_present():
+        return "cryptolib"
+    return _SETTINGS["default"] or "pure"
+
+
+def available_backends():
+    """Sorted names of the backends that work on this interpreter."""
+    names = []
+    for name in sorted(BACKENDS):
+        try:
+            BACKENDS[name](_ZERO_BLOCK)
+        except ImportError:
+            continue
+        names.append(name)
+    return names
+
+
+def _check_key(key):
+    if len(key) != 16 and len(key) != 32:
+        raise CryptoError(f"AES key must be 16 or 32 bytes, got {len(key)}")
+
+
+def _check_block(block):
+    if len(block) != BLOCK:
+        raise CryptoError(f"AES block must be 16 bytes, got {len(block)}")
+
+
+def _check_blocks(data, what):
+    if len(data) % BLOCK:
+        raise CryptoError(f"{what} must be a multiple of 16 bytes, got {len(data)}")
+
+
+def _check_iv(iv):
+    if len(iv) != BLOCK:
+        raise CryptoError(f"CBC IV must be 16 bytes, got {len(iv)}")
+
+
+def _cipher(key, backend):
+    _check_key(key)
+    name = backend or default_backend()
+    factory = BACKENDS.get(name)
+    if factory is None:
+        raise CryptoError(f"unknown AES backend {name!r}")
+    try:
+        return factory(key)
+    except ImportError:
+        raise CryptoError(f"AES backend {name!r} is not available on this interpreter")
+
+
+def _xor16(a, b):
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(16, "big")
+
+
+def aes_ecb_encrypt(key, data, backend=None):
+    """SP 800-38A 6.1 ECB; data is a multiple of 16 bytes (no padding)."""
+    _check_blocks(data, "ECB data")
+    enc = _cipher(key, backend).encrypt_block
+    return b"".join([enc(data[i : i + 16]) for i in range(0, len(data), 16)])
+
+
+def aes_ecb_decrypt(key, data, backend=None):
+    _check_blocks(data, "ECB data")
+    dec = _cipher(key, backend).decrypt_block
+    return b"".join([dec(data[i : i + 16]) for i in range(0, len(data), 16)])
+
+
+def aes_cbc_encrypt(key, iv, data, backend=None):
+    """SP 800-38A 6.2 CBC: C_i = E(P_i xor C_(i-1)), C_0 = IV. No padding inside."""
+    _check_iv(iv)
+    _check_blocks(data, "CBC data")
+    enc = _cipher(key, backend).encrypt_block
+    out = []
+    prev = iv
+    for i in range(0, len(data), 16):
+        prev = enc(_xor16(data[i : i + 16], prev))
+        out.append(prev)
+    return b"".join(out)
+
+
+def aes_cbc_decrypt(key, iv, data, backend=None):
+    """SP 800-38A 6.2 CBC: P_i = D(C_i) xor C_(i-1), C_0 = IV."""
+    _check_iv(iv)
+    _check_blocks(data, "CBC data")
+    dec = _cipher(key, backend).decrypt_block
+    out = []
+    prev = iv
+    for i in range(0, len(data), 16):
+        block = data[i : i + 16]
+        out.append(_xor16(dec(block), prev))
+        prev = block
+    return b"".join(out)
+
+
+def _dbl(v):
+    """RFC 4493 2.3: left shift by one bit in GF(2^128), folding the carry with R_b = 0x87."""
+    v <<= 1
+    return (v & _MASK128) ^ 0x87 if v >> 128 else v
+
+
+def aes_cmac(key, data, backend=None):
+    """RFC 4493 2.4 AES-CMAC: the full 16-byte MAC (callers truncate if their format asks)."""
+    enc = _cipher(key, backend).encrypt_block
+    k1 = _dbl(int.from_bytes(enc(_ZERO_BLOCK), "big"))  # RFC 4493 2.3 Generate_Subkey
+    n = len(data)
+    start = ((n - 1) // 16) * 16 if n else 0  # where the last block (complete or not) begins
+    last = data[start:]
+    if len(last) == 16:
+        m_last = int.from_bytes(last, "big") ^ k1
+    else:
+        # An incomplete (or empty) last block is padded 10...0 and masked with K2.
+        padded = bytes(last) + b"\x80" + bytes(15 - len(last))
+        m_last = int.from_bytes(padded, "big") ^ _dbl(k1)
+    x = 0
+    for i in range(0, start, 16):
+        y = x ^ int.from_bytes(data[i : i + 16], "big")
+        x = int.from_bytes(enc(y.to_bytes(16, "big")), "big")
+    return enc((x ^ m_last).to_bytes(16, "big"))
+
+
+def hmac_sha256(key, data):
+    """RFC 2104 HMAC with SHA-256 (block size 64): H(K^opad || H(K^ipad || data))."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = bytes(key) + bytes(64 - len(key))
+    inner = hashlib.sha256(bytes([b ^ 0x36 for b in key]))
+    inner.update(data)
+    outer = hashlib.sha256(bytes([b ^ 0x5C for b in key]))
+    outer.update(inner.digest())
+    return outer.digest()
+
+
+def constant_time_equal(a, b):
+    """True when a and b hold the same bytes; the time depends on the length only."""
+    if len(a) != len(b):
+        return False
+    diff = 0
+    for i in range(len(a)):  # indexes, not zip(strict=...), which MicroPython lacks
+        diff |= a[i] ^ b[i]
+    return diff == 0
+
+
+def pad_iso9797_m2(data):
+    """ISO/IEC 9797-1 padding method 2: append 0x80, then zeros to a multiple of 16 bytes.
+    Always adds 1 to 16 bytes."""
+    return bytes(data) + b"\x80" + bytes(15 - len(data) % 16)
+
+
+def unpad_iso9797_m2(data):
+    """Undo pad_iso9797_m2; CryptoError unless the last block ends 0x80 00 ... 00."""
+    n = len(data)
+    if n == 0 or n % 16:
+        raise CryptoError(f"padded data must be a non-empty multiple of 16 bytes, got {n}")
+    i = n - 1
+    while i > n - 16 and data[i] == 0:
+        i -= 1
+    if data[i] != 0x80:
+        raise CryptoError("bad ISO 9797-1 method 2 padding")
+    return bytes(data[:i])
