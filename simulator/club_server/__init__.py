@@ -1,0 +1,1 @@
+"""Club server simulator: the far end of the club link (pyiso8583-based, CPython)."""
