@@ -1,6 +1,6 @@
 """Compile every .py file under the given folders with mpy-cross; fail if any is rejected.
 
-    python tools/mpy_compile_check.py agent
+python tools/mpy_compile_check.py agent
 """
 
 import shutil

@@ -12,7 +12,10 @@ import sys
 # subcommand -> (module providing add_arguments/run, one-line help)
 JOBS = {
     "demo": ("simulator.demo", "run every club flow end to end against a local club server"),
-    "club-server": ("simulator.club_server.cli", "the reference club (loyalty) server and its admin"),
+    "club-server": (
+        "simulator.club_server.cli",
+        "the reference club (loyalty) server and its admin",
+    ),
 }
 
 

@@ -71,7 +71,7 @@ def _encryption_tables():
             # MixColumns column (2, 1, 1, 3) times the S-box output (FIPS-197 5.1.3).
             te0.append((s2 << 24) | (s << 16) | (s << 8) | (s2 ^ s))
         # Concatenation, not (sbox, *rest): MicroPython has no unpacking in tuple displays.
-        tables = _TABLES[0] = (sbox,) + _rotate_tables(tuple(te0))  # noqa: RUF005
+        tables = _TABLES[0] = (sbox,) + _rotate_tables(tuple(te0))
     return tables
 
 
@@ -91,7 +91,7 @@ def _decryption_tables():
             td0.append(
                 ((s8 ^ s4 ^ s2) << 24) | ((s8 ^ s) << 16) | ((s8 ^ s4 ^ s) << 8) | (s8 ^ s2 ^ s)
             )
-        tables = _TABLES[1] = (bytes(inv),) + _rotate_tables(tuple(td0))  # noqa: RUF005
+        tables = _TABLES[1] = (bytes(inv),) + _rotate_tables(tuple(td0))
     return tables
 
 

@@ -212,13 +212,13 @@ def decode(data, spec=FIELDS):
             raise DecodeError("secondary bitmap present but empty", field="bitmap", offset=12)
         pos = 20
     bitmap = data[4:pos]
-    for bits, bad in zip(bitmap, not_allowed):  # noqa: B905 (MicroPython zip: no strict=)
+    for bits, bad in zip(bitmap, not_allowed):
         if bits & bad:
             raise _unknown_bit(bitmap, not_allowed)
 
     message = {"t": mti.decode()}
     num = "bitmap"  # the field an "extra data" error names when there is no field
-    for bits, fields in zip(bitmap, by_byte):  # noqa: B905 (as above)
+    for bits, fields in zip(bitmap, by_byte):
         if not bits:
             continue
         for mask, num, key, check, length_type, length in fields:

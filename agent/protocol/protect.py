@@ -25,7 +25,7 @@ KEYS_BY_DIRECTION = {
 
 
 def mac_field(message):
-    """"128" when the message has a field 65..128 (and so a secondary bitmap), else "64"."""
+    """ "128" when the message has a field 65..128 (and so a secondary bitmap), else "64"."""
     for key in message:
         if key not in ("t", "64", "128") and int(key) > 64:
             return "128"

@@ -106,7 +106,7 @@ def test_every_flipped_byte_is_refused():
             open_sealed(bytes(forged), host_keys, REQUEST)
         except ProtocolError:
             continue
-        raise AssertionError("byte %d flipped and still accepted" % i)
+        raise AssertionError(f"byte {i} flipped and still accepted")
 
 
 def test_wrong_key_is_a_mac_error():
