@@ -2,11 +2,14 @@
 
     python tools/run_micropython_tests.py [--heapsize BYTES] [MODULE ...]
 
-Exit status is MicroPython's: 0 only when at least one test ran and none failed.
+Each test module runs in its own MicroPython process, as a device runs one program from a fresh
+heap; the counts are added up into one closing line. Exit status 0 only when at least one test
+ran and none failed (a module that crashes counts as a failure).
 """
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +26,14 @@ def find_micropython():
     return found
 
 
+SUMMARY = re.compile(rb"^micropython: (\d+) passed, (\d+) failed$", re.M)
+
+
+def all_modules():
+    names = (ROOT / "tests" / "portable").glob("test_*.py")
+    return sorted(p.stem for p in names)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heapsize", type=int, default=262144)
@@ -31,7 +42,21 @@ def main():
     # ".frozen" keeps MicroPython's frozen modules (asyncio) importable; "." is the repo root.
     env = dict(os.environ, MICROPYPATH=".frozen:.")
     cmd = [find_micropython(), "-X", f"heapsize={args.heapsize}", "tests/portable/runner.py"]
-    return subprocess.call(cmd + args.modules, cwd=ROOT, env=env)
+    passed = failed = 0
+    for module in args.modules or all_modules():
+        result = subprocess.run([*cmd, module], cwd=ROOT, env=env, capture_output=True)
+        sys.stdout.write(result.stdout.decode(errors="replace"))
+        sys.stdout.write(result.stderr.decode(errors="replace"))
+        found = SUMMARY.search(result.stdout)
+        if found:
+            passed += int(found.group(1))
+            failed += int(found.group(2))
+        if result.returncode and not (found and int(found.group(2))):
+            failed += 1  # crashed outside a test (import error, MemoryError at load)
+            print(f"FAIL {module}: MicroPython exited {result.returncode}")
+    print(f"heap {args.heapsize} bytes, one MicroPython process per test module")
+    print(f"micropython: {passed} passed, {failed} failed")
+    return 0 if passed and not failed else 1
 
 
 if __name__ == "__main__":
