@@ -1,0 +1,164 @@
+"""The transaction engine: pure logic driven through the ports handed to its constructor.
+
+    engine = Engine(link, bank, reader, keypad, display, printer, clock, storage, config)
+    engine.recover()                     # always first: finishes what a power cut left open
+    result = engine.purchase_bank(1200000)
+
+Ports: agent/ports.py. config (a dict):
+    terminal_id   8 characters, as registered with the club (field 62 tag 03)
+    merchant_id   up to 15 characters (field 42)
+    storage_key   16 bytes: seals card numbers at rest (agent/vault.py)
+    merchant_name optional, printed on receipts
+    timeout_ms    response timer, default 10000; repeats: 0101 repeats, default 1
+    utc_offset_s  local time for fields 12/13 and receipts, default Tehran (+03:30)
+    compact_bytes journal size that triggers compaction when idle, default 8192
+The DUKPT state lives in the storage blob "dukpt" (provisioned with load_initial_key) unless a
+TerminalDukpt is handed in. The flows are in agent/flows.py; each returns a result dict
+(docs/terminal.md "Results").
+"""
+
+from agent import flows, recovery
+from agent.club import ClubClient, StanCounter
+from agent.ledger import Ledger
+from agent.ports import default_rng
+from agent.protocol import messages as m
+from agent.protocol.dukpt import TerminalDukpt
+from agent.saf import Saf
+from agent.storage import BlobStore
+from agent.timeutil import TEHRAN_OFFSET_S
+from agent.vault import Vault
+
+COMPACT_BYTES = 8192
+
+
+class Engine:
+    def __init__(
+        self,
+        link,
+        bank,
+        reader,
+        keypad,
+        display,
+        printer,
+        clock,
+        storage,
+        config,
+        dukpt=None,
+        rng=None,
+    ):
+        self.bank = bank
+        self.reader = reader
+        self.keypad = keypad
+        self.display = display
+        self.printer = printer
+        self.clock = clock
+        self.storage = storage
+        self.config = config
+        self.terminal_id = config["terminal_id"]
+        self.offset_s = config.get("utc_offset_s", TEHRAN_OFFSET_S)
+        self.compact_bytes = config.get("compact_bytes", COMPACT_BYTES)
+        if dukpt is None:
+            dukpt = TerminalDukpt(BlobStore(storage, "dukpt"))
+        self.dukpt = dukpt
+        self.vault = Vault(config["storage_key"], rng or default_rng)
+        self.stans = StanCounter(storage)
+        self.club = ClubClient(
+            link,
+            dukpt,
+            clock,
+            self.terminal_id,
+            config["merchant_id"],
+            config.get("timeout_ms", 10000),
+            config.get("repeats", 1),
+        )
+        self.ledger = Ledger(storage)
+        self.saf = Saf(self.ledger, self.club, clock, self.vault)
+        self.recovered = None  # the report of recover(), once it ran
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def recover(self):
+        """Replay the journal and finish unfinished work (agent/recovery.py); run it first."""
+        self.recovered = recovery.recover(self)
+        return self.recovered
+
+    def idle(self):
+        """Call from the idle loop: sends queued items when their backoff is over; returns the
+        number still queued."""
+        self._ready()
+        if self.saf.due():
+            self.saf.drain()
+        self.maybe_compact()
+        return len(self.saf)
+
+    def maybe_compact(self):
+        if self.ledger.journal.size > self.compact_bytes and not self.ledger.open:
+            self.ledger.compact()
+
+    def pending(self):
+        return len(self.saf)
+
+    def parked(self):
+        return list(self.ledger.parked)
+
+    def requeue_parked(self):
+        return self.saf.requeue_parked()
+
+    def receipt_header(self):
+        return {
+            "merchant_name": self.config.get("merchant_name", ""),
+            "merchant_id": self.config["merchant_id"],
+            "terminal_id": self.terminal_id,
+            "time": self.clock.now(),
+            "offset_s": self.offset_s,
+        }
+
+    def _ready(self):
+        if self.recovered is None:
+            self.recover()
+
+    # -- flows (agent/flows.py) --------------------------------------------------------------
+
+    def purchase_bank(self, amount, card=None):
+        self._ready()
+        return flows.purchase_bank(self, amount, card)
+
+    def purchase_club_credit(self, amount, card=None):
+        self._ready()
+        return flows.purchase_credit(self, amount, m.ACCOUNT_CLUB_CREDIT, card)
+
+    def purchase_store_credit(self, amount, card=None):
+        self._ready()
+        return flows.purchase_credit(self, amount, m.ACCOUNT_STORE_CREDIT, card)
+
+    def purchase_cash(self, amount, card=None):
+        self._ready()
+        return flows.purchase_cash(self, amount, card)
+
+    def balance(self, card=None):
+        self._ready()
+        return flows.balance(self, card)
+
+    def top_up(self, amount, card=None):
+        self._ready()
+        return flows.top_up(self, amount, card)
+
+    def refund(self, amount, original_rrn, account=m.ACCOUNT_CLUB_CREDIT, card=None):
+        self._ready()
+        return flows.refund(self, amount, original_rrn, account, card)
+
+    def void_last(self):
+        self._ready()
+        return flows.void_last(self)
+
+    def close_day(self):
+        self._ready()
+        return flows.close_day(self)
+
+    def sign_on(self):
+        self._ready()
+        return flows.network(self, m.NETWORK_SIGN_ON)
+
+    def echo(self):
+        self._ready()
+        return flows.network(self, m.NETWORK_ECHO)

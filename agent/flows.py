@@ -1,0 +1,285 @@
+"""The transaction flows of docs/protocol.md section 5, over the engine's ports.
+
+Each flow takes the engine (agent/engine.py) and returns a result dict (steps.new_result).
+Every flow that may move money first drains the store-and-forward queue (steps.start): a sale
+never overtakes an unsent confirmation or reversal.
+"""
+
+import binascii
+
+from agent import receipt, steps
+from agent.club import NoResponse, stamp
+from agent.ledger import TOTALS_FIELDS, net_amount
+from agent.protocol import messages as m
+from agent.protocol.tlv import encode_tlv
+from agent.timeutil import transmission
+
+CREDIT_FLOWS = {
+    m.ACCOUNT_CLUB_CREDIT: ("club_credit", m.PURCHASE_CLUB_CREDIT),
+    m.ACCOUNT_STORE_CREDIT: ("store_credit", m.PURCHASE_STORE_CREDIT),
+}
+REFUND_ACCOUNTS = (m.ACCOUNT_NONE, m.ACCOUNT_BANK, m.ACCOUNT_CLUB_CREDIT, m.ACCOUNT_STORE_CREDIT)
+COUNT_WIDTH = 10  # fields 74..77
+AMOUNT_WIDTH = 16  # fields 86..89, and 97 after its sign
+
+
+def _reverse(eng, res, entry, reason, outcome=steps.REVERSED):
+    steps.reverse(eng, entry, reason)
+    res["outcome"] = outcome
+    res["reason"] = reason
+    res["message"] = "Reversed: " + m.REVERSAL_REASONS.get(reason, reason)
+    eng.display.show("reversed", reason=reason)
+    return res
+
+
+def finish(eng, res, kind="sale"):
+    """The approved screen, both receipts, and a compaction when the journal has grown."""
+    eng.display.show("approved", **receipt.screen_params(res))
+    print_receipts(eng, res, kind)
+    eng.maybe_compact()
+    return res
+
+
+def print_receipts(eng, res, kind="sale"):
+    res["printed"] = True
+    for copy in receipt.COPIES:
+        lines = receipt.layout(res, copy, eng.receipt_header(), kind)
+        try:
+            eng.printer.print_lines(lines)
+        except OSError:
+            res["printed"] = False
+            eng.display.show("printer_error")
+            return
+
+
+def purchase_bank(eng, amount, card=None):
+    """004000: discount inquiry, bank leg payment of the payable, then 0220 (tag 05) or 0420."""
+    res = steps.new_result("bank", amount)
+    card = steps.start(eng, res, card)
+    if card is None:
+        return res
+    reply = steps.authorize(eng, res, "bank", m.PURCHASE_BANK, amount, card)
+    if reply is None:
+        return res
+    entry = eng.ledger.entry(res["stan"])
+    eng.display.show(
+        "payable", amount=amount, discount=res["discount"], fee=res["fee"], payable=res["payable"]
+    )
+    if not eng.printer.ready():
+        return _reverse(eng, res, entry, "PR")
+    if res["payable"] <= 0:  # the club pays it all: nothing to charge on the bank leg
+        steps.confirmed(eng, res, entry)
+        return finish(eng, res)
+    txn_id = eng.terminal_id + res["stan"] + entry["txn"]["f7"]
+    eng.ledger.record({"k": "pay", "s": res["stan"], "bid": txn_id, "amt": res["payable"]})
+    eng.display.show("bank", payable=res["payable"])
+    outcome = steps.bank_pay(eng, res["payable"], card, txn_id)
+    status = outcome.get("status")
+    if status != "approved":
+        reason = steps.BANK_REVERSAL.get(status, "BT")
+        outcome = steps.CANCELLED if reason == "CN" else steps.REVERSED
+        return _reverse(eng, res, entry, reason, outcome)
+    res["bank_reference"] = outcome.get("reference")
+    steps.confirmed(eng, res, entry, bank_ref=res["bank_reference"])
+    return finish(eng, res)
+
+
+def purchase_credit(eng, amount, account, card=None):
+    """006000 (club credit) or 007000 (store credit): the customer accepts the payable."""
+    flow, pc = CREDIT_FLOWS[account]
+    res = steps.new_result(flow, amount)
+    card = steps.start(eng, res, card)
+    if card is None:
+        return res
+    reply = steps.authorize(eng, res, flow, pc, amount, card, account=account)
+    if reply is None:
+        return res
+    entry = eng.ledger.entry(res["stan"])
+    if not eng.keypad.confirm("confirm", payable=res["payable"], balance=res["balance_after"]):
+        return _reverse(eng, res, entry, "CN", steps.CANCELLED)
+    if not eng.printer.ready():
+        return _reverse(eng, res, entry, "PR")
+    steps.confirmed(eng, res, entry, account)
+    return finish(eng, res)
+
+
+def purchase_cash(eng, amount, card=None):
+    """000000: a purchase paid in cash that earns points."""
+    return _two_phase(eng, "cash", m.PURCHASE_CASH, amount, card)
+
+
+def top_up(eng, amount, card=None):
+    """210060: the cashier takes the money and confirms; the club credits club credit."""
+    return _two_phase(
+        eng, "top_up", m.TOP_UP, amount, card, account=m.ACCOUNT_CLUB_CREDIT, ask="confirm_topup"
+    )
+
+
+def refund(eng, amount, original_rrn, account=m.ACCOUNT_CLUB_CREDIT, card=None):
+    """2000xx: refund of (part of) the purchase with RRN original_rrn, to `account`.
+
+    A refund to a bank card ("40") is paid back by the bank leg's own refund; the club side
+    here credits nothing but takes back the points of the refunded share.
+    """
+    if account not in REFUND_ACCOUNTS:
+        raise ValueError(f"refund account must be one of {REFUND_ACCOUNTS}")
+    balance = account if account in CREDIT_FLOWS else None
+    tags = {m.TAG_ORIGINAL_RRN: original_rrn}
+    return _two_phase(eng, "refund", "2000" + account, amount, card, balance, None, tags)
+
+
+def _two_phase(eng, flow, pc, amount, card, account=None, ask=None, tags=None):
+    res = steps.new_result(flow, amount)
+    card = steps.start(eng, res, card)
+    if card is None:
+        return res
+    reply = steps.authorize(eng, res, flow, pc, amount, card, tags, account)
+    if reply is None:
+        return res
+    entry = eng.ledger.entry(res["stan"])
+    credit = reply.text(m.TAG_CREDIT_VALIDITY)
+    if credit:
+        res["credit_validity"] = credit
+    if ask and not eng.keypad.confirm(ask, amount=amount, balance=res["balance_after"]):
+        return _reverse(eng, res, entry, "CN", steps.CANCELLED)
+    if not eng.printer.ready():
+        return _reverse(eng, res, entry, "PR")
+    steps.confirmed(eng, res, entry, account)
+    return finish(eng, res)
+
+
+def balance(eng, card=None):
+    """310000: single phase; the balances, points, tier and card expiry on the display."""
+    res = steps.new_result("balance", 0)
+    card = steps.start(eng, res, card, need_paper=False)
+    if card is None:
+        return res
+    reply = steps.authorize(eng, res, "balance", m.BALANCE_INQUIRY, 0, card)
+    if reply is None:
+        return res
+    steps.end(eng, res["stan"], "single")
+    amounts = reply.amounts
+    res["outcome"] = steps.APPROVED
+    res["club_credit"] = amounts.get(m.ACCOUNT_CLUB_CREDIT + m.AMOUNT_AVAILABLE)
+    res["store_credit"] = amounts.get(m.ACCOUNT_STORE_CREDIT + m.AMOUNT_AVAILABLE)
+    res["balance_after"] = res["club_credit"]
+    res["card_expiry"] = reply.text(m.TAG_CARD_EXPIRY)
+    res["message"] = steps.MESSAGES["approved"]
+    eng.display.show(
+        "balance",
+        points=res["points_balance"],
+        club_credit=res["club_credit"],
+        store_credit=res["store_credit"],
+        tier=res["tier"],
+    )
+    return res
+
+
+def void_item(eng, q):
+    """The 0420 (reason VD) of the confirmed transaction whose 0220 item is `q`."""
+    f = q["f"]
+    now = eng.clock.now()
+    fields = {"3": f["3"], "4": f["4"], "11": eng.stans.next(), "49": m.CURRENCY_IRR}
+    stamp(fields, now, eng.offset_s)
+    fields["90"] = f["90"]
+    if "37" in f:
+        fields["37"] = f["37"]
+    fields["48"] = binascii.hexlify(encode_tlv({m.TAG_REVERSAL_REASON: "VD"})).decode()
+    item = {"id": fields["11"], "mti": "0420", "txn": q["txn"], "f": fields, "at": now}
+    item["flow"] = q.get("flow")
+    item["card"] = q.get("card")
+    item["reason"] = "VD"
+    if q.get("pan"):
+        item["pan"] = q["pan"]
+    return item
+
+
+def void_last(eng):
+    """0420 VD of the last confirmed transaction since the last close (docs/protocol.md 5.5)."""
+    res = steps.new_result("void")
+    if not eng.saf.drain(force=True):
+        return steps.fail(eng, res, steps.FAILED, "busy", count=len(eng.saf))
+    last = eng.ledger.last
+    if last is None or last["state"] != "confirmed":
+        return steps.fail(eng, res, steps.FAILED, "nothing_to_void")
+    q = last["q"]
+    res["amount"] = res["payable"] = int(q["f"]["4"])
+    res["rrn"] = q["f"].get("37")
+    res["card_last4"] = q.get("card")
+    res["voided_flow"] = q.get("flow")
+    item = eng.saf.add(void_item(eng, q))
+    res["stan"] = item["id"]
+    res["reason"] = "VD"
+    eng.saf.drain(force=True)
+    reply = eng.saf.last_reply.get(item["id"])
+    if reply is None:
+        res["outcome"] = steps.APPROVED
+        res["message"] = "Void queued"
+    else:
+        res["response_code"] = reply.rc
+        res["confirmed"] = reply.rc == m.APPROVED
+        res["outcome"] = steps.APPROVED if res["confirmed"] else steps.DECLINED
+        res["message"] = "Voided"
+        if not res["confirmed"]:
+            res["message"] = m.RESPONSE_CODES.get(reply.rc, ("", "Declined"))[1]
+    if res["outcome"] == steps.APPROVED:
+        return finish(eng, res, "void")
+    eng.display.show("declined", code=reply.rc, message=res["message"])
+    return res
+
+
+def close_day(eng):
+    """0500 with the terminal's totals since the last close; the 0510 closes the window."""
+    res = steps.new_result("close")
+    if not eng.saf.drain(force=True):
+        return steps.fail(eng, res, steps.FAILED, "busy", count=len(eng.saf))
+    totals = dict(eng.ledger.totals)
+    stan = eng.stans.next()
+    msg = {"t": "0500", "7": transmission(eng.clock.now()), "11": stan}
+    for key, field in TOTALS_FIELDS.items():
+        width = AMOUNT_WIDTH if key.endswith("a") else COUNT_WIDTH
+        msg[field] = f"{totals[key]:0{width}d}"
+    net = net_amount(totals)
+    msg["97"] = ("C" if net >= 0 else "D") + f"{abs(net):0{AMOUNT_WIDTH}d}"
+    res["stan"] = stan
+    res["totals"] = totals
+    eng.display.show("closing")
+    try:
+        reply = eng.club.request(msg)
+    except NoResponse:
+        return steps.fail(eng, res, steps.FAILED, "no_answer")
+    res["response_code"] = reply.rc
+    if reply.rc not in (m.APPROVED, m.OUT_OF_BALANCE):
+        res["outcome"] = steps.DECLINED
+        res["message"] = m.RESPONSE_CODES.get(reply.rc, ("", "Declined"))[1]
+        eng.display.show("declined", code=reply.rc, message=res["message"])
+        return res
+    host = {}
+    for key, field in TOTALS_FIELDS.items():
+        value = reply.message.get(field)
+        host[key] = int(value) if value else 0
+    res["host_totals"] = host
+    res["host_count"] = reply.number(m.TAG_RECON_DETAIL)
+    res["parked"] = len(eng.ledger.parked)
+    res["conflicts"] = eng.ledger.conflicts
+    eng.ledger.record({"k": "rec", "s": stan, "rc": reply.rc, "tot": totals, "host": host})
+    balanced = reply.rc == m.APPROVED
+    res["outcome"] = steps.APPROVED if balanced else steps.DECLINED
+    res["message"] = "Totals agree" if balanced else "Totals differ"
+    eng.display.show("totals", rc=reply.rc, balanced=balanced)
+    try:
+        eng.printer.print_lines(receipt.day_report(res, eng.receipt_header()))
+        res["printed"] = True
+    except OSError:
+        eng.display.show("printer_error")
+    eng.maybe_compact()
+    return res
+
+
+def network(eng, code=m.NETWORK_SIGN_ON):
+    """0800 sign-on / echo / sign-off; the response code, or None when nothing came."""
+    msg = {"t": "0800", "7": transmission(eng.clock.now()), "11": eng.stans.next(), "70": code}
+    try:
+        return eng.club.request(msg, repeats=0).rc
+    except NoResponse:
+        return None

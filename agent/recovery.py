@@ -1,0 +1,60 @@
+"""Power-up: replay the journal, finish what a power cut left open, send what is queued.
+
+Rules for a transaction whose "txn" record has no outcome (docs/terminal.md "Recovery"):
+- single phase (310000): closed, nothing is held;
+- a "rsp" with a code other than 00: closed, nothing is held;
+- a "pay" (the bank leg was asked): the bank leg's status of that payment decides: approved ->
+  the 0220 is queued (tag 05 = its reference); anything else, or a bank leg without a status
+  inquiry -> a 0420 PF is queued;
+- anything else (the 0100 may or may not have reached the club, approved or not): a 0420 PF.
+
+Items created here carry field 25 = 06 (re-sent after a restart). Then the queue is drained
+once, in order: items queued before the cut go first, as repeats if they had been sent.
+"""
+
+from agent import steps
+from agent.protocol import messages as m
+
+RESTART = m.CONDITION_RESENT_AFTER_RESTART
+
+
+def finish_open(eng, entry):
+    """Finish one open transaction; returns (action, stan)."""
+    txn = entry["txn"]
+    rsp = entry["rsp"]
+    stan = txn["s"]
+    if txn.get("single"):
+        steps.end(eng, stan, "restart")
+        return ("closed", stan)
+    if rsp is not None and rsp.get("rc") != m.APPROVED:
+        steps.end(eng, stan, "restart")
+        return ("closed", stan)
+    pay = entry["pay"]
+    if pay is not None:
+        outcome = steps.bank_status(eng, pay["bid"])
+        if outcome is not None and outcome.get("status") == "approved":
+            item = steps.followup(
+                eng, entry, "0220", bank_ref=outcome.get("reference"), condition=RESTART
+            )
+            eng.saf.add(item)
+            return ("confirmed", stan)
+    eng.saf.add(steps.followup(eng, entry, "0420", reason="PF", condition=RESTART))
+    return ("reversed", stan)
+
+
+def recover(eng):
+    """Load the journal and finish everything; a report dict (docs/terminal.md)."""
+    torn = eng.ledger.load()
+    actions = []
+    if eng.ledger.open or eng.ledger.saf:
+        eng.display.show("recovering", open=len(eng.ledger.open), queued=len(eng.ledger.saf))
+    for entry in list(eng.ledger.open):
+        actions.append(finish_open(eng, entry))
+    eng.saf.drain(force=True)
+    eng.maybe_compact()
+    return {
+        "torn": torn,
+        "actions": actions,
+        "pending": len(eng.saf),
+        "parked": len(eng.ledger.parked),
+    }

@@ -1,0 +1,308 @@
+"""Steps the flows share: start a sale, phase one (0100) with enrollment, queue a confirmation
+or a reversal, pay on the bank leg, fill and finish the result.
+
+Write-ahead everywhere: the journal gets the record of a step before the step acts outside
+the terminal (a "txn" before the 0100 leaves, a "pay" before the bank leg is asked, a "q"
+before a 0220/0420 is first sent), so that after a power cut agent/recovery.py knows what may
+have happened.
+"""
+
+import binascii
+
+from agent.club import NoResponse, stamp
+from agent.protocol import messages as m
+from agent.protocol.tlv import encode_tlv
+
+# Result outcomes.
+APPROVED = "approved"
+DECLINED = "declined"
+REVERSED = "reversed"
+CANCELLED = "cancelled"
+FAILED = "failed"
+
+# Bank leg status -> reversal reason (docs/protocol.md 2.3 tag 0B).
+BANK_REVERSAL = {"declined": "BD", "cancelled": "CN", "timeout": "BT", "unknown": "BT"}
+
+# Enrollment questions (docs/protocol.md 5.6): (keypad field, kind, field 48 tag).
+ENROLLMENT = (
+    ("phone", "digits", m.TAG_PHONE),
+    ("gender", "choice", m.TAG_GENDER),
+    ("birth_date", "date", m.TAG_BIRTH_DATE),
+    ("education", "choice", m.TAG_EDUCATION),
+)
+
+MESSAGES = {
+    "busy": "Pending work not sent: club unreachable",
+    "no_paper": "Printer: no paper",
+    "no_card": "No card",
+    "unsent": "Club unreachable",
+    "no_response": "No answer from the club; reversed",
+    "no_answer": "No answer from the club",
+    "enroll_cancelled": "Enrollment cancelled",
+    "approved": "Approved",
+    "nothing_to_void": "Nothing to void",
+    "queued": "Approved; confirmation will follow",
+}
+
+
+def new_result(flow, amount=0):
+    """The dict every flow returns (docs/terminal.md "Results")."""
+    return {
+        "flow": flow,
+        "outcome": None,
+        "response_code": None,
+        "reason": None,
+        "amount": amount,
+        "discount": 0,
+        "fee": 0,
+        "payable": amount,
+        "points_earned": None,
+        "points_balance": None,
+        "balance_after": None,
+        "tier": None,
+        "stan": None,
+        "rrn": None,
+        "card_last4": None,
+        "bank_reference": None,
+        "confirmed": False,
+        "printed": False,
+        "message": "",
+        "club_message": None,
+    }
+
+
+def fail(eng, res, outcome, key, **params):
+    res["outcome"] = outcome
+    res["message"] = MESSAGES.get(key, key)
+    eng.display.show(key, **params)
+    return res
+
+
+def start(eng, res, card, need_paper=True):
+    """Before any sale: the queue drained, paper present, a card. None (res filled) to stop."""
+    if not eng.saf.drain(force=True):
+        fail(eng, res, FAILED, "busy", count=len(eng.saf))
+        return None
+    if need_paper and not eng.printer.ready():
+        fail(eng, res, FAILED, "no_paper")
+        return None
+    if card is None:
+        eng.display.show("card")
+        card = eng.reader.read(30000)
+    if card is None:
+        fail(eng, res, FAILED, "no_card")
+        return None
+    res["card_last4"] = card.last4
+    return card
+
+
+def collect_enrollment(eng):
+    """{tag: value} for tags 07..0A from the keypad, or None when the customer cancels."""
+    tags = {}
+    for field, kind, tag in ENROLLMENT:
+        eng.display.show("enroll", field=field)
+        value = eng.keypad.ask(field, kind)
+        if not value:
+            return None
+        tags[tag] = value
+    return tags
+
+
+def phase_one(eng, res, flow, pc, amount, card, tags=None):
+    """Journal a "txn" record, send the 0100 (repeats as 0101), journal the "rsp" record.
+
+    Returns the Reply, or None when the club gave no answer (then a reversal is queued and
+    sent when the 0100 may have reached it; res is filled).
+    """
+    stan = eng.stans.next()
+    now = eng.clock.now()
+    msg = {"t": "0100", "3": pc, "4": f"{amount:012d}", "11": stan, "22": card.entry}
+    msg["25"] = m.CONDITION_NORMAL
+    msg["49"] = m.CURRENCY_IRR
+    stamp(msg, now, eng.offset_s)
+    if tags:
+        msg["48"] = encode_tlv(tags)
+    rec = {"k": "txn", "s": stan, "f7": msg["7"], "pc": pc, "amt": amount, "flow": flow}
+    rec["card"] = card.last4
+    rec["pan"] = eng.vault.seal(card.pan)
+    rec["at"] = now
+    if pc in m.SINGLE_PHASE:
+        rec["single"] = 1
+    eng.ledger.record(rec)
+    res["stan"] = stan
+    eng.display.show("working", flow=flow)
+    try:
+        reply = eng.club.request(msg, pan=card.pan, expiry=card.expiry)
+    except NoResponse as e:
+        if not e.sent:
+            end(eng, stan, "unsent")
+            fail(eng, res, FAILED, "unsent")
+        elif rec.get("single"):
+            end(eng, stan, "no answer")
+            fail(eng, res, FAILED, "no_answer")
+        else:
+            reverse(eng, eng.ledger.entry(stan), e.reason)
+            res["reason"] = e.reason
+            fail(eng, res, REVERSED, "no_response", reason=e.reason)
+        return None
+    eng.ledger.record({"k": "rsp", "s": stan, "rc": reply.rc, "rrn": reply.rrn})
+    return reply
+
+
+def authorize(eng, res, flow, pc, amount, card, tags=None, account=None):
+    """Phase one, with enrollment when the club answers 64; the Reply when approved (00),
+    else None with res filled (declined, cancelled, reversed or failed)."""
+    reply = phase_one(eng, res, flow, pc, amount, card, tags)
+    if reply is not None and reply.rc == m.ENROLLMENT_REQUIRED:
+        end(eng, res["stan"], "64")  # no hold: nothing to reverse
+        details = collect_enrollment(eng)
+        if details is None:
+            res["response_code"] = reply.rc
+            fail(eng, res, CANCELLED, "enroll_cancelled")
+            return None
+        if tags:
+            details.update(tags)
+        reply = phase_one(eng, res, flow, pc, amount, card, details)
+    if reply is None:
+        return None
+    fill(res, reply, account)
+    if reply.rc != m.APPROVED:
+        end(eng, res["stan"], reply.rc)
+        res["outcome"] = DECLINED
+        res["message"] = m.RESPONSE_CODES.get(reply.rc, ("", "Declined"))[1]
+        eng.display.show("declined", code=reply.rc, message=res["message"])
+        return None
+    return reply
+
+
+def fill(res, reply, account=None):
+    """Copy what a 0110/0230 says into the result (fields 37, 39, 48, 54)."""
+    res["response_code"] = reply.rc
+    if reply.rrn:
+        res["rrn"] = reply.rrn
+    amounts = reply.amounts
+    discount = fee = 0
+    payable = None
+    offer = False  # a 0230 carries balances only: the 0110's offer stays
+    for key, value in amounts.items():
+        kind = key[2:]
+        if kind == m.AMOUNT_DISCOUNT:
+            discount += value
+        elif kind == m.AMOUNT_FEE:
+            fee += value
+        elif kind == m.AMOUNT_PAYABLE:
+            payable = value
+        else:
+            continue
+        offer = True
+    if offer:
+        res["discount"] = discount
+        res["fee"] = fee
+        res["payable"] = res["amount"] - discount + fee if payable is None else payable
+    if account is not None and account + m.AMOUNT_AVAILABLE in amounts:
+        res["balance_after"] = amounts[account + m.AMOUNT_AVAILABLE]
+    for tag, key in (
+        (m.TAG_POINTS_EARNED, "points_earned"),
+        (m.TAG_POINTS_BALANCE, "points_balance"),
+    ):
+        value = reply.number(tag)
+        if value is not None:
+            res[key] = value
+    tier = reply.text(m.TAG_TIER)
+    if tier:
+        res["tier"] = tier
+    text = reply.text(m.TAG_MESSAGE)
+    if text:
+        res["club_message"] = text
+
+
+def end(eng, stan, why):
+    """Close an open transaction that needs no phase two (declined, single phase, unsent)."""
+    eng.ledger.record({"k": "end", "s": stan, "why": why})
+
+
+def followup(eng, entry, mti, reason=None, bank_ref=None, condition=None):
+    """A store-and-forward item (0220 or 0420) for the transaction of `entry`.
+
+    Everything but the MTI and the KSN is fixed here, once: repeats must carry the same
+    content (docs/protocol.md section 6).
+    """
+    txn = entry["txn"]
+    rsp = entry.get("rsp")
+    now = eng.clock.now()
+    fields = {"3": txn["pc"], "4": f"{txn['amt']:012d}", "11": eng.stans.next()}
+    stamp(fields, now, eng.offset_s)
+    fields["49"] = m.CURRENCY_IRR
+    fields["90"] = "0100" + txn["s"] + txn["f7"] + "0" * 22
+    if rsp is not None and rsp.get("rrn"):
+        fields["37"] = rsp["rrn"]
+    if condition:
+        fields["25"] = condition
+    tags = {}
+    if bank_ref:
+        tags[m.TAG_BANK_REFERENCE] = bank_ref
+    if reason:
+        tags[m.TAG_REVERSAL_REASON] = reason
+    if tags:
+        fields["48"] = binascii.hexlify(encode_tlv(tags)).decode()
+    item = {"id": fields["11"], "mti": mti, "txn": txn["s"], "f": fields, "at": now}
+    item["flow"] = txn["flow"]
+    item["card"] = txn.get("card")
+    if txn.get("pan"):
+        item["pan"] = txn["pan"]
+    if reason:
+        item["reason"] = reason
+    return item
+
+
+def reverse(eng, entry, reason, condition=None):
+    """Queue a 0420 for the open transaction (durably, closing it) and try to send it now."""
+    item = eng.saf.add(followup(eng, entry, "0420", reason=reason, condition=condition))
+    eng.saf.drain(force=True)
+    return item
+
+
+def confirm(eng, entry, bank_ref=None, condition=None):
+    """Queue the 0220 (durably, closing the transaction) and try to send it now; the 0230's
+    Reply, or None when it is still queued."""
+    item = eng.saf.add(followup(eng, entry, "0220", bank_ref=bank_ref, condition=condition))
+    eng.saf.drain(force=True)
+    return eng.saf.last_reply.get(item["id"])
+
+
+def bank_pay(eng, amount, card, txn_id):
+    """Pay on the bank leg; on a timeout, ask its status before deciding (Adyen practice)."""
+    try:
+        outcome = eng.bank.pay(amount, card, txn_id)
+    except OSError:
+        outcome = {"status": "timeout", "reference": None}
+    if outcome.get("status") == "timeout":
+        status = bank_status(eng, txn_id)
+        if status is not None and status.get("status") == "approved":
+            return status  # charged after all: confirm, never reverse a paid sale
+    return outcome
+
+
+def bank_status(eng, txn_id):
+    """The bank leg's status of txn_id, or None when it cannot say."""
+    inquiry = getattr(eng.bank, "status", None)
+    if inquiry is None:
+        return None
+    try:
+        outcome = inquiry(txn_id)
+    except OSError:
+        return None
+    if outcome.get("status") in ("approved", "declined", "cancelled"):
+        return outcome
+    return None
+
+
+def confirmed(eng, res, entry, account=None, bank_ref=None, condition=None):
+    """Phase two of an approved transaction; fills res from the 0230 when it comes."""
+    reply = confirm(eng, entry, bank_ref=bank_ref, condition=condition)
+    res["outcome"] = APPROVED
+    if reply is not None:
+        res["confirmed"] = reply.rc == m.APPROVED
+        fill(res, reply, account)
+    res["message"] = MESSAGES["approved" if res["confirmed"] else "queued"]
+    return res
