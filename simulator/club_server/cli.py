@@ -1,0 +1,302 @@
+"""`vafa club-server`: run the reference club server, or administer its database.
+
+    vafa club-server --db PATH [--port N] [--host H] [--bdk HEX] [--hold-window S]
+    vafa club-server seed-demo --db PATH
+    vafa club-server add-card --db PATH --card NUMBER [--status S] [--product P] [--phone P]
+    vafa club-server block-card | unblock-card | renew-card | balances --db PATH --card NUMBER
+    vafa club-server ledger-check --db PATH          (exit status 1 when it finds something)
+    vafa club-server daily-report --db PATH [--date YYYY-MM-DD]
+    vafa club-server outbox --db PATH [--limit N]
+    vafa club-server add-terminals --db PATH --count N [--first N]
+
+Without an action it serves until Ctrl-C (or SIGTERM). `--card -` reads the number from
+standard input, which keeps it out of the shell history and the process list. Output shows
+card numbers masked (************1234).
+"""
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import signal
+import sys
+import time
+
+DEFAULT_DB = "vafa-club.db"
+DEFAULT_PORT = 8583
+TEST_BDK_HEX = "FEDCBA9876543210F1F1F1F1F1F1F1F1"
+
+
+def add_arguments(parser):
+    parser.description = __doc__.split("\n\n")[0]
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = __doc__.split("\n\n", 1)[1]
+    parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file (default {DEFAULT_DB})")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (0: any free)")
+    parser.add_argument(
+        "--bdk",
+        default=TEST_BDK_HEX,
+        help="base derivation key, 32 hex digits (default: the X9.24-3 test BDK, TEST ONLY)",
+    )
+    parser.add_argument(
+        "--hold-window",
+        type=float,
+        default=900.0,
+        help="seconds an approval waits for its confirmation (default 900)",
+    )
+    parser.add_argument(
+        "--slow-delay",
+        type=float,
+        default=12.0,
+        help="seconds a 'slow' test outcome waits (default 12)",
+    )
+    parser.add_argument("--seed-demo", action="store_true", help="seed the demo data first")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG logs every message")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    for name, (_, help_text, configure) in ACTIONS.items():
+        sub = actions.add_parser(name, help=help_text, description=help_text)
+        # SUPPRESS: an --db given before the action is not overwritten by this default
+        sub.add_argument("--db", default=argparse.SUPPRESS, help="SQLite file")
+        configure(sub)
+
+
+def run(args):
+    action = ACTIONS[args.action][0] if getattr(args, "action", None) else serve
+    try:
+        return action(args) or 0
+    except Exception as e:
+        from simulator.club_server.admin import AdminError
+
+        if isinstance(e, (AdminError, ValueError)):
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        raise
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+
+def serve(args):
+    from simulator.club_server.seed import seed_demo
+    from simulator.club_server.server import ClubServer
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.bdk.upper() == TEST_BDK_HEX:
+        logging.getLogger("vafa.club_server").warning("using the X9.24-3 test BDK: TEST ONLY")
+    if args.seed_demo:
+        seed_demo(args.db)
+    server = ClubServer(
+        args.db,
+        host=args.host,
+        port=args.port,
+        bdk=bytes.fromhex(args.bdk),
+        hold_window=args.hold_window,
+        slow_delay=args.slow_delay,
+        db_thread=os.environ.get("VAFA_CLUB_DB_THREAD", "0") == "1",
+    )
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+                loop.add_signal_handler(sig, stop.set)
+        await server.start()
+        print(f"club server listening on {args.host}:{server.port} (Ctrl-C stops)", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    return 0
+
+
+# -- admin actions ------------------------------------------------------------------------------
+
+
+def _card_number(text):
+    if text == "-":
+        text = sys.stdin.readline()
+    text = text.strip().replace(" ", "").replace("-", "")
+    if not text.isdigit():
+        raise ValueError("a card number is digits")
+    return text
+
+
+def _open(args):
+    from simulator.club_server.seed import vault_for
+    from simulator.club_server.storage import Storage
+
+    return Storage(args.db), vault_for(args.db)
+
+
+def _with_card(p):
+    p.add_argument("--card", required=True, help="card number, or - to read it from stdin")
+
+
+def seed_demo_action(args):
+    from simulator.club_server.cards import mask
+    from simulator.club_server.seed import seed_demo
+
+    info = seed_demo(args.db)
+    print(f"demo data in {args.db} (card numbers: docs/testing.md)")
+    print(f"BDK {info['bdk']}")
+    for terminal_id, (merchant, ikid, status) in info["terminals"].items():
+        print(f"terminal {terminal_id}  merchant {merchant}  initial key id {ikid}  {status}")
+    for pan, persona in info["cards"].items():
+        print(f"card {mask(pan)}  {persona}")
+    print(f"{len(info['stock'])} unissued cards, {len(info['behaviour_cards'])} outcome cards")
+
+
+def add_card_action(args):
+    from simulator.club_server import admin
+    from simulator.club_server.cards import mask
+
+    store, vault = _open(args)
+    pan = _card_number(args.card)
+    admin.add_card(
+        store,
+        vault,
+        pan,
+        status=args.status,
+        product=args.product,
+        expiry=args.expiry,
+        phone=args.phone,
+        club_credit=args.club_credit,
+        now=time.time(),
+    )
+    print(f"card {mask(pan)} added ({args.status})")
+
+
+def _configure_add_card(p):
+    _with_card(p)
+    p.add_argument("--status", default="unissued", choices=("unissued", "active", "blocked"))
+    p.add_argument("--product", default="standard", help="standard or pool")
+    p.add_argument("--expiry", help="YYMM (default: the product's validity from today)")
+    p.add_argument("--phone", help="the member's phone (an active card)")
+    p.add_argument("--club-credit", type=int, default=0, help="opening club credit, rials")
+
+
+def _card_change(fn_name, verb):
+    def action(args):
+        from simulator.club_server import admin
+        from simulator.club_server.cards import mask
+
+        store, vault = _open(args)
+        kwargs = {}
+        if fn_name == "renew_card":
+            kwargs = {"months": args.months, "now": time.time()}
+        card = getattr(admin, fn_name)(store, vault, _card_number(args.card), **kwargs)
+        print(
+            f"card {mask(card['last4'])} {verb}: status {card['status']}, expiry {card['expiry']}"
+        )
+
+    return action
+
+
+def _configure_renew(p):
+    _with_card(p)
+    p.add_argument("--months", type=int, help="validity from today (default: the product's)")
+
+
+def balances_action(args):
+    from simulator.club_server import admin, reports
+
+    store, vault = _open(args)
+    card = admin.find_card(store, vault, _card_number(args.card))
+    print(reports.format_balances(reports.card_balances(store, card)))
+
+
+def ledger_check_action(args):
+    from simulator.club_server.ledger import ledger_check
+
+    report = ledger_check(args.db, grace=args.grace)
+    print(report)
+    return 0 if report.ok else 1
+
+
+def daily_report_action(args):
+    from simulator.club_server import reports, tehran
+    from simulator.club_server.storage import Storage
+
+    date = dt.date.fromisoformat(args.date) if args.date else tehran.local_date(time.time())
+    print(reports.format_daily_report(reports.daily_report(Storage(args.db), date)))
+
+
+def outbox_action(args):
+    from simulator.club_server.storage import Storage
+
+    rows = Storage(args.db).outbox(args.limit)
+    for row in reversed(rows):
+        when = dt.datetime.fromtimestamp(row["created_at"]).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{row['id']:>6} {when} {row['phone'] or '-':12} {row['status']:7} {row['text']}")
+    if not rows:
+        print("(outbox empty)")
+
+
+def add_terminals_action(args):
+    from simulator.club_server.seed import add_load_terminals
+
+    for terminal_id, ikid in add_load_terminals(args.db, args.count, args.first, args.merchant):
+        print(f"{terminal_id} {ikid}")
+
+
+def _configure_add_terminals(p):
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--first", type=int, default=1001, help="first terminal number")
+    p.add_argument("--merchant", default="VAFA00000000001")
+
+
+def _nothing(p):
+    pass
+
+
+# action -> (function, help, configure(subparser))
+ACTIONS = {
+    "seed-demo": (
+        seed_demo_action,
+        "create the database if needed and seed the demo data",
+        _nothing,
+    ),
+    "add-card": (add_card_action, "add a club card (stock or issued)", _configure_add_card),
+    "block-card": (_card_change("block_card", "blocked"), "block a card", _with_card),
+    "unblock-card": (_card_change("unblock_card", "unblocked"), "unblock a card", _with_card),
+    "renew-card": (
+        _card_change("renew_card", "renewed"),
+        "give a card a new expiry",
+        _configure_renew,
+    ),
+    "balances": (balances_action, "a card's accounts (number shown masked)", _with_card),
+    "ledger-check": (
+        ledger_check_action,
+        "recompute every balance from the ledger; exit 1 on any finding",
+        lambda p: p.add_argument(
+            "--grace",
+            type=float,
+            default=120.0,
+            help="seconds a hold may outlive its window (sweeper lag)",
+        ),
+    ),
+    "daily-report": (
+        daily_report_action,
+        "totals per terminal and store for a day (Tehran)",
+        lambda p: p.add_argument("--date", help="YYYY-MM-DD (default: today in Tehran)"),
+    ),
+    "outbox": (
+        outbox_action,
+        "the SMS notices queued for members",
+        lambda p: p.add_argument("--limit", type=int, default=50),
+    ),
+    "add-terminals": (
+        add_terminals_action,
+        "register N load-test terminals",
+        _configure_add_terminals,
+    ),
+}

@@ -1,0 +1,89 @@
+"""What happens around a confirmed transaction: points, gift credit, tiers and SMS notices."""
+
+from simulator.club_server import accounts, sms, tehran
+from simulator.club_server.program import tier_for
+
+DAY = 86400.0
+# A member's tier is recomputed at most this often in the request path (the volume query
+# reads the member's transactions of the window); in between it is marked for the sweeper.
+TIER_REFRESH = 60.0
+
+
+def card_and_member(store, card_id):
+    card = store.card(card_id)
+    member = store.member(card["member_id"]) if card and card["member_id"] else None
+    return card, member
+
+
+def earn(ctx, card_id, points, txn_id):
+    """Award points on the store's points account; returns the new points balance."""
+    account = accounts.points_account(ctx.store, card_id, ctx.merchant_id)
+    accounts.credit(ctx.store, account, points, txn_id, "earn", ctx.now)
+    return ctx.store.account_by_id(account["id"])["balance"]
+
+
+def take_back_points(ctx, card_id, points, txn_id, kind):
+    """Take points back (a refund or void); the balance may go below zero when the points were
+    already turned into gift credit: later purchases pay the debt first."""
+    account = accounts.points_account(ctx.store, card_id, ctx.merchant_id)
+    accounts.debit(ctx.store, account, points, txn_id, kind, ctx.now, allow_negative=True)
+    return ctx.store.account_by_id(account["id"])["balance"]
+
+
+def credit_validity(days, now):
+    """(expires_at, YYYYMMDD shown to the member) of credit valid `days` from now (None: no
+    expiry). Credit is valid through the last day, Tehran time."""
+    if days is None:
+        return None, None
+    last_day = tehran.local_date(now + days * DAY)
+    _, end = tehran.day_bounds(last_day)
+    return end, last_day.strftime("%Y%m%d")
+
+
+def convert(ctx, card_id, txn_id, points_balance):
+    """Turn points into store credit by the program; (points used, credit given, validity)."""
+    used, credit = ctx.program.conversion(points_balance)
+    if not used:
+        return 0, 0, None
+    store = ctx.store
+    points = accounts.points_account(store, card_id, ctx.merchant_id)
+    accounts.debit(store, points, used, txn_id, "convert", ctx.now)
+    expires_at, validity = credit_validity(ctx.program.credit_validity_days, ctx.now)
+    gift = accounts.store_account(store, card_id, ctx.merchant_id)
+    accounts.credit(store, gift, credit, txn_id, "convert", ctx.now, expires_at)
+    return used, credit, validity
+
+
+def retier(store, member_id, now, settings):
+    """Recompute a member's tier from the trailing window's volume; returns the tier."""
+    member = store.member(member_id)
+    if member is None:
+        return "C"
+    window = int(settings["tier_window_days"]) * DAY
+    volume = store.member_volume(member_id, now - window)
+    tier = tier_for(volume, settings, member["tier_floor"])
+    store.update_member(member_id, tier=tier, tier_checked_at=now, tier_dirty=0)
+    return tier
+
+
+def touch_tier(store, member_id, now, settings):
+    """After a member's volume changed: recompute the tier now, or, when it was recomputed
+    within TIER_REFRESH, leave it to the sweeper (a burst of purchases costs one query)."""
+    member = store.member(member_id)
+    if member is None:
+        return "C"
+    checked = member["tier_checked_at"]
+    if checked is None or now - checked >= TIER_REFRESH:
+        return retier(store, member_id, now, settings)
+    if not member["tier_dirty"]:
+        store.update_member(member_id, tier_dirty=1)
+    return member["tier"]
+
+
+def notify(ctx, card_id, kind, txn_id, **values):
+    """Queue an SMS notice to the card's member (nothing when the card has no member phone)."""
+    card, member = card_and_member(ctx.store, card_id)
+    if member is None or not member["phone"]:
+        return
+    text = sms.notice(kind, when=ctx.now, card_last4=card["last4"], **values)
+    ctx.store.add_outbox(member["phone"], text, txn_id, ctx.now)

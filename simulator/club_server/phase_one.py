@@ -1,0 +1,345 @@
+"""Phase one (0100/0101): check the card, price the request, hold what must be held.
+
+One handler per processing code (docs/protocol.md 2.2), in a registry. Nothing is final here:
+a hold lowers the available balance, an approval is kept for the hold window, and the 0220
+(phase_two.confirm) makes it final.
+"""
+
+from simulator.club_server import accounts, loyalty, tehran
+from simulator.club_server.context import (
+    TAG_BIRTH_DATE,
+    TAG_CARD_EXPIRY,
+    TAG_CREDIT_VALIDITY,
+    TAG_EDUCATION,
+    TAG_GENDER,
+    TAG_ORIGINAL_RRN,
+    TAG_PHONE,
+    TAG_POINTS_BALANCE,
+    TAG_POINTS_EARNED,
+    TAG_TIER,
+    Reply,
+)
+from simulator.club_server.program import ACCOUNT_BANK, ACCOUNT_CLUB, ACCOUNT_STORE
+from simulator.club_server.protection import SECRET_CARD
+
+PURCHASE_CASH = "000000"
+PURCHASE_BANK = "004000"
+PURCHASE_CLUB = "006000"
+PURCHASE_STORE = "007000"
+REFUND_BANK = "200040"
+REFUND_CLUB = "200060"
+REFUND_STORE = "200070"
+REFUND_CASH = "200000"
+TOP_UP = "210060"
+BALANCE = "310000"
+
+PURCHASES = (PURCHASE_CASH, PURCHASE_BANK, PURCHASE_CLUB, PURCHASE_STORE)
+# refund code -> the purchase it may refund (money goes back where it came from)
+REFUND_OF = {
+    REFUND_BANK: PURCHASE_BANK,
+    REFUND_CLUB: PURCHASE_CLUB,
+    REFUND_STORE: PURCHASE_STORE,
+    REFUND_CASH: PURCHASE_CASH,
+}
+# A linked bank card stands for its club card only where the bank card is what pays.
+BANK_CARD_PROCS = (PURCHASE_BANK, REFUND_BANK)
+
+ENROLLMENT_TAGS = (TAG_PHONE, TAG_GENDER, TAG_BIRTH_DATE, TAG_EDUCATION)
+GENDERS = ("M", "F")
+EDUCATION = ("1", "2", "3", "4", "5", "6")
+
+
+class FormatProblem(Exception):
+    """Request content a format check cannot see (field 48 or 62 items): answer 30."""
+
+
+def handle(ctx):
+    proc = ctx.message["3"]
+    handler = HANDLERS.get(proc)
+    if handler is None:
+        return Reply("12")
+    pan = ctx.secrets.get(SECRET_CARD)
+    if not pan or not pan.isdigit() or not 12 <= len(pan) <= 19:  # docs/protocol.md 4.1
+        return Reply("30")
+    try:
+        card, code = resolve_card(ctx, pan, proc)
+        if code:
+            return Reply(code)
+        return handler(ctx, card, int(ctx.message["4"]))
+    except FormatProblem:
+        return Reply("30")
+
+
+def resolve_card(ctx, pan, proc):
+    """(the club card row, None) or (None, response code)."""
+    store = ctx.store
+    card = store.card_by_hash(ctx.vault.lookup_hash(pan))
+    if card is None:
+        return None, "14"
+    if card["kind"] == "bank":
+        if proc not in BANK_CARD_PROCS:
+            return None, "57"
+        card = store.card(card["linked_card_id"])
+        if card is None:
+            return None, "14"
+    status = card["status"]
+    if status == "unissued":
+        code = enroll(ctx, card)
+        if code:
+            return None, code
+        card = store.card(card["id"])
+    elif status == "blocked":
+        return None, "62"
+    elif status == "expired" or tehran.expired(card["expiry"], ctx.now):
+        return None, "54"
+    elif status != "active":
+        return None, "14"
+    return card, None
+
+
+def enroll(ctx, card):
+    """Issue a card from stock at its first purchase (docs/protocol.md 5.6): 64 without the
+    holder's details, 30 with wrong ones, else the member is created and the card activated."""
+    try:
+        tags = ctx.request_tags()
+    except (ValueError, UnicodeError):
+        raise FormatProblem("field 48") from None
+    given = [tag for tag in ENROLLMENT_TAGS if tag in tags]
+    if not given:
+        return "64"
+    if len(given) != len(ENROLLMENT_TAGS) or not _valid_holder(tags):
+        raise FormatProblem("enrollment details")
+    store = ctx.store
+    member_id = store.add_member(
+        phone=tags[TAG_PHONE],
+        gender=tags[TAG_GENDER],
+        birth_date=tags[TAG_BIRTH_DATE],
+        education=tags[TAG_EDUCATION],
+        tier="C",
+        tier_checked_at=ctx.now,
+        created_at=ctx.now,
+    )
+    product = store.product(card["product"])
+    store.update_card(
+        card["id"],
+        member_id=member_id,
+        status="active",
+        issued_at=ctx.now,
+        expiry=tehran.add_months_yymm(ctx.now, product["card_validity_months"]),
+    )
+    loyalty.notify(ctx, card["id"], "enroll", None)
+    return None
+
+
+def _valid_holder(tags):
+    phone, birth = tags[TAG_PHONE], tags[TAG_BIRTH_DATE]
+    if not (phone.isdigit() and len(phone) == 11 and phone.startswith("09")):
+        return False
+    if not (birth.isdigit() and len(birth) == 8 and "01" <= birth[4:6] <= "12"):
+        return False
+    if not "01" <= birth[6:8] <= "31":
+        return False
+    return tags[TAG_GENDER] in GENDERS and tags[TAG_EDUCATION] in EDUCATION
+
+
+def tier_of(ctx, card):
+    member = ctx.store.member(card["member_id"]) if card["member_id"] else None
+    return member["tier"] if member else "C"
+
+
+def amount_ok(ctx, amount):
+    return 0 < amount <= ctx.program.max_amount
+
+
+def new_txn(ctx, card, amount, **values):
+    msg = ctx.message
+    return ctx.store.add_txn(
+        terminal_id=ctx.terminal_id,
+        merchant_id=ctx.merchant_id,
+        card_id=card["id"],
+        proc=msg["3"],
+        amount=amount,
+        state=values.pop("state", "approved"),
+        stan=msg["11"],
+        f7=msg["7"],
+        created_at=ctx.now,
+        expires_at=ctx.now + ctx.config.hold_window,
+        **values,
+    )
+
+
+def purchase(ctx, card, amount, account_type=None):
+    """Price a purchase: (discount, fee, payable, points, tier)."""
+    tier = tier_of(ctx, card)
+    if account_type is None:
+        discount, fee, payable = 0, 0, amount
+    else:
+        discount, fee, payable = ctx.program.price(amount, tier, account_type)
+    return discount, fee, payable, ctx.program.points_for(amount - discount), tier
+
+
+def cash_purchase(ctx, card, amount):
+    if not amount_ok(ctx, amount):
+        return Reply("13")
+    _, _, payable, points, tier = purchase(ctx, card, amount)
+    txn = new_txn(ctx, card, amount, payable=payable, points=points, tier=tier)
+    return Reply("00", {TAG_POINTS_EARNED: str(points), TAG_TIER: tier}, txn=txn)
+
+
+def bank_purchase(ctx, card, amount):
+    """The discount inquiry: what the bank leg will charge; nothing is held on the club side."""
+    if not amount_ok(ctx, amount):
+        return Reply("13")
+    discount, fee, payable, points, tier = purchase(ctx, card, amount, ACCOUNT_BANK)
+    txn = new_txn(
+        ctx, card, amount, discount=discount, fee=fee, payable=payable, points=points, tier=tier
+    )
+    amounts = [
+        (ACCOUNT_BANK, "D1", discount),
+        (ACCOUNT_BANK, "F1", fee),
+        (ACCOUNT_BANK, "P1", payable),
+    ]
+    return Reply("00", {TAG_POINTS_EARNED: str(points), TAG_TIER: tier}, amounts, txn)
+
+
+def club_credit_purchase(ctx, card, amount):
+    if not amount_ok(ctx, amount):
+        return Reply("13")
+    discount, fee, payable, points, tier = purchase(ctx, card, amount, ACCOUNT_CLUB)
+    account = accounts.club_account(ctx.store, card["id"])
+    left = accounts.available(ctx.store, account, ctx.now)
+    if left < payable:
+        return Reply("51", amounts=[(ACCOUNT_CLUB, "02", left)])
+    txn = new_txn(
+        ctx, card, amount, discount=discount, fee=fee, payable=payable, points=points, tier=tier
+    )
+    accounts.hold(ctx.store, account, payable, txn["id"], ctx.now, txn["expires_at"])
+    amounts = [
+        (ACCOUNT_CLUB, "D1", discount),
+        (ACCOUNT_CLUB, "F1", fee),
+        (ACCOUNT_CLUB, "P1", payable),
+        (ACCOUNT_CLUB, "02", left - payable),
+    ]
+    return Reply("00", {TAG_POINTS_EARNED: str(points), TAG_TIER: tier}, amounts, txn)
+
+
+def store_credit_purchase(ctx, card, amount):
+    """Store credit is spendable only at the store that gave it: 57 when the card has store
+    credit elsewhere and none here, 51 when what is here is not enough."""
+    if not amount_ok(ctx, amount):
+        return Reply("13")
+    store = ctx.store
+    _, _, payable, points, tier = purchase(ctx, card, amount)
+    account = store.account(card["id"], accounts.STORE, ctx.merchant_id)
+    left = accounts.available(store, account, ctx.now) if account else 0
+    if left <= 0 and _has_store_credit_elsewhere(ctx, card):
+        return Reply("57")
+    if left < payable:
+        return Reply("51", amounts=[(ACCOUNT_STORE, "02", max(left, 0))])
+    txn = new_txn(ctx, card, amount, payable=payable, points=points, tier=tier)
+    accounts.hold(store, account, payable, txn["id"], ctx.now, txn["expires_at"])
+    amounts = [(ACCOUNT_STORE, "P1", payable), (ACCOUNT_STORE, "02", left - payable)]
+    return Reply("00", {TAG_POINTS_EARNED: str(points), TAG_TIER: tier}, amounts, txn)
+
+
+def _has_store_credit_elsewhere(ctx, card):
+    return any(
+        account["kind"] == accounts.STORE
+        and account["merchant_id"] != ctx.merchant_id
+        and accounts.available(ctx.store, account, ctx.now) > 0
+        for account in ctx.store.accounts_of_card(card["id"])
+    )
+
+
+def refund(ctx, card, amount):
+    """A refund of an earlier confirmed purchase at this store, named by its RRN (48 tag 06),
+    back to where its money came from, at most what is left of it (amount - discount, less
+    what was refunded or is being refunded)."""
+    try:
+        rrn = ctx.request_tags().get(TAG_ORIGINAL_RRN)
+    except (ValueError, UnicodeError):
+        raise FormatProblem("field 48") from None
+    if not rrn:
+        raise FormatProblem("refund without original RRN")
+    store = ctx.store
+    original = store.txn_by_rrn(rrn)
+    if original is None:
+        return Reply("25")
+    proc = ctx.message["3"]
+    if (
+        original["proc"] != REFUND_OF[proc]
+        or original["merchant_id"] != ctx.merchant_id
+        or original["card_id"] != card["id"]
+        or original["state"] != "confirmed"
+    ):
+        return Reply("12")
+    refundable = original["amount"] - original["discount"]
+    left = refundable - original["refunded"] - original["refund_held"]
+    if amount <= 0 or amount > left:
+        return Reply("13")
+    points = original["points"] * amount // refundable if refundable else 0
+    tier = tier_of(ctx, card)
+    txn = new_txn(
+        ctx, card, amount, payable=amount, points=points, tier=tier, original_id=original["id"]
+    )
+    store.change_refunds(original["id"], refund_held=amount)
+    amounts = []
+    if proc in (REFUND_CLUB, REFUND_STORE):
+        kind, account_type = (
+            (accounts.CLUB, ACCOUNT_CLUB)
+            if proc == REFUND_CLUB
+            else (accounts.STORE, ACCOUNT_STORE)
+        )
+        merchant = "" if kind == accounts.CLUB else ctx.merchant_id
+        account = store.open_account(card["id"], kind, merchant)
+        amounts.append((account_type, "02", accounts.available(store, account, ctx.now) + amount))
+    return Reply("00", {TAG_TIER: tier}, amounts, txn)
+
+
+def top_up(ctx, card, amount):
+    """Club credit bought at the store: the card product's multiplier and validity apply
+    (a pool card: 10x, valid one year)."""
+    if not amount_ok(ctx, amount):
+        return Reply("13")
+    store = ctx.store
+    product = store.product(card["product"])
+    credit = amount * product["multiplier"]
+    _, validity = loyalty.credit_validity(product["credit_validity_days"], ctx.now)
+    account = accounts.club_account(store, card["id"])
+    left = accounts.available(store, account, ctx.now)
+    tier = tier_of(ctx, card)
+    txn = new_txn(ctx, card, amount, payable=amount, credit=credit, tier=tier, validity=validity)
+    tags = {TAG_TIER: tier}
+    if validity:
+        tags[TAG_CREDIT_VALIDITY] = validity
+    return Reply("00", tags, [(ACCOUNT_CLUB, "02", left + credit)], txn)
+
+
+def balance_inquiry(ctx, card, amount):
+    """Single phase: club credit, store credit here, points here, tier and card expiry."""
+    store = ctx.store
+    club = accounts.available(store, accounts.club_account(store, card["id"]), ctx.now)
+    gift_account = store.account(card["id"], accounts.STORE, ctx.merchant_id)
+    gift = accounts.available(store, gift_account, ctx.now) if gift_account else 0
+    points_account = store.account(card["id"], accounts.POINTS, ctx.merchant_id)
+    points = points_account["balance"] if points_account else 0
+    tier = tier_of(ctx, card)
+    txn = new_txn(ctx, card, amount, state="done", tier=tier, closed_at=ctx.now)
+    tags = {TAG_POINTS_BALANCE: str(max(points, 0)), TAG_TIER: tier}
+    if card["expiry"]:
+        tags[TAG_CARD_EXPIRY] = card["expiry"]
+    return Reply("00", tags, [(ACCOUNT_CLUB, "02", club), (ACCOUNT_STORE, "02", gift)], txn)
+
+
+HANDLERS = {
+    PURCHASE_CASH: cash_purchase,
+    PURCHASE_BANK: bank_purchase,
+    PURCHASE_CLUB: club_credit_purchase,
+    PURCHASE_STORE: store_credit_purchase,
+    REFUND_BANK: refund,
+    REFUND_CLUB: refund,
+    REFUND_STORE: refund,
+    REFUND_CASH: refund,
+    TOP_UP: top_up,
+    BALANCE: balance_inquiry,
+}

@@ -1,0 +1,93 @@
+"""A store's program (its "scenario") and the club-wide tier rule: the arithmetic, nothing else.
+
+Amounts are whole rials; percentages are basis points (1 % = 100) so every result is an exact
+integer: discounts and percentage fees round down.
+"""
+
+TIERS = ("A", "B", "C")  # A is the best
+TIER_RANK = {"A": 0, "B": 1, "C": 2}
+
+# Club-wide settings (the settings table) and their defaults. The tier belongs to the member,
+# not to a store, so its thresholds are the club's; each store chooses what a tier is worth.
+DEFAULT_SETTINGS = {
+    "tier_window_days": "90",  # trailing 3 months
+    "tier_a_volume": "50000000",  # rials of confirmed purchases in the window for tier A
+    "tier_b_volume": "10000000",
+}
+
+ACCOUNT_BANK = "40"
+ACCOUNT_CLUB = "60"
+ACCOUNT_STORE = "70"
+
+
+class Program:
+    """One row of the programs table, with the rules it drives."""
+
+    KNOBS = (
+        "rials_per_point",  # one point per this many rials paid (0: no points)
+        "convert_points",  # every N points ...
+        "convert_credit",  # ... become M rials of store credit (0: no conversion)
+        "convert_threshold",  # converted once the balance reaches T points (0: as soon as N)
+        "discount_a_bp",
+        "discount_b_bp",
+        "discount_c_bp",
+        "discount_accounts",  # "40,60": the accounts the tier discount applies to
+        "fee_fixed",  # rials, charged when a discount is granted
+        "fee_bp",  # percent of the amount, charged when a discount is granted
+        "credit_validity_days",  # validity of the store credit this store gives
+        "max_amount",  # above this amount a request is answered 13
+    )
+
+    def __init__(self, row):
+        self.id = row["id"]
+        self.name = row["name"]
+        for knob in self.KNOBS:
+            setattr(self, knob, row[knob])
+
+    def discount(self, amount, tier, account):
+        if account not in self.discount_accounts.split(","):
+            return 0
+        bp = {"A": self.discount_a_bp, "B": self.discount_b_bp, "C": self.discount_c_bp}[tier]
+        return amount * bp // 10000
+
+    def fee(self, amount, discount):
+        """The club's fee for the discount service: nothing when there is no discount, so a
+        customer never pays more than the price."""
+        if discount <= 0:
+            return 0
+        return self.fee_fixed + amount * self.fee_bp // 10000
+
+    def price(self, amount, tier, account):
+        """(discount, fee, payable) of a purchase of `amount` paid on `account`."""
+        discount = self.discount(amount, tier, account)
+        fee = self.fee(amount, discount)
+        return discount, fee, amount - discount + fee
+
+    def points_for(self, paid):
+        """Points a confirmed purchase earns on what it cost the member (amount - discount)."""
+        if self.rials_per_point <= 0 or paid <= 0:
+            return 0
+        return paid // self.rials_per_point
+
+    def conversion(self, points_balance):
+        """(points to take, store credit to give) for a points balance, or (0, 0)."""
+        if self.convert_points <= 0 or self.convert_credit <= 0:
+            return 0, 0
+        threshold = max(self.convert_threshold, self.convert_points)
+        if points_balance < threshold:
+            return 0, 0
+        blocks = points_balance // self.convert_points
+        return blocks * self.convert_points, blocks * self.convert_credit
+
+
+def tier_for(volume, settings, floor=None):
+    """The tier of a trailing volume; a floor (a tier granted by the club) is never undercut."""
+    if volume >= int(settings["tier_a_volume"]):
+        tier = "A"
+    elif volume >= int(settings["tier_b_volume"]):
+        tier = "B"
+    else:
+        tier = "C"
+    if floor in TIER_RANK and TIER_RANK[floor] < TIER_RANK[tier]:
+        return floor
+    return tier

@@ -1,0 +1,128 @@
+"""Host-side message protection (docs/protocol.md section 4) over the bytes pyiso8583 makes.
+
+Written here, not borrowed from agent.protocol.protect, so the two sides' protection code check
+each other. Shared primitives: agent.protocol.dukpt (X9.24-3 key derivation) and
+agent.protocol.crypto (AES-CBC, ISO 9797-1 padding) with the `cryptography` AES backend; the
+CMAC is OpenSSL's (see mac_of). Keys of a KSN:
+- the request: MAC verified with 0x2000 (MAC generation), field 62 decrypted with 0x3000;
+- the response: MAC made with 0x2001 (MAC verification), field 62 (if any) encrypted with 0x3001.
+"""
+
+import hmac
+
+from agent.protocol import crypto, dukpt
+from agent.protocol.errors import ProtocolError
+from simulator.club_server import wire
+
+ZERO_IV = bytes(16)
+MAC_LEN = 8
+
+# Field 62 TLV tags (docs/protocol.md 4.1).
+SECRET_CARD = 0x01
+SECRET_EXPIRY = 0x02
+SECRET_TERMINAL = 0x03
+
+
+class SecretsError(ValueError):
+    """Field 62 does not decrypt, unpad or parse: answer 63."""
+
+
+class Keyring:
+    """Working keys for any KSN of the BDK; initial keys are cached per initial key id (one
+    derivation from the BDK per terminal, then only the counter's derivations per message)."""
+
+    def __init__(self, bdk):
+        if len(bdk) != 16:
+            raise ValueError("the BDK is 16 bytes (AES-128)")
+        self._bdk = bytes(bdk)
+        self._initial = {}
+
+    def keys_for(self, ksn):
+        """dukpt.WorkingKeys of the KSN; DukptError for a counter no terminal may use."""
+        ikid, _ = dukpt.split_ksn(ksn)
+        initial = self._initial.get(ikid)
+        if initial is None:
+            initial = dukpt.derive_initial_key(self._bdk, ikid)
+            self._initial[ikid] = initial
+        return dukpt.WorkingKeys(dukpt.derive_transaction_key(initial, ksn), ksn)
+
+
+def mac_of(key, data):
+    """AES-CMAC (RFC 4493) of all but the last 8 bytes, truncated to 8 bytes.
+
+    OpenSSL's CMAC through `cryptography`, not agent.protocol.crypto.aes_cmac: the host's MAC
+    is then an implementation independent of the terminal's, so every exchange in the tests
+    checks one against the other (and it is faster: one call instead of a Python loop).
+    """
+    from cryptography.hazmat.primitives.ciphers import algorithms
+    from cryptography.hazmat.primitives.cmac import CMAC
+
+    cmac = CMAC(algorithms.AES(key))
+    cmac.update(data[:-MAC_LEN])
+    return cmac.finalize()[:MAC_LEN]
+
+
+def verify_request_mac(data, keys):
+    """True when the last 8 bytes of `data` are its MAC under the MAC generation key
+    (compared in constant time)."""
+    return hmac.compare_digest(mac_of(keys.mac_generation, data), data[-MAC_LEN:])
+
+
+def parse_tlv(data):
+    """Field 62 plaintext -> {tag: text}; SecretsError when malformed or repeated."""
+    items = {}
+    i = 0
+    while i < len(data):
+        if i + 2 > len(data):
+            raise SecretsError("TLV header cut short")
+        tag, length = data[i], data[i + 1]
+        value = data[i + 2 : i + 2 + length]
+        if len(value) != length or tag in items:
+            raise SecretsError("TLV item cut short or repeated")
+        try:
+            items[tag] = value.decode("ascii")
+        except UnicodeDecodeError:
+            raise SecretsError("TLV value is not ASCII") from None
+        i += 2 + length
+    return items
+
+
+def build_tlv(items):
+    out = bytearray()
+    for tag in sorted(items):
+        value = items[tag]
+        value = value.encode() if isinstance(value, str) else bytes(value)
+        out += bytes((tag, len(value))) + value
+    return bytes(out)
+
+
+def decrypt_secrets(cipher, keys):
+    """Field 62 of a request -> {tag: text} (AES-128-CBC, zero IV, ISO 9797-1 method 2)."""
+    if not cipher or len(cipher) % 16:
+        raise SecretsError("protected data is not whole AES blocks")
+    try:
+        plain = crypto.aes_cbc_decrypt(keys.data_encrypt, ZERO_IV, cipher)
+        return parse_tlv(crypto.unpad_iso9797_m2(plain))
+    except ProtocolError:
+        raise SecretsError("protected data does not decrypt") from None
+
+
+def seal_response(message, keys, secrets=None, corrupt_mac=False):
+    """Protect and encode a response under the request's KSN; returns the bytes to frame.
+
+    The order of docs/protocol.md 4.2: field 53 = KSN, field 62 encrypted, 8 zero bytes in the
+    MAC field, encode, CMAC over all but the last 8 bytes, put it there.
+    """
+    out = dict(message)
+    out.pop("64", None)
+    out.pop("128", None)
+    out["53"] = keys.ksn
+    if secrets:
+        plain = crypto.pad_iso9797_m2(build_tlv(secrets))
+        out["62"] = crypto.aes_cbc_encrypt(keys.data_decrypt, ZERO_IV, plain)
+    out[wire.mac_field(out)] = bytes(MAC_LEN)
+    data = wire.encode(out)
+    mac = mac_of(keys.mac_verification, data)
+    if corrupt_mac:
+        mac = bytes(b ^ 0xFF for b in mac)
+    return data[:-MAC_LEN] + mac

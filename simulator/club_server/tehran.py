@@ -1,0 +1,99 @@
+"""Tehran local time, the Jalali calendar and working hours, for dates the club shows or counts.
+
+Iran has kept UTC+03:30 all year since 2022 (daylight saving time was abolished), so a fixed
+offset is exact for current dates. Times in storage are Unix seconds (UTC); only reports, SMS
+texts and card expiry look at the local date.
+"""
+
+import datetime as dt
+
+TEHRAN = dt.timezone(dt.timedelta(hours=3, minutes=30), "IRST")
+DAY = 86400.0
+
+# Working week of Iranian offices and banks: Saturday..Wednesday. Python weekday(): Monday=0,
+# so Thursday=3 and Friday=4 are the weekend.
+WEEKEND = (3, 4)
+SETTLEMENT_WORKING_HOURS = 24
+
+
+def local(ts):
+    """Unix seconds -> aware datetime in Tehran."""
+    return dt.datetime.fromtimestamp(ts, TEHRAN)
+
+
+def local_date(ts):
+    return local(ts).date()
+
+
+def day_bounds(date):
+    """[start, end) Unix seconds of a Tehran calendar day."""
+    start = dt.datetime(date.year, date.month, date.day, tzinfo=TEHRAN).timestamp()
+    return start, start + DAY
+
+
+def yymm(ts):
+    """The card-expiry form YYMM of a time."""
+    return local(ts).strftime("%y%m")
+
+
+def add_months_yymm(ts, months):
+    """YYMM `months` after the month of `ts` (a card issued now is valid through that month)."""
+    d = local(ts)
+    index = d.year * 12 + d.month - 1 + months
+    return f"{index // 12 % 100:02d}{index % 12 + 1:02d}"
+
+
+def expired(expiry_yymm, ts):
+    """A card is valid through the last day of its expiry month (Tehran)."""
+    return bool(expiry_yymm) and yymm(ts) > expiry_yymm
+
+
+def yyyymmdd(ts):
+    return local(ts).strftime("%Y%m%d")
+
+
+def settlement_due(ts, working_hours=SETTLEMENT_WORKING_HOURS):
+    """The moment `working_hours` hours of working days (Saturday..Wednesday, Tehran) after
+    `ts`: hours on Thursdays and Fridays do not count."""
+    t = local(ts)
+    left = dt.timedelta(hours=working_hours)
+    while True:
+        midnight = dt.datetime(t.year, t.month, t.day, tzinfo=TEHRAN) + dt.timedelta(days=1)
+        if t.weekday() in WEEKEND:
+            t = midnight
+            continue
+        if t + left <= midnight:
+            return (t + left).timestamp()
+        left -= midnight - t
+        t = midnight
+
+
+def gregorian_to_jalali(year, month, day):
+    """(year, month, day) Gregorian -> Jalali (the arithmetic algorithm of jdatetime et al.).
+
+    >>> gregorian_to_jalali(2024, 3, 20)
+    (1403, 1, 1)
+    >>> gregorian_to_jalali(2023, 3, 21)
+    (1402, 1, 1)
+    """
+    days_before = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+    gy2 = year + 1 if month > 2 else year
+    days = (
+        355666
+        + 365 * year
+        + (gy2 + 3) // 4
+        - (gy2 + 99) // 100
+        + (gy2 + 399) // 400
+        + day
+        + days_before[month - 1]
+    )
+    jy = -1595 + 33 * (days // 12053)
+    days %= 12053
+    jy += 4 * (days // 1461)
+    days %= 1461
+    if days > 365:
+        jy += (days - 1) // 365
+        days = (days - 1) % 365
+    if days < 186:
+        return jy, 1 + days // 31, 1 + days % 31
+    return jy, 7 + (days - 186) // 30, 1 + (days - 186) % 30
