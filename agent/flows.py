@@ -27,6 +27,9 @@ def _reverse(eng, res, entry, reason, outcome=steps.REVERSED):
     steps.reverse(eng, entry, reason)
     res["outcome"] = outcome
     res["reason"] = reason
+    # Phase one's offer no longer applies: nothing is earned, the balance is what it was.
+    res["points_earned"] = 0
+    res["balance_after"] = None
     res["message"] = "Reversed: " + m.REVERSAL_REASONS.get(reason, reason)
     eng.display.show("reversed", reason=reason)
     return res

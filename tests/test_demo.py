@@ -32,7 +32,7 @@ def test_demo_json(tmp_path):
     assert bank["payable"] == bank["amount"] - bank["discount"] + bank["fee"]
     assert bank["discount"] > 0 and bank["points_earned"] > 0
     declined = by_title["Bank leg declines: the club discount is reversed"]
-    assert declined["outcome"] == "reversed"
+    assert declined["outcome"] == "reversed" and declined["points_earned"] == 0
     assert by_title["Blocked card"]["response_code"] == "62"
     assert by_title["End of day: reconciliation"]["response_code"] == "00"
     # Only the approved bank sale was charged; the declined one left nothing at the bank.
