@@ -5,6 +5,10 @@ from agent import saf
 from agent.saf import backoff_ms, classify
 from tests.portable.fakehost import Terminal, card
 
+# The scripted club host (tests/portable/fakehost.py) shares this process with the engine,
+# which a device never carries: 320 KB instead of the default 256 KB.
+MICROPYTHON_HEAP = 327680
+
 
 def stuck_confirmation(t, amount=10000):
     """One approved cash sale whose 0220 is queued and not yet sent."""
