@@ -1,41 +1,68 @@
-"""Receipt layout: a result dict -> lines of text for a 32-column receipt printer.
+"""Receipts: a flow's result dict -> a layout (agent/printing/layout.py) in English or Persian.
 
-English text for now (the Persian layout, shaped for the printer's code page, comes later).
-The card shows as its last 4 digits only (PCI DSS); the club message (field 48 tag 04) is
-printed as received, wrapped to the width.
+document(res, copy, header, kind, lang) builds the typed lines of one copy ("merchant" or
+"customer"): store name, merchant and terminal ids, the Jalali date and time, the title, the
+card's last 4 digits only (PCI DSS), amount, discount, fee and payable, bank reference, STAN
+and RRN, points earned, balances, tier, the club's message (field 48 tag 04, as received),
+a QR code with the transaction reference, the status and the copy, then a paper cut.
+Amounts are rials with the language's digits and separator (agent/printing/digits.py).
+
+print_copy(printer, ...) hands the layout to a printer that renders layouts (print_receipt,
+e.g. agent/printing/printer.py on ESC/POS) and plain text lines to one that only has
+print_lines. layout() is the plain text of the English layout (WIDTH columns).
 """
 
-from agent.timeutil import TEHRAN_OFFSET_S, local_stamp
+from agent import jalali
+from agent.printing.digits import localize, money
+from agent.printing.layout import BOLD, CENTER, DOUBLE, Receipt, text_lines
+from agent.printing.layout import wrap as _wrap
+from agent.timeutil import TEHRAN_OFFSET_S
 
 WIDTH = 32
 COPIES = ("merchant", "customer")
+LANGUAGES = ("en", "fa")
 
 TITLES = {
-    "bank": "BANK CARD PURCHASE",
-    "club_credit": "CLUB CREDIT PURCHASE",
-    "store_credit": "STORE CREDIT PURCHASE",
-    "cash": "CASH PURCHASE",
-    "top_up": "TOP-UP",
-    "refund": "REFUND",
-    "balance": "BALANCE",
-    "void": "VOID",
-    "close": "END OF DAY",
+    "en": {
+        "bank": "BANK CARD PURCHASE",
+        "club_credit": "CLUB CREDIT PURCHASE",
+        "store_credit": "STORE CREDIT PURCHASE",
+        "cash": "CASH PURCHASE",
+        "top_up": "TOP-UP",
+        "refund": "REFUND",
+        "balance": "BALANCE",
+        "void": "VOID",
+        "close": "END OF DAY",
+    },
 }
-
-# (result key, label): printed when the value is set; amounts get thousands separators.
-AMOUNT_ROWS = (
-    ("amount", "Amount"),
-    ("discount", "Discount"),
-    ("fee", "Fee"),
-    ("payable", "Payable"),
-)
-INFO_ROWS = (
-    ("points_earned", "Points earned"),
-    ("points_balance", "Points balance"),
-    ("balance_after", "Credit balance"),
-    ("credit_validity", "Credit valid until"),
-    ("tier", "Tier"),
-)
+LABELS = {
+    "en": {
+        "merchant": "Merchant",
+        "terminal": "Terminal",
+        "date": "Date",
+        "card": "Card",
+        "amount": "Amount",
+        "discount": "Discount",
+        "fee": "Fee",
+        "payable": "Payable",
+        "bank_reference": "Bank ref",
+        "stan": "STAN",
+        "rrn": "RRN",
+        "points_earned": "Points earned",
+        "points_balance": "Points balance",
+        "balance_after": "Credit balance",
+        "credit_validity": "Credit valid until",
+        "tier": "Tier",
+        "rials": "Amounts in rials",
+        "approved": "APPROVED",
+        "voided": "VOIDED",
+        "pending": " (confirmation pending)",
+        "merchant_copy": "-- merchant copy --",
+        "customer_copy": "-- customer copy --",
+    },
+}
+AMOUNT_KEYS = ("amount", "discount", "fee", "payable")
+INFO_KEYS = ("points_earned", "points_balance", "balance_after", "credit_validity", "tier")
 TOTAL_ROWS = (
     ("dn", "da", "Debits"),
     ("drn", "dra", "Debit reversals"),
@@ -44,8 +71,93 @@ TOTAL_ROWS = (
 )
 
 
-def money(value):
-    return f"{value:,}"
+def words(lang):
+    """(titles, labels) of a language; the Persian ones are imported when first needed."""
+    if lang == "en":
+        return TITLES["en"], LABELS["en"]
+    if lang == "fa":
+        from agent.printing import receipt_fa
+
+        return receipt_fa.TITLES, receipt_fa.LABELS
+    raise ValueError(f"receipt language must be one of {LANGUAGES}, not {lang!r}")
+
+
+def date_text(header, lang="en"):
+    stamp = jalali.stamp(header.get("time", 0), header.get("offset_s", TEHRAN_OFFSET_S))
+    return localize(stamp, lang)
+
+
+def reference(res, header):
+    """What the QR code carries: enough for the club or the store to find the transaction."""
+    parts = ["vafa:T=" + header.get("terminal_id", ""), "S=" + (res.get("stan") or "")]
+    if res.get("rrn"):
+        parts.append("R=" + res["rrn"])
+    if res.get("payable") is not None:
+        parts.append("A=" + str(res["payable"]))
+    return ";".join(parts)
+
+
+def head(doc, header, lang):
+    labels = words(lang)[1]
+    if header.get("merchant_name"):
+        doc.text(header["merchant_name"], CENTER, BOLD)
+    doc.row(labels["merchant"], header.get("merchant_id", "").strip())
+    doc.row(labels["terminal"], header.get("terminal_id", ""))
+    doc.row(labels["date"], date_text(header, lang))
+    doc.sep()
+
+
+def document(res, copy, header, kind="sale", lang="en"):
+    """The layout of one copy of a flow's receipt."""
+    titles, labels = words(lang)
+    doc = Receipt(rtl=lang == "fa")
+    head(doc, header, lang)
+    flow = res["flow"]
+    doc.text(titles.get(flow, flow.upper()), CENTER, BOLD)
+    doc.text(labels["rials"], CENTER)
+    if res.get("card_last4"):
+        doc.row(labels["card"], "****" + localize(res["card_last4"], lang))
+    for key in AMOUNT_KEYS:
+        value = res.get(key)
+        if value is not None and (value or key in ("amount", "payable")):
+            doc.row(labels[key], money(value, lang), BOLD if key == "payable" else 0)
+    if res.get("bank_reference"):
+        doc.row(labels["bank_reference"], localize(res["bank_reference"], lang))
+    doc.row(labels["stan"], localize(res.get("stan") or "", lang))
+    if res.get("rrn"):
+        doc.row(labels["rrn"], localize(res["rrn"], lang))
+    for key in INFO_KEYS:
+        value = res.get(key)
+        if value is not None:
+            text = money(value, lang) if type(value) is int else localize(value, lang)
+            doc.row(labels[key], text)
+    if res.get("club_message"):
+        doc.text(res["club_message"])
+    doc.qr(reference(res, header))
+    status = labels["voided"] if kind == "void" else labels["approved"]
+    if not res.get("confirmed"):
+        status += labels["pending"]
+    doc.text(status, CENTER, (BOLD | DOUBLE) if res.get("confirmed") else BOLD)
+    doc.text(labels[copy + "_copy"], CENTER)
+    doc.cut()
+    return doc
+
+
+def layout(res, copy, header, kind="sale", lang="en", width=WIDTH):
+    """The lines of one copy as plain text (what a text-only printer prints)."""
+    return text_lines(document(res, copy, header, kind, lang), width)
+
+
+def print_copy(printer, res, copy, header, kind="sale"):
+    """Print one copy in the printer's language; OSError when the print fails."""
+    lang = header.get("language") or getattr(printer, "language", None) or "en"
+    if hasattr(printer, "print_receipt"):
+        printer.print_receipt(document(res, copy, header, kind, lang))
+    else:
+        printer.print_lines(layout(res, copy, header, kind, lang))
+
+
+# -- plain text helpers (the end-of-day report) --------------------------------------------
 
 
 def row(label, value, width=WIDTH):
@@ -62,66 +174,19 @@ def center(text, width=WIDTH):
 
 
 def wrap(text, width=WIDTH):
-    lines = []
-    for para in text.split("\n"):
-        line = ""
-        for word in para.split():
-            if line and len(line) + 1 + len(word) > width:
-                lines.append(line)
-                line = ""
-            while len(word) > width:
-                lines.append(word[:width])
-                word = word[width:]
-            line = line + " " + word if line else word
-        lines.append(line)
-    return lines
+    return _wrap(text, width)
 
 
-def head(header):
+def day_report(res, header):
+    """The end-of-day report: the terminal's totals and, when they differ, the club's."""
     lines = []
     if header.get("merchant_name"):
         lines.append(center(header["merchant_name"]))
     lines.append(row("Merchant", header.get("merchant_id", "").strip()))
     lines.append(row("Terminal", header.get("terminal_id", "")))
-    stamp = local_stamp(header.get("time", 0), header.get("offset_s", TEHRAN_OFFSET_S))
-    lines.append(row("Date", stamp))
+    lines.append(row("Date", date_text(header)))
     lines.append("-" * WIDTH)
-    return lines
-
-
-def layout(res, copy, header, kind="sale"):
-    """The lines of one copy ("merchant" or "customer") of a flow's receipt."""
-    lines = head(header)
-    lines.append(TITLES.get(res["flow"], res["flow"].upper()))
-    if res.get("card_last4"):
-        lines.append(row("Card", "****" + res["card_last4"]))
-    for key, label in AMOUNT_ROWS:
-        value = res.get(key)
-        if value is not None and (value or key in ("amount", "payable")):
-            lines.append(row(label, money(value)))
-    if res.get("bank_reference"):
-        lines.append(row("Bank ref", res["bank_reference"]))
-    lines.append(row("STAN", res.get("stan") or ""))
-    if res.get("rrn"):
-        lines.append(row("RRN", res["rrn"]))
-    for key, label in INFO_ROWS:
-        value = res.get(key)
-        if value is not None:
-            lines.append(row(label, money(value) if type(value) is int else value))
-    if res.get("club_message"):
-        lines.extend(wrap(res["club_message"]))
-    status = "VOIDED" if kind == "void" else "APPROVED"
-    if not res.get("confirmed"):
-        status += " (confirmation pending)"
-    lines.append(center(status))
-    lines.append(center(f"-- {copy} copy --"))
-    return lines
-
-
-def day_report(res, header):
-    """The end-of-day report: the terminal's totals and, when they differ, the club's."""
-    lines = head(header)
-    lines.append(TITLES["close"])
+    lines.append(TITLES["en"]["close"])
     sides = [("Terminal", res.get("totals") or {})]
     if res.get("response_code") != "00" and res.get("host_totals"):
         sides.append(("Club", res["host_totals"]))
