@@ -35,6 +35,13 @@ def _reverse(eng, res, entry, reason, outcome=steps.REVERSED):
     return res
 
 
+def _card_removed(eng, res, entry):
+    """The chip card left the reader after phase one: reverse (reason CN), nothing half-done."""
+    _reverse(eng, res, entry, "CN", steps.REVERSED)
+    res["message"] = steps.MESSAGES["card_removed"]
+    return res
+
+
 def finish(eng, res, kind="sale"):
     """The approved screen, both receipts, and a compaction when the journal has grown."""
     eng.display.show("approved", **receipt.screen_params(res))
@@ -46,9 +53,8 @@ def finish(eng, res, kind="sale"):
 def print_receipts(eng, res, kind="sale"):
     res["printed"] = True
     for copy in receipt.COPIES:
-        lines = receipt.layout(res, copy, eng.receipt_header(), kind)
         try:
-            eng.printer.print_lines(lines)
+            receipt.print_copy(eng.printer, res, copy, eng.receipt_header(), kind)
         except OSError:
             res["printed"] = False
             eng.display.show("printer_error")
@@ -68,6 +74,8 @@ def purchase_bank(eng, amount, card=None):
     eng.display.show(
         "payable", amount=amount, discount=res["discount"], fee=res["fee"], payable=res["payable"]
     )
+    if not steps.card_present(eng, card):
+        return _card_removed(eng, res, entry)
     if not eng.printer.ready():
         return _reverse(eng, res, entry, "PR")
     if res["payable"] <= 0:  # the club pays it all: nothing to charge on the bank leg
@@ -100,6 +108,8 @@ def purchase_credit(eng, amount, account, card=None):
     entry = eng.ledger.entry(res["stan"])
     if not eng.keypad.confirm("confirm", payable=res["payable"], balance=res["balance_after"]):
         return _reverse(eng, res, entry, "CN", steps.CANCELLED)
+    if not steps.card_present(eng, card):
+        return _card_removed(eng, res, entry)
     if not eng.printer.ready():
         return _reverse(eng, res, entry, "PR")
     steps.confirmed(eng, res, entry, account)
@@ -145,6 +155,8 @@ def _two_phase(eng, flow, pc, amount, card, account=None, ask=None, tags=None):
         res["credit_validity"] = credit
     if ask and not eng.keypad.confirm(ask, amount=amount, balance=res["balance_after"]):
         return _reverse(eng, res, entry, "CN", steps.CANCELLED)
+    if not steps.card_present(eng, card):
+        return _card_removed(eng, res, entry)
     if not eng.printer.ready():
         return _reverse(eng, res, entry, "PR")
     steps.confirmed(eng, res, entry, account)

@@ -28,7 +28,13 @@ BankLeg: the PSP's payment application on the same POS
     Simulator: simulator/bank (docs/bank_leg.md).
 
 CardReader: the club card (chip, stripe or keyed)
-    read(timeout_ms) -> Card or None (no card, or cancelled).
+    read(timeout_ms) -> Card or None (no card, or cancelled). Raises a
+        agent.card_io.errors.CardError when a card came but cannot be used (not genuine,
+        blank, unreadable, pulled out while read): the sale stops before any 0100.
+    present(card) -> bool
+        Optional (the engine checks with getattr): whether `card`, read by this reader, is
+        still in it; True for a card it did not read. Asked before phase two: a card pulled
+        out after phase one is reversed. Chip: agent/card_io/clubcard.ClubCardReader.
 
 Keypad: the customer / cashier keys
     ask(field, kind) -> str or None

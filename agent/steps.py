@@ -42,6 +42,8 @@ MESSAGES = {
     "approved": "Approved",
     "nothing_to_void": "Nothing to void",
     "queued": "Approved; confirmation will follow",
+    "card_error": "Card refused",
+    "card_removed": "Card removed before completion; reversed",
 }
 
 
@@ -88,12 +90,42 @@ def start(eng, res, card, need_paper=True):
         return None
     if card is None:
         eng.display.show("card")
-        card = eng.reader.read(30000)
+        try:
+            card = eng.reader.read(30000)
+        except Exception as e:  # clone, blank, garbage, pulled: refused before any 0100
+            if not _card_error(e):
+                raise
+            fail(eng, res, FAILED, "card_error", message=e.screen)
+            res["message"] = "Card refused: " + str(e)
+            return None
     if card is None:
         fail(eng, res, FAILED, "no_card")
         return None
     res["card_last4"] = card.last4
     return card
+
+
+def _card_error(e):
+    """e is an agent.card_io CardError. Imported only when an error is in hand: the engine
+    stays within the 256 KB heap of the portable tests without the card_io modules."""
+    from agent.card_io.errors import CardError
+
+    return isinstance(e, CardError)
+
+
+def card_present(eng, card):
+    """False when the card of this sale has left the reader since it was read (the CardReader
+    port's optional present(card), agent/card_io/clubcard.py); True when the reader cannot
+    tell or did not read this card. The flows ask it before the point of no return."""
+    present = getattr(eng.reader, "present", None)
+    if present is None:
+        return True
+    try:
+        return bool(present(card))
+    except Exception as e:
+        if not _card_error(e):
+            raise
+        return False
 
 
 def collect_enrollment(eng):

@@ -12,6 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from agent.card_io.clubcard import ClubCardReader
 from agent.display.text import render
 from agent.engine import Engine
 from agent.links.tcp import TcpClubLink
@@ -20,6 +21,8 @@ from agent.protocol import aes_cryptography
 from agent.protocol.dukpt import TerminalDukpt, derive_initial_key
 from agent.storage import FileStorage
 from simulator.bank import BankSimulator
+from simulator.cards import pcscd, personas
+from simulator.cards.slots import open_slot
 from simulator.club_server import seed
 from simulator.club_server.ledger import ledger_check
 from simulator.club_server.server import TEST_BDK, run_in_thread
@@ -45,38 +48,36 @@ class ScreenLog:
         return lines
 
 
-def chip(pan):
-    return Card(pan, None, "051")
-
-
 def swipe(pan):
     return Card(pan, None, "021")
 
 
 # The demo's script: (title, call on the Terminal). Cards come from the seeded demo club
-# (simulator/club_server/seed.py).
+# (simulator/club_server/seed.py). t.chip(pan) inserts a virtual club card with that number
+# (simulator/cards) and returns None, so the engine reads it through ClubCardReader: SELECT,
+# READ CARD DATA, INTERNAL AUTHENTICATE, as on a terminal.
 def script(state):
     return [
         ("Sign-on", sign_on),
         ("Bank-card purchase with club discount", lambda t: t.engine.purchase_bank(
             1_200_000, swipe(seed.BANK_CARD_A))),
         ("Club-credit purchase", lambda t: keep_rrn(state, t.engine.purchase_club_credit(
-            300_000, chip(seed.CARD_A)))),
+            300_000, t.chip(seed.CARD_A)))),
         ("Store-credit purchase", lambda t: t.engine.purchase_store_credit(
-            100_000, chip(seed.CARD_A))),
+            100_000, t.chip(seed.CARD_A))),
         ("Cash purchase earning points", lambda t: t.engine.purchase_cash(
-            450_000, chip(seed.CARD_B))),
-        ("Balance inquiry", lambda t: t.engine.balance(chip(seed.CARD_A))),
+            450_000, t.chip(seed.CARD_B))),
+        ("Balance inquiry", lambda t: t.engine.balance(t.chip(seed.CARD_A))),
         ("Top-up of a prepaid pool card (x10)", lambda t: t.engine.top_up(
-            200_000, chip(seed.CARD_POOL))),
+            200_000, t.chip(seed.CARD_POOL))),
         ("Refund of part of the club-credit purchase", lambda t: t.engine.refund(
-            50_000, state["rrn"], "60", chip(seed.CARD_A))),
+            50_000, state["rrn"], "60", t.chip(seed.CARD_A))),
         ("Enrollment at the first purchase", lambda t: t.engine.purchase_cash(
-            250_000, chip(seed.STOCK[0]))),
+            250_000, t.chip(seed.STOCK[0]))),
         ("Bank leg declines: the club discount is reversed", lambda t: t.bank_declines_next(
             lambda: t.engine.purchase_bank(700_000, swipe(seed.BANK_CARD_A)))),
         ("Blocked card", lambda t: t.engine.purchase_club_credit(
-            90_000, chip(seed.CARD_BLOCKED))),
+            90_000, t.chip(seed.CARD_BLOCKED))),
         ("Void of the last transaction", lambda t: t.engine.void_last()),
         ("End of day: reconciliation", lambda t: t.engine.close_day()),
     ]  # fmt: skip
@@ -96,7 +97,7 @@ def keep_rrn(state, result):
 class Terminal:
     """The emulated terminal: the agent's engine wired to simulated hardware."""
 
-    def __init__(self, root, port):
+    def __init__(self, root, port, card_path="inprocess"):
         terminal_id, ikid_hex = seed.terminal_identity(TERMINAL_NUMBER)
         self.storage = FileStorage(str(root))
         dukpt = TerminalDukpt(self.storage.store("dukpt"))
@@ -107,10 +108,11 @@ class Terminal:
         self.printer = RecordingPrinter()
         self.bank = BankSimulator(journal_path=str(Path(root) / "bank.jsonl"))
         self.link = TcpClubLink("127.0.0.1", port)
+        self.slot = open_slot(card_path)  # where the virtual club cards go
         self.engine = Engine(
             self.link,
             self.bank,
-            None,
+            ClubCardReader(self.slot.reader, personas.TEST_IMK),
             ScriptedKeypad(ENROLLMENT),
             self.screens,
             self.printer,
@@ -125,6 +127,14 @@ class Terminal:
             },
             dukpt=dukpt,
         )
+
+    def chip(self, pan):
+        """Insert a virtual club card with this number; the engine reads it (card=None)."""
+        self.slot.insert(personas.issued_card(pan))
+
+    def take_card(self):
+        self.engine.reader.release()
+        self.slot.remove()
 
     def bank_declines_next(self, flow):
         self.bank.script.append("decline")
@@ -154,7 +164,20 @@ def summary_row(title, res):
     }
 
 
-def run_demo(data_dir, out=print):
+def card_path_for(wanted, out=print):
+    """The card path: "pcsc" when asked and pcscd (with vpcd and pyscard) is there, else
+    "inprocess"."""
+    if wanted != "pcsc":
+        return "inprocess"
+    missing = pcscd.missing_parts()
+    if missing or not pcscd.running():
+        why = f"missing {', '.join(missing)}" if missing else "pcscd is not running"
+        out(f"note: --card pcsc asked, but {why}; using the in-process card")
+        return "inprocess"
+    return "pcsc"
+
+
+def run_demo(data_dir, out=print, card="inprocess"):
     """Run the whole script; return the JSON-able report."""
     data_dir = Path(data_dir)
     if data_dir.exists():
@@ -166,13 +189,19 @@ def run_demo(data_dir, out=print):
     transactions = []
     with run_in_thread(db) as club:
         out(f"club server on 127.0.0.1:{club.port}, database {db}")
-        terminal = Terminal(data_dir / "terminal", club.port)
+        card_path = card_path_for(card, out)
+        terminal = Terminal(data_dir / "terminal", club.port, card_path)
+        how = "through pcscd (vpcd)" if card_path == "pcsc" else "in process"
+        out(f"club cards: virtual, read {how} (SELECT, READ CARD DATA, INTERNAL AUTHENTICATE)")
         recovered = terminal.engine.recover()
         out(f"terminal {seed.terminal_identity(TERMINAL_NUMBER)[0]} started; "
             f"unfinished work found: {len(recovered['actions'])}")  # fmt: skip
         state = {}
         for n, (title, call) in enumerate(script(state), 1):
-            res = call(terminal)
+            try:
+                res = call(terminal)
+            finally:
+                terminal.take_card()
             out("")
             out(f"== {n}. {title} ==")
             for screen in terminal.screens.take():
@@ -182,6 +211,7 @@ def run_demo(data_dir, out=print):
             out(result_line(res))
             transactions.append(summary_row(title, res))
         terminal.link.close()
+        terminal.slot.close()
         charged = terminal.bank.charged_total()
     report = ledger_check(db)
     out("")
@@ -192,6 +222,7 @@ def run_demo(data_dir, out=print):
         "data_dir": str(data_dir),
         "transactions": transactions,
         "bank_charged_total": charged,
+        "card_path": card_path,
         "ledger_ok": report.ok,
         "ledger_findings": report.findings,
     }
@@ -238,13 +269,19 @@ def add_arguments(parser):
                         help=f"where the club database and terminal files go; emptied first "
                              f"(default: {DEFAULT_DATA_DIR})")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object, no text")
+    parser.add_argument(
+        "--card",
+        choices=("inprocess", "pcsc"),
+        default="inprocess",
+        help="club cards in process (default), or through pcscd when it runs",
+    )
 
 
 def run(args):
     if args.json:
-        report = run_demo(args.data_dir, out=lambda *a: None)
+        report = run_demo(args.data_dir, out=lambda *a: None, card=args.card)
         json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        report = run_demo(args.data_dir)
+        report = run_demo(args.data_dir, card=args.card)
     return 0 if report["ledger_ok"] else 1
