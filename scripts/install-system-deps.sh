@@ -7,6 +7,7 @@ PACKAGES=(
   pcscd vsmartcard-vpcd libpcsclite-dev  # smart cards: pcscd + the vpcd virtual reader; pyscard builds on the -dev
   socat                                  # pty pairs for serial lines (card readers, ECR, flashing)
   xvfb xdotool                           # keyboard-wedge readers: an X server and typed keystrokes
+  fonts-dejavu-core fonts-dejavu-extra   # receipts and the pixel panel font: DejaVu Sans (Persian), Condensed
 )
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

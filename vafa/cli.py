@@ -16,6 +16,9 @@ JOBS = {
         "simulator.club_server.cli",
         "the reference club (loyalty) server and its admin",
     ),
+    "card": ("simulator.cards.cli", "virtual cards, reading and personalizing club cards"),
+    "bridge": ("hostbridge.cli", "drive a terminal from the cashier PC over its ECR link"),
+    "emulator": ("simulator.pos_emulator.cli", "the POS emulator; --ecr exposes its ECR port"),
 }
 
 

@@ -1,0 +1,186 @@
+"""The cashier's client of the ECR link: one method per command, a Result per answer.
+
+    with EcrClient("socket://127.0.0.1:9100") as ecr:           # or "/dev/ttyUSB0", "loop://"
+        result = ecr.sale(1_200_000, invoice="INV-1001", cashier="07")
+        if result.ok:
+            print(result.payable, result.card, result.rrn)
+
+Lost answers (docs/ecr.md section 7): when a sale, refund, void or settlement gets no ACK, no
+answer within its timer, or the line breaks, the client does not guess. It asks the terminal
+for the status of the invoice (reconnecting as needed, for up to Timers.recover_s): a kept
+result is returned (`recovered` is True); "in progress" is asked again every T3; "unknown
+invoice" means the command never arrived, so it is sent again, once (safe: the terminal never
+runs an invoice twice). Only when the terminal cannot be reached at all does the call raise.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+from hostbridge.deadline import Deadline
+from hostbridge.errors import LinkError, MessageError, ResponseTimeout
+from hostbridge.link import FrameLink, Timers
+from hostbridge.protocol import COMMAND_NAMES, COMMANDS, METHODS, RESPONSE, RESULTS
+from hostbridge.transport import Transport
+
+KEPT = ("sale", "refund", "void", "settlement")  # results kept by invoice on the terminal
+
+
+@dataclass
+class Result:
+    """The terminal's answer. `fields` has every field by its docs/ecr.md name."""
+
+    command: str
+    fields: dict = field(default_factory=dict)
+    recovered: bool = False  # the answer came from a status inquiry after a loss
+
+    @property
+    def result(self):
+        return self.fields.get("result")
+
+    @property
+    def ok(self):
+        return self.result == "00"
+
+    @property
+    def busy(self):
+        return self.result == "10"
+
+    @property
+    def text(self):
+        return RESULTS.get(self.result, "unknown result")
+
+    def __getattr__(self, name):
+        # result.payable, result.rrn, ...: a field, or None when the answer did not carry it
+        if name.startswith("_") or name == "fields":
+            raise AttributeError(name)
+        return self.fields.get(name)
+
+    def to_dict(self):
+        out = {"command": self.command, "result": self.result, "result_text": self.text}
+        out.update(self.fields)
+        out["recovered"] = self.recovered
+        return out
+
+
+class EcrClient:
+    def __init__(self, url, baudrate=115200, timers=None, log=None, transport=None):
+        self.timers = timers or Timers()
+        self.transport = transport or Transport(url, baudrate)
+        self.link = FrameLink(self.transport, self.timers, log)
+        self.log = log
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.transport.close()
+
+    # -- commands (docs/ecr.md 3.2) ------------------------------------------------------
+
+    def sale(self, amount, invoice, cashier, method="bank"):
+        fields = {"amount": amount, "invoice": invoice, "cashier": cashier}
+        if method != "bank":
+            fields["method"] = METHODS.get(method, method)
+        return self.request("sale", fields)
+
+    def balance(self, cashier=None, invoice=None):
+        return self.request("balance", _given(cashier=cashier, invoice=invoice))
+
+    def refund(self, amount, invoice, cashier, original_rrn, account=None):
+        fields = {"amount": amount, "invoice": invoice, "cashier": cashier}
+        fields["original_rrn"] = original_rrn
+        return self.request("refund", _given(account=account, **fields))
+
+    def void(self, invoice, cashier, original_invoice=None):
+        fields = _given(invoice=invoice, cashier=cashier, original_invoice=original_invoice)
+        return self.request("void", fields)
+
+    def status(self, invoice):
+        return self.request("status", {"invoice": invoice}, recover=False)
+
+    def settlement(self, invoice, cashier=None):
+        return self.request("settlement", _given(invoice=invoice, cashier=cashier))
+
+    def print_text(self, text):
+        return self.request("print", {"text": text})
+
+    def show_text(self, text, seconds=None):
+        return self.request("show", _given(text=text, seconds=seconds))
+
+    # -- the exchange ----------------------------------------------------------------------
+
+    def request(self, command, fields, recover=True):
+        """Send one command and return the terminal's Result (see the module doc)."""
+        invoice = fields.get("invoice")
+        recoverable = recover and command in KEPT and invoice
+        try:
+            self.link.send(command, fields)
+            return self._await(command, invoice, self.timers.response_s.get(command, 60.0))
+        except (LinkError, ResponseTimeout) as e:
+            if not recoverable:
+                raise
+            self._say(f"{command} {invoice}: {e}; asking the terminal for its status")
+            return self._recover(command, fields, e)
+
+    def _await(self, command, invoice, seconds, also=None):
+        """The answer to `command` (or to `also`) for this invoice, within `seconds`."""
+        wanted = {COMMANDS[command] | RESPONSE: command}
+        if also:
+            wanted[COMMANDS[also] | RESPONSE] = also
+        deadline = Deadline(seconds)
+        while True:
+            msg = self.link.receive(deadline)
+            if msg is None:
+                raise ResponseTimeout(f"no answer to {command} within {seconds:g} s")
+            name = wanted.get(msg["type"])
+            got = msg["fields"].get("invoice")
+            if name is None or (invoice and got and got != invoice):
+                kind = COMMAND_NAMES.get(msg["type"] & 0x7F, hex(msg["type"]))
+                self._say(f"set aside: a late answer to {kind} {got or ''}")
+                continue
+            return Result(name, msg["fields"])
+
+    def _recover(self, command, fields, error):
+        invoice = fields["invoice"]
+        deadline = Deadline(self.timers.recover_s)
+        resent = False
+        while not deadline.expired():
+            try:
+                self.link.send("status", {"invoice": invoice})
+                answer = self._await("status", invoice, self.timers.response_s["status"], command)
+            except (LinkError, ResponseTimeout) as e:
+                self._say(f"status inquiry {invoice}: {e}")
+                time.sleep(deadline.slice(1.0))
+                continue
+            if answer.command == command:  # the original answer, late (buffered on the line)
+                answer.recovered = True
+                return answer
+            code = answer.result
+            if code == "11":  # in progress: ask again after T3
+                time.sleep(deadline.slice(self.timers.status_pause_s))
+                continue
+            if code == "12" and not resent:  # it never arrived: send it again, once
+                resent = True
+                try:
+                    self.link.send(command, fields)
+                    return self._await(command, invoice, self.timers.response_s.get(command, 60))
+                except (LinkError, ResponseTimeout) as e:
+                    self._say(f"{command} {invoice} again: {e}")
+                    continue
+            answer.fields.pop("command", None)
+            return Result(command, answer.fields, recovered=True)
+        raise type(error)(f"{error}; status of invoice {invoice} still unknown") from error
+
+    def _say(self, text):
+        if self.log:
+            self.log(text)
+
+
+def _given(**fields):
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+__all__ = ["EcrClient", "LinkError", "MessageError", "Result", "Timers"]

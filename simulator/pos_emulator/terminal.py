@@ -1,0 +1,177 @@
+"""EmulatedTerminal: the real agent engine wired to simulated hardware, as `vafa demo` and
+`vafa emulator` run it.
+
+    club = start_demo_club("var/emulator/club.db")           # or a club server of your own
+    terminal = EmulatedTerminal("var/emulator/terminal", club.port, card="active")
+    terminal.engine.recover()
+    terminal.engine.purchase_cash(450_000)                    # the reader presents the persona
+
+Ports: the club link over TCP (agent/links/tcp.py), the bank-leg simulator (simulator/bank),
+a card reader that presents one card persona each time a card is asked for, a keypad that
+accepts every confirmation and answers enrollment questions, a display that renders the 20x4
+text screens, a recording printer (behind a ReceiptTap, so the ECR session can hand receipts
+to the cashier's software), the system clock and file storage. The terminal is provisioned
+with the demo club's test keys (docs/testing.md "Keys") on first start.
+
+Card personas: for now a persona is an agent.ports.Card built from the seeded card numbers
+(simulator/club_server/seed.py), handed to the engine as a read card. The names follow
+simulator/cards/personas.py where both have one; switching to those virtual cards (read
+through agent/card_io/clubcard.py, as `vafa demo` does) is the next step.
+"""
+
+import binascii
+from pathlib import Path
+
+from agent.display.text import render
+from agent.ecr.session import EcrSession, ReceiptTap
+from agent.engine import Engine
+from agent.links.tcp import TcpClubLink
+from agent.ports import Card, RecordingPrinter, ScriptedKeypad, SystemClock
+from agent.protocol import aes_cryptography
+from agent.protocol.dukpt import TerminalDukpt, derive_initial_key
+from agent.storage import FileStorage
+from simulator.bank import BankSimulator
+from simulator.club_server import seed
+
+TERMINAL_NUMBER = 1
+# The member who enrolls when a card from the club's stock is used for the first time.
+ENROLLMENT = {"phone": "09121112233", "gender": "F", "birth_date": "19900321", "education": "4"}
+CHIP, SWIPE = "051", "021"
+
+# name -> (what it is, card number, POS entry mode); docs/testing.md "Cards by persona".
+PERSONAS = {
+    "active": ("active member, tier A, with balances (the default)", seed.CARD_A, CHIP),
+    "member-b": ("active member, tier B", seed.CARD_B, CHIP),
+    "new-member": ("active member, tier C, no balances", seed.CARD_C, CHIP),
+    "low-balance": ("club credit 10,000: club-credit sales above it answer 51", seed.CARD_LOW,
+                    CHIP),
+    "blocked": ("blocked card: 62", seed.CARD_BLOCKED, CHIP),
+    "expired": ("expired card: 54", seed.CARD_EXPIRED, CHIP),
+    "prepaid": ("prepaid pool card: a top-up credits 10x", seed.CARD_POOL, CHIP),
+    "other-store": ("store credit at the pool only: 57 here", seed.CARD_OTHER_STORE, CHIP),
+    "bank": ("bank card linked to the tier A member (swiped)", seed.BANK_CARD_A, SWIPE),
+    "stock": ("an unissued card: the first purchase enrolls it", seed.STOCK[0], CHIP),
+    "unknown": ("a card the club never issued: 14", seed.UNKNOWN_CARD, CHIP),
+}  # fmt: skip
+DEFAULT_PERSONA = "active"
+
+
+def persona_card(name):
+    _, pan, entry = PERSONAS[name]
+    return Card(pan, None, entry)
+
+
+class PersonaReader:
+    """The card reader: the customer presents the same persona's card whenever asked."""
+
+    def __init__(self, persona=DEFAULT_PERSONA):
+        self.persona = persona
+        self.reads = 0
+
+    def read(self, timeout_ms=30000):
+        if self.persona is None:
+            return None
+        self.reads += 1
+        return persona_card(self.persona)
+
+
+class ScreenLog:
+    """The terminal's display: each screen rendered as a 20x4 text LCD, kept until taken.
+    The ECR "show" command's free text (screen "text", param `lines`) is shown as given."""
+
+    def __init__(self):
+        self.lines = []
+
+    def show(self, screen, **params):
+        if screen == "text":
+            lines = [str(line)[:20] for line in params.get("lines") or ()][:4]
+            self.lines.append(lines + [""] * (4 - len(lines)))
+        else:
+            self.lines.append(render(screen, params))
+
+    def take(self):
+        lines, self.lines = self.lines, []
+        return lines
+
+
+def provision(storage, number=TERMINAL_NUMBER):
+    """The terminal's DUKPT state, provisioned with the demo club's initial key on first use."""
+    from simulator.club_server.server import TEST_BDK
+
+    _, ikid_hex = seed.terminal_identity(number)
+    dukpt = TerminalDukpt(storage.store("dukpt"))
+    if not dukpt.loaded:
+        ikid = binascii.unhexlify(ikid_hex)
+        dukpt.load_initial_key(derive_initial_key(TEST_BDK, ikid), ikid)
+    return dukpt
+
+
+class EmulatedTerminal:
+    """The emulated terminal: the agent's engine wired to simulated hardware."""
+
+    def __init__(
+        self,
+        root,
+        club_port,
+        club_host="127.0.0.1",
+        card=DEFAULT_PERSONA,
+        number=TERMINAL_NUMBER,
+        timeout_ms=5000,
+    ):
+        aes_cryptography.install()
+        self.number = number
+        self.terminal_id, _ = seed.terminal_identity(number)
+        self.storage = FileStorage(str(root))
+        dukpt = provision(self.storage, number)
+        self.screens = ScreenLog()
+        self.printer = RecordingPrinter()
+        self.tap = ReceiptTap(self.printer)
+        self.reader = PersonaReader(card)
+        self.bank = BankSimulator(journal_path=str(Path(root) / "bank.jsonl"))
+        self.link = TcpClubLink(club_host, club_port)
+        self.engine = Engine(
+            self.link,
+            self.bank,
+            self.reader,
+            ScriptedKeypad(ENROLLMENT),
+            self.screens,
+            self.tap,
+            SystemClock(),
+            self.storage,
+            {
+                "terminal_id": self.terminal_id,
+                "merchant_id": seed.DEMO_MERCHANT,
+                "merchant_name": seed.MERCHANTS[seed.DEMO_MERCHANT][0],
+                "storage_key": bytes(range(16)),
+                "timeout_ms": timeout_ms,
+            },
+            dukpt=dukpt,
+        )
+
+    def ecr_session(self, runner=None):
+        """The ECR session over this terminal's engine (agent/ecr/session.py)."""
+        return EcrSession(self.engine, self.storage, runner, receipts=self.tap)
+
+    def bank_declines_next(self, flow):
+        self.bank.script.append("decline")
+        return flow()
+
+    def receipts(self):
+        printed, self.printer.printed = self.printer.printed, []
+        return printed
+
+    def close(self):
+        self.link.close()
+
+
+def start_demo_club(db_path, fresh=False, **server_kwargs):
+    """The reference club server over a demo database (seeded when new), in a thread: a
+    ServerThread with .port and .stop()."""
+    from simulator.club_server.server import run_in_thread
+
+    db = Path(db_path)
+    if fresh and db.exists():
+        db.unlink()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    seed.seed_demo(str(db))
+    return run_in_thread(str(db), **server_kwargs)
