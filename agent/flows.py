@@ -143,7 +143,7 @@ def refund(eng, amount, original_rrn, account=m.ACCOUNT_CLUB_CREDIT, card=None):
 
 def _two_phase(eng, flow, pc, amount, card, account=None, ask=None, tags=None):
     res = steps.new_result(flow, amount)
-    card = steps.start(eng, res, card)
+    card = steps.start(eng, res, card, refund_account=pc[4:6] if flow == "refund" else None)
     if card is None:
         return res
     reply = steps.authorize(eng, res, flow, pc, amount, card, tags, account)

@@ -80,8 +80,43 @@ def fail(eng, res, outcome, key, **params):
     return res
 
 
-def start(eng, res, card, need_paper=True):
-    """Before any sale: the queue drained, paper present, a card. None (res filled) to stop."""
+# result flow -> the engine method agent/card_io/routing.FLOWS_FOR names for it
+ROUTED_FLOWS = {
+    "bank": "purchase_bank",
+    "club_credit": "purchase_club_credit",
+    "store_credit": "purchase_store_credit",
+    "cash": "purchase_cash",
+    "balance": "balance",
+    "top_up": "top_up",
+    "refund": "refund",
+}
+
+
+def route_refusal(res, card, refund_account=None):
+    """Why this card may not start this flow (agent/card_io/routing.py), or None.
+
+    A number in no known range is refused for every flow; a bank card only pays on the bank
+    leg and is refunded to the bank account. Imported when a card is in hand, like the errors.
+    """
+    from agent.card_io import routing
+    from agent.card_io.errors import UnknownCardRange
+
+    try:
+        kind = routing.route(card)[0]
+    except UnknownCardRange as e:
+        return e
+    flow = ROUTED_FLOWS.get(res["flow"])
+    accounts = routing.REFUND_ACCOUNT_FOR[kind]
+    if flow in routing.FLOWS_FOR[kind] and (
+        flow != "refund" or accounts is None or refund_account in accounts
+    ):
+        return None
+    return UnknownCardRange(f"a {kind} card cannot be used for {flow}", card.pan[:6])
+
+
+def start(eng, res, card, need_paper=True, refund_account=None):
+    """Before any sale: the queue drained, paper present, a card the flow accepts. None (res
+    filled) to stop."""
     if not eng.saf.drain(force=True):
         fail(eng, res, FAILED, "busy", count=len(eng.saf))
         return None
@@ -102,6 +137,11 @@ def start(eng, res, card, need_paper=True):
         fail(eng, res, FAILED, "no_card")
         return None
     res["card_last4"] = card.last4
+    refusal = route_refusal(res, card, refund_account)
+    if refusal is not None:
+        fail(eng, res, FAILED, "card_error", message=refusal.screen)
+        res["message"] = "Card refused: " + str(refusal)
+        return None
     return card
 
 

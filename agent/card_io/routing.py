@@ -9,7 +9,10 @@ the engine methods (agent/engine.py) each kind of card may start:
   bank-card purchase (004000: discount inquiry, bank payment, confirmation), and a refund to the
   bank account ("40", 200040);
 - a club card uses the club flows: purchases with club credit or store credit, a cash purchase
-  that earns points, balance, top-up and refunds.
+  that earns points, balance, top-up and refunds; and a bank-card purchase in which the member
+  identifies with the club card and pays on the bank leg with any bank card.
+
+The engine checks this before any 0100 (agent/steps.py route_refusal).
 
 >>> route("6037990000000014")
 ('bank', 'Bank Melli Iran')
@@ -25,7 +28,10 @@ CLUB = "club"
 
 FLOWS_FOR = {
     BANK: ("purchase_bank", "refund"),
+    # A member may also identify with the club card and pay on the bank leg: the club
+    # answers a 004000 for its card too (docs/club_server.md, "Card in a 004000").
     CLUB: (
+        "purchase_bank",
         "purchase_club_credit",
         "purchase_store_credit",
         "purchase_cash",

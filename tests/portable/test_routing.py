@@ -121,8 +121,8 @@ def test_duplicate_range_is_refused():
 
 def test_flows_for_each_kind():
     assert flows_for("6037990000000014") == FLOWS_FOR["bank"]
-    assert "purchase_bank" in FLOWS_FOR["bank"] and "purchase_bank" not in FLOWS_FOR["club"]
+    assert "purchase_bank" in FLOWS_FOR["bank"] and "purchase_club_credit" not in FLOWS_FOR["bank"]
     assert allows("9879110000000014", "purchase_club_credit")
     assert not allows("6037990000000014", "purchase_club_credit")
-    assert not allows("9879110000000014", "purchase_bank")
+    assert allows("9879110000000014", "purchase_bank")  # the member pays on the bank leg
     assert allows("9879110000000014", "balance") and not allows("6037990000000014", "top_up")
