@@ -56,6 +56,21 @@ def add_arguments(parser):
     add("--baud", type=int, default=115200, help="serial ECR port rate")
     add("--headless", action="store_true", help="no interactive screen, even on a terminal")
     add("--verbose", "-v", action="store_true", help="also log every screen and receipt")
+    add("--ui-lang", choices=("fa", "en"), default="fa",
+        help="interactive UI: the display's and receipts' language (default fa)")  # fmt: skip
+    add("--ui-bidi", choices=("visual", "logical"), default="visual",
+        help="interactive UI: draw Persian shaped and reordered (visual, for terminals without "
+             "bidi) or as logical text for terminals that reorder (default visual)")  # fmt: skip
+    add("--scenario", nargs="+", metavar="FILE",
+        help="run YAML scenarios (files or folders, docs/testing.md \"Scenarios\") headless; "
+             "exit 1 when an expectation fails, 2 when a file is malformed")  # fmt: skip
+    add(
+        "--load",
+        type=int,
+        metavar="N",
+        help="load mode: N emulated terminals against one club server (docs/performance.md)",
+    )
+    add("--seconds", type=float, default=10.0, help="load mode: how long (default 10)")
 
 
 class World:
@@ -155,13 +170,48 @@ def run_headless(args, world):
     return 0
 
 
+def run_ui(args, world):
+    """The interactive emulator (simulator/pos_emulator/ui; needs the `emulator` extra)."""
+    if world.server is not None:  # the UI does not serve an ECR port: --ecr runs headless
+        return run_headless(args, world)
+    try:
+        from simulator.pos_emulator.ui.app import run
+    except ImportError as e:
+        world.out(f"vafa emulator: the interactive UI needs Textual ({e}); "
+                  "pip install 'vafa[emulator]', or use --ecr / --headless")  # fmt: skip
+        return 2
+    return run(args, world)
+
+
 # mode name -> run(args, world) -> exit status
 MODES = {"headless": run_headless}
+MODES["ui"] = run_ui
+
+
+def run_scenarios(args, world):
+    """--scenario: each scenario runs against its own fresh seeded club (not the world's)."""
+    from simulator.pos_emulator.scenario import run_files
+
+    return run_files(args.scenario, world.out)
+
+
+def run_load(args, world):
+    from simulator.pos_emulator.load import run_load_mode
+
+    return run_load_mode(args, world)
+
+
+MODES["scenario"] = run_scenarios
+MODES["load"] = run_load
 
 
 def choose_mode(args):
     """The mode for these arguments: an interactive one when registered, asked for and
     possible (a terminal on stdin and stdout), else headless."""
+    if getattr(args, "scenario", None):
+        return "scenario"
+    if getattr(args, "load", None):
+        return "load"
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if "ui" in MODES and interactive and not args.headless:
         return "ui"

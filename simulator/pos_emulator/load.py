@@ -1,0 +1,120 @@
+"""`vafa emulator --load N [--seconds S]`: N emulated terminals against one club server.
+
+Each terminal is the real engine (EmulatedTerminal) with its own identity: terminal numbers
+from seed.LOAD_TERMINALS_FIRST (1001), registered with seed.add_load_terminals when the club
+is the local demo club. Each runs in its own thread, back to back for S seconds, a cash
+purchase with one of the seeded members' cards (turn by turn), then drains its queue. The
+report: transactions, throughput, p50 and p99 of the sale's time at the terminal, errors, and
+the club's ledger check (local club only).
+"""
+
+import threading
+import time
+from pathlib import Path
+
+from simulator.club_server import seed
+from simulator.pos_emulator.terminal import EmulatedTerminal
+
+CARDS = ("active", "member-b", "new-member", "prepaid")
+AMOUNT = 100_000
+
+
+def percentile(values, p):
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class LoadTerminal(threading.Thread):
+    def __init__(self, root, host, port, number, index, deadline):
+        super().__init__(name=f"load-{number}", daemon=True)
+        self.terminal = EmulatedTerminal(root, port, host, CARDS[index % len(CARDS)], number)
+        self.index = index
+        self.deadline = deadline
+        self.latencies = []
+        self.errors = []
+
+    def run(self):
+        engine = self.terminal.engine
+        try:
+            engine.recover()
+            turn = self.index
+            while time.monotonic() < self.deadline:
+                self.terminal.reader.persona = CARDS[turn % len(CARDS)]
+                turn += 1
+                start = time.perf_counter()
+                res = engine.purchase_cash(AMOUNT)
+                self.latencies.append((time.perf_counter() - start) * 1000)
+                if res["outcome"] != "approved":
+                    self.errors.append(f"{res['outcome']} {res['response_code']}: {res['message']}")
+                self.terminal.screens.take()
+                self.terminal.receipts()
+            engine.saf.drain(force=True)
+            if engine.pending():
+                self.errors.append(f"{engine.pending()} confirmation(s) still queued")
+        except Exception as e:
+            self.errors.append(f"{type(e).__name__}: {e}")
+        finally:
+            self.terminal.close()
+
+
+def run_load(count, seconds, data_dir, host, port, db_path=None, out=print):
+    """Run the load; (exit status, report dict). db_path: the local club's database, for
+    registering the terminals and the ledger check (None for a remote club)."""
+    if db_path is not None:
+        seed.add_load_terminals(str(db_path), count)
+    first = seed.LOAD_TERMINALS_FIRST
+    deadline = time.monotonic() + seconds
+    root = Path(data_dir) / "load"
+    terminals = [
+        LoadTerminal(root / f"terminal-{first + i}", host, port, first + i, i, deadline)
+        for i in range(count)
+    ]
+    started = time.perf_counter()
+    for t in terminals:
+        t.start()
+    for t in terminals:
+        t.join()
+    elapsed = time.perf_counter() - started
+    latencies = [x for t in terminals for x in t.latencies]
+    errors = [f"{t.terminal.terminal_id}: {e}" for t in terminals for e in t.errors]
+    report = {
+        "terminals": count,
+        "seconds": round(elapsed, 2),
+        "transactions": len(latencies),
+        "throughput_per_s": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "errors": len(errors),
+        "ledger_ok": None,
+    }
+    ledger = None
+    if db_path is not None:
+        from simulator.club_server.ledger import ledger_check
+
+        ledger = ledger_check(str(db_path))
+        report["ledger_ok"] = ledger.ok
+    out(
+        f"load: {count} terminal(s), {report['transactions']} cash purchases in "
+        f"{report['seconds']} s: {report['throughput_per_s']}/s, p50 {report['p50_ms']} ms, "
+        f"p99 {report['p99_ms']} ms, errors {report['errors']}"
+    )
+    for e in errors[:10]:
+        out("  error: " + e)
+    if ledger is not None:
+        out(str(ledger))
+    else:
+        out("ledger check: skipped (remote club; run it on the club's database)")
+    ok = not errors and report["transactions"] > 0 and report["ledger_ok"] is not False
+    return (0 if ok else 1), report
+
+
+def run_load_mode(args, world):
+    db = world.club.server.db_path if world.club is not None else None
+    host, _, port = (args.club or "").rpartition(":")
+    port = int(port) if args.club else world.club.port
+    status, _ = run_load(
+        args.load, args.seconds, args.data_dir, host or "127.0.0.1", port, db, world.out
+    )
+    return status

@@ -1,0 +1,577 @@
+"""Runs checked scenarios (schema.py) against a fresh seeded club server each.
+
+Each scenario gets a copy of a demo club database seeded once per process, the reference club
+server over it in a thread (its message handling timed, for the report), optionally the
+netfault proxy in front of it, and `concurrency` emulated terminals (EmulatedTerminal: the
+real engine) that run the steps `repeat` times each, in their own threads. A copy stops at its
+first failed expectation; the failures name the file, scenario, copy, round, step and
+expectation.
+"""
+
+import copy as copying
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.card_io.clubcard import ClubCardReader
+from agent.ports import Card, ScriptedKeypad
+from simulator.cards import personas as chip
+from simulator.cards.slots import InProcessSlot
+from simulator.club_server import seed
+from simulator.pos_emulator.scenario.schema import (
+    ACCOUNTS,
+    FLOWS,
+    VARIABLE,
+    ScenarioError,
+    expand_paths,
+    load_file,
+)
+from simulator.pos_emulator.terminal import ENROLLMENT, PERSONAS, SWIPE, EmulatedTerminal
+
+ENTRY_CODES = {"insert": "051", "swipe": "021", "manual": "012"}
+BANK_PREFIX = "603799"
+
+_template_lock = threading.Lock()
+_template = {}
+
+
+class StepFailed(Exception):
+    pass
+
+
+# -- cards -----------------------------------------------------------------------------------
+
+
+def persona_number(name):
+    if name in PERSONAS:
+        return PERSONAS[name][1]
+    if name in chip.PERSONAS:
+        return chip.PERSONAS[name][0]
+    return None
+
+
+class ScenarioReader:
+    """The card reader: presents the card of the last card: step each time one is asked for.
+
+    Inserted club cards are virtual chip cards (simulator/cards) read by the agent's
+    ClubCardReader, a fresh one each read (the customer inserts the card again); swiped and
+    manually entered cards are handed over as read."""
+
+    def __init__(self):
+        self.slot = InProcessSlot()
+        self.chip_reader = ClubCardReader(self.slot.reader, chip.TEST_IMK)
+        self.make_chip = None  # () -> a virtual card, for inserted cards
+        self.card = None  # an agent.ports.Card, for swiped or typed cards
+
+    def show(self, spec):
+        """spec: {"out": True} or {persona|number, entry, expiry} (variables substituted)."""
+        self.chip_reader.release()
+        self.slot.remove()
+        self.make_chip = self.card = None
+        if spec.get("out"):
+            return
+        persona = spec.get("persona")
+        number = persona_number(persona) if persona else spec["number"]
+        entry = spec.get("entry")
+        if entry is None:
+            swiped = (persona in PERSONAS and PERSONAS[persona][2] == SWIPE) or (
+                number or ""
+            ).startswith(BANK_PREFIX)
+            entry = "swipe" if swiped else "insert"
+        if entry == "insert":
+            if persona in chip.PERSONAS:
+                self.make_chip = lambda: chip.make_card(persona)
+            else:
+                self.make_chip = lambda: chip.issued_card(number)
+            return
+        if number is None:
+            raise StepFailed(f"persona {persona} is a chip card only: it cannot be {entry}d")
+        self.card = Card(number, spec.get("expiry"), ENTRY_CODES[entry])
+
+    def read(self, timeout_ms=30000):
+        if self.make_chip is not None:
+            self.chip_reader.release()
+            self.slot.insert(self.make_chip())
+            return self.chip_reader.read(timeout_ms)
+        return self.card
+
+    def present(self, card=None):
+        if self.make_chip is not None:
+            return self.chip_reader.present(card)
+        return True
+
+    def release(self):
+        self.chip_reader.release()
+
+
+# -- the world of one scenario ---------------------------------------------------------------
+
+
+def template_db():
+    """A seeded demo club database, made once per process; its path."""
+    with _template_lock:
+        if "db" not in _template:
+            folder = Path(tempfile.mkdtemp(prefix="vafa-scenario-template-"))
+            db = folder / "club.db"
+            seed.seed_demo(str(db))
+            _template["db"] = db
+        return _template["db"]
+
+
+class ServerTimer:
+    """Times the club server's handling of each message (decode, checks, database work)."""
+
+    def __init__(self, server):
+        self.messages = []  # (start, seconds)
+        original = server._process
+
+        async def timed(payload):
+            start = time.perf_counter()
+            try:
+                return await original(payload)
+            finally:
+                self.messages.append((start, time.perf_counter() - start))
+
+        server._process = timed
+
+
+class Copy:
+    """One emulated terminal running the scenario's steps, with its variables."""
+
+    def __init__(self, world, index, number):
+        self.world = world
+        self.index = index
+        self.number = number
+        self.root = world.root / f"terminal-{number}"
+        self.proxy = None
+        port = world.club.port
+        if world.scenario.netfault is not None:
+            from simulator.netfault import FaultProxy, Plan
+
+            nf = world.scenario.netfault
+            plan = Plan(nf["faults"], nf["delay_s"])
+            self.proxy = FaultProxy("127.0.0.1", port, plan).start_in_thread()
+            port = self.proxy.port
+        self.port = port
+        self.reader = ScenarioReader()
+        self.keypad = ScriptedKeypad(dict(ENROLLMENT))
+        self.terminal = None
+        self.start_terminal()
+        self.variables = {"copy": index, "terminal_id": self.terminal.terminal_id}
+        self.windows = []  # (step key, start, end)
+        self.failures = []
+
+    def start_terminal(self):
+        options = self.world.scenario.terminal
+        t = EmulatedTerminal(
+            self.root, self.port, number=self.number, timeout_ms=options.get("timeout_ms", 5000)
+        )
+        t.engine.reader = t.reader = self.reader
+        t.engine.keypad = self.keypad
+        if "repeats" in options:
+            t.engine.club.repeats = options["repeats"]
+        self.terminal = t
+        return t.engine.recover()
+
+    def close(self):
+        if self.terminal is not None:
+            self.terminal.close()
+        if self.proxy is not None:
+            self.proxy.stop()
+
+
+class World:
+    def __init__(self, scenario):
+        self.scenario = scenario
+        self.root = Path(tempfile.mkdtemp(prefix="vafa-scenario-"))
+        self.club = None
+        self.copies = []
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def start(self):
+        from simulator.club_server.server import run_in_thread
+
+        sc = self.scenario
+        db = self.root / "club.db"
+        template = template_db()
+        shutil.copyfile(template, db)
+        shutil.copyfile(str(template) + ".key", str(db) + ".key")
+        if sc.concurrency > 1:
+            first = seed.LOAD_TERMINALS_FIRST
+            numbers = list(range(first, first + sc.concurrency))
+            seed.add_load_terminals(str(db), sc.concurrency)
+        else:
+            numbers = [sc.terminal.get("number", 1)]
+        self.db_path = str(db)
+        self.club = run_in_thread(str(db), **sc.club)
+        self.timer = ServerTimer(self.club.server)
+        for i, n in enumerate(numbers):
+            self.copies.append(Copy(self, i, n))
+
+    def close(self):
+        for c in self.copies:
+            c.close()
+        if self.club is not None:
+            self.club.stop()
+            self.club = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- the club's database, for expectations -------------------------------------------
+
+    def balances(self, pan, merchant):
+        def read(store):
+            vault = seed.vault_for(self.db_path)
+            card = store.card_by_hash(vault.lookup_hash(pan))
+            if card is None:
+                return None
+            if card.get("linked_card_id"):
+                card = store.card(card["linked_card_id"])
+            found = {"club_credit": 0, "store_credit": 0, "points": 0}
+            names = {"club": "club_credit", "store": "store_credit", "points": "points"}
+            for a in store.accounts_of_card(card["id"]):
+                if a["kind"] == "club" or a["merchant_id"] == merchant:
+                    found[names[a["kind"]]] = a["balance"]
+            return found
+
+        return self.club.call(read)
+
+    def ledger(self):
+        from simulator.club_server.ledger import ledger_check
+
+        return self.club.call(ledger_check)
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+def substitute(value, variables, step):
+    if isinstance(value, str):
+        whole = VARIABLE.fullmatch(value)
+
+        def lookup(name):
+            if name not in variables:
+                known = ", ".join(sorted(variables)) or "none"
+                raise StepFailed(
+                    f"${{{name}}} is not captured by an earlier step (variables: {known})"
+                )
+            return variables[name]
+
+        if whole:
+            return lookup(whole.group(1))
+        return VARIABLE.sub(lambda m: str(lookup(m.group(1))), value)
+    if isinstance(value, dict):
+        return {k: substitute(v, variables, step) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, variables, step) for v in value]
+    return value
+
+
+def _collapse(lines):
+    return " ".join(str(line).strip() for line in lines if str(line).strip())
+
+
+def _same(expected, actual):
+    if expected == actual:
+        return True
+    if (
+        isinstance(actual, str)
+        and isinstance(expected, int | float)
+        and not isinstance(expected, bool)
+    ):
+        return str(expected) == actual
+    if isinstance(expected, str) and isinstance(actual, int | float):
+        return expected == str(actual)
+    return False
+
+
+def run_action(c, step, value, params):
+    engine = c.terminal.engine
+    if step.action == "card":
+        c.reader.show(value)
+        return None
+    if step.action == "keys":
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if v is None:
+                    c.keypad.answers.pop(k, None)
+                else:
+                    c.keypad.answers[k] = v
+        else:
+            c.keypad.confirms.extend(v == "confirm" for v in value)
+        return None
+    if step.action == "wait":
+        time.sleep(value)
+        return None
+    if step.action == "drain":
+        engine.saf.drain(force=True)
+        left = engine.pending()
+        return {"flow": "drain", "pending": left, "outcome": "approved" if not left else "failed"}
+    if step.action == "restart":
+        c.terminal.close()
+        report = c.start_terminal()
+        return {"flow": "restart", "outcome": "approved", "recovered": len(report["actions"])}
+    if step.action == "flow":
+        method = getattr(engine, FLOWS[value][0])
+        if value in ("sign_on", "echo"):
+            rc = method()
+            outcome = "approved" if rc == "00" else "failed" if rc is None else "declined"
+            return {"flow": value, "response_code": rc, "outcome": outcome}
+        if value == "refund":
+            account = ACCOUNTS[params.get("account", "club_credit")]
+            return method(params["amount"], params["rrn"], account)
+        if "amount" in params:
+            amount = params["amount"]
+            if not isinstance(amount, int):
+                raise StepFailed(f"amount {amount!r} is not a whole number of rials")
+            return method(amount)
+        return method()
+    return None
+
+
+def check(c, step, expect, result, screens, receipts, charges):
+    """The failed expectations of one step, as sentences."""
+    failed = []
+
+    def want(key, expected, actual, extra=""):
+        if not _same(expected, actual):
+            failed.append(f"expected {key} {expected!r}, got {actual!r}{extra}")
+
+    needs_result = {"outcome", "response_code", "reason", "message", "confirmed", "result"}
+    if needs_result & set(expect) and result is None:
+        return [f"expects {', '.join(sorted(needs_result & set(expect)))} but the step ran no flow"]
+    why = ""
+    if result is not None:
+        why = (
+            f" ({result.get('message') or 'no message'}; response code "
+            f"{result.get('response_code')})"
+        )
+    for key in ("outcome", "response_code", "reason", "confirmed"):
+        if key in expect:
+            want(key, expect[key], result.get(key), why)
+    if "message" in expect and str(expect["message"]) not in str(result.get("message")):
+        failed.append(
+            f"expected message containing {expect['message']!r}, got {result.get('message')!r}"
+        )
+    for key, expected in (expect.get("result") or {}).items():
+        if key not in result:
+            failed.append(
+                f"expected result.{key} {expected!r}, but the result has no {key} "
+                f"(keys: {', '.join(sorted(result))})"
+            )
+        else:
+            want(f"result.{key}", expected, result[key])
+    screen_text = "\n".join(_collapse(s) for s in screens).casefold()
+    for text in expect.get("screen", ()):
+        if text.casefold() not in screen_text:
+            failed.append(  # noqa: PERF401
+                f"expected a screen showing {text!r}; screens shown: "
+                f"{' / '.join(_collapse(s) for s in screens) or 'none'}"
+            )
+    for text in expect.get("no_screen", ()):
+        if text.casefold() in screen_text:
+            failed.append(f"expected no screen showing {text!r}, but one did")  # noqa: PERF401
+    receipt_text = "\n".join(_collapse(r) for r in receipts).casefold()
+    for text in expect.get("receipt", ()):
+        if text.casefold() not in receipt_text:
+            failed.append(  # noqa: PERF401
+                f"expected a receipt with {text!r}; "
+                + (f"{len(receipts)} receipt(s) printed" if receipts else "no receipt printed")
+            )
+    if "receipts" in expect:
+        want("receipts", expect["receipts"], len(receipts), " printed")
+    if "pending" in expect:
+        want("pending", expect["pending"], c.terminal.engine.pending(), " queued")
+    if "bank_charges" in expect:
+        want("bank_charges", expect["bank_charges"], charges)
+    for row in expect.get("balances", ()):
+        pan = persona_number(row["card"]) or row["card"]
+        merchant = row.get("merchant", seed.DEMO_MERCHANT)
+        found = c.world.balances(pan, merchant)
+        if found is None:
+            failed.append(f"expected balances of card {row['card']}, but the club has no such card")
+            continue
+        for kind in ("club_credit", "store_credit", "points"):
+            if kind in row:
+                want(f"{kind} of {row['card']}", row[kind], found[kind])
+    if "ledger_ok" in expect:
+        report = c.world.ledger()
+        if report.ok != expect["ledger_ok"]:
+            failed.append(
+                f"expected ledger_ok {expect['ledger_ok']}, got {report.ok}: "
+                + "; ".join(report.findings[:3])
+            )
+    return failed
+
+
+def run_step(c, step, round_no):
+    where = f"copy {c.index} ({c.terminal.terminal_id}), round {round_no}, {step.label}"
+    start = time.perf_counter()
+    try:
+        value = substitute(copying.deepcopy(step.value), c.variables, step)
+        params = substitute(dict(step.params), c.variables, step)
+        expect = substitute(copying.deepcopy(step.expect), c.variables, step)
+        bank = c.terminal.bank
+        charges_before = len(bank.charges())
+        bank.script.extend(step.bank)
+        result = run_action(c, step, value, params)
+        end = time.perf_counter()
+        screens = c.terminal.screens.take()
+        receipts = c.terminal.receipts()
+        failed = check(
+            c, step, expect, result, screens, receipts, len(bank.charges()) - charges_before
+        )
+        for key, name in step.capture.items():
+            if result is None or result.get(key) is None:
+                failed.append(f"capture: the result has no {key} to keep as {name}")
+            else:
+                c.variables[name] = result[key]
+    except StepFailed as e:
+        end = time.perf_counter()
+        failed = [str(e)]
+    except Exception as e:  # a crash of the engine or the runner is a failed step too
+        end = time.perf_counter()
+        failed = [f"raised {type(e).__name__}: {e}"]
+    c.windows.append(((step.part, step.index), start, end))
+    c.failures.extend(f"{where}: {f}" for f in failed)
+    return not failed
+
+
+def run_copy(c, steps, repeat):
+    for round_no in range(1, repeat + 1):
+        c.variables["round"] = round_no
+        for step in steps:
+            if not run_step(c, step, round_no):
+                return False
+    return True
+
+
+@dataclass
+class ScenarioResult:
+    file: str
+    name: str
+    failures: list = field(default_factory=list)
+    seconds: float = 0.0
+    timing: list = field(default_factory=list)  # rows: see timing_rows()
+
+    @property
+    def ok(self):
+        return not self.failures
+
+
+def timing_rows(world):
+    """Per step: [label, runs, terminal ms mean, terminal ms max, server ms, messages].
+    Server time: the club's handling of the messages that arrived during the step's runs."""
+    sc = world.scenario
+    steps = [*sc.steps, *sc.after]
+    windows = {}
+    for c in world.copies:
+        for key, start, end in c.windows:
+            windows.setdefault(key, []).append((start, end))
+    messages = sorted(world.timer.messages)
+    rows = []
+    for step in steps:
+        spans = windows.get((step.part, step.index), [])
+        if not spans:
+            continue
+        took = [(e - s) * 1000 for s, e in spans]
+        server = [d for t, d in messages if any(s <= t < e for s, e in spans)]
+        label = f"{'after ' if step.part == 'after' else ''}{step.index} {step.name}"
+        rows.append(
+            [label, len(spans), sum(took) / len(took), max(took), sum(server) * 1000, len(server)]
+        )
+    return rows
+
+
+def run_scenario(sc):
+    started = time.perf_counter()
+    result = ScenarioResult(sc.file, sc.name)
+    try:
+        with World(sc) as world:
+            copies = world.copies
+            if len(copies) == 1:
+                run_copy(copies[0], sc.steps, sc.repeat)
+            else:
+                threads = [
+                    threading.Thread(
+                        target=run_copy,
+                        args=(c, sc.steps, sc.repeat),
+                        name=f"scenario-copy-{c.index}",
+                    )
+                    for c in copies
+                ]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            if sc.after and not any(c.failures for c in copies):
+                run_copy(copies[0], sc.after, 1)
+            for c in copies:
+                result.failures.extend(f"{sc.file}: {sc.name}: {f}" for f in c.failures)
+            result.timing = timing_rows(world)
+    except Exception as e:
+        result.failures.append(f"{sc.file}: {sc.name}: could not run: {type(e).__name__}: {e}")
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def format_timing(rows):
+    lines = [
+        f"    {'step':<34} {'runs':>4} {'terminal ms':>12} {'max':>8} {'server ms':>10} {'msgs':>5}"
+    ]
+    for label, runs, mean, top, server, count in rows:
+        lines.append(
+            f"    {label[:34]:<34} {runs:>4} {mean:>12.1f} {top:>8.1f} "
+            f"{server / runs:>10.1f} {count:>5}"
+        )
+    return lines
+
+
+def load_all(paths):
+    """Every scenario of the files (directories expanded); ScenarioError on the first bad one."""
+    files = expand_paths(paths)
+    if not files:
+        raise ScenarioError("no scenario files given")
+    scenarios = []
+    for f in files:
+        scenarios.extend(load_file(f))
+    return scenarios
+
+
+def run_files(paths, out=print, timing=True):
+    """Run the scenarios of these files; the exit status: 0 all passed, 1 a failure, 2 a file
+    that is not a valid scenario (nothing runs then)."""
+    try:
+        scenarios = load_all(paths)
+    except ScenarioError as e:
+        out(f"scenario error: {e}")
+        return 2
+    results = []
+    for sc in scenarios:
+        r = run_scenario(sc)
+        results.append(r)
+        shape = f"{len(sc.steps) + len(sc.after)} steps"
+        if sc.concurrency > 1 or sc.repeat > 1:
+            shape += f", {sc.concurrency} terminal(s) x {sc.repeat} round(s)"
+        out(f"{'PASS' if r.ok else 'FAIL'} {sc.file}: {sc.name} ({shape}, {r.seconds:.2f} s)")
+        for f in r.failures:
+            out("  " + f)
+        if timing and r.timing:
+            for line in format_timing(r.timing):
+                out(line)
+    failed = [r for r in results if not r.ok]
+    total = sum(r.seconds for r in results)
+    out(f"scenarios: {len(results) - len(failed)} passed, {len(failed)} failed ({total:.1f} s)")
+    return 1 if failed else 0

@@ -1,0 +1,225 @@
+"""The scenario runner (simulator/pos_emulator/scenario) and load mode (load.py)."""
+
+import argparse
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from simulator.pos_emulator import cli
+from simulator.pos_emulator.load import run_load
+from simulator.pos_emulator.scenario import ScenarioError, load_file, run_files
+from simulator.pos_emulator.terminal import start_demo_club
+
+LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def write(tmp_path, text, name="s.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return str(path)
+
+
+def run(paths):
+    lines = []
+    status = run_files(paths, lines.append)
+    return status, "\n".join(lines)
+
+
+def test_failing_expectation_fails_naming_step_and_expectation(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        name: wrong outcome
+        steps:
+          - card: blocked
+          - name: sale with a blocked card
+            flow: cash
+            amount: 100000
+            expect: {outcome: approved}
+    """,
+    )
+    status, out = run([path])
+    assert status == 1
+    assert "FAIL" in out and "step 2 (sale with a blocked card)" in out
+    assert "expected outcome 'approved', got 'declined'" in out
+
+
+def test_failing_balance_expectation(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        name: wrong balance
+        steps:
+          - expect:
+              balances: {card: active, club_credit: 1}
+    """,
+    )
+    status, out = run([path])
+    assert status == 1
+    assert "expected club_credit of active 1, got 5000000" in out
+
+
+def test_capture_and_substitution(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        name: capture
+        steps:
+          - card: active
+          - flow: club_credit
+            amount: 300000
+            capture: {rrn: sale_rrn, card_last4: last4}
+          - flow: refund
+            amount: 10000
+            rrn: ${sale_rrn}
+            expect: {outcome: approved, receipt: "${last4}"}
+          - flow: refund
+            amount: 10000
+            rrn: ${nowhere}
+    """,
+    )
+    status, out = run([path])
+    assert status == 1  # only the last step: its variable was never captured
+    assert "step 4 (flow refund)" in out and "${nowhere} is not captured" in out
+    assert "step 3" not in out.split("FAIL", 1)[1].split("step 4")[0]
+
+
+def test_concurrency_runs_n_terminals(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        name: three at once
+        concurrency: 3
+        repeat: 2
+        steps:
+          - card: new-member
+          - flow: cash
+            amount: 100000
+            expect: {outcome: approved, result: {points_earned: 10}}
+            capture: {stan: stan}
+          - flow: echo
+            expect: {response_code: "00"}
+        after:
+          - drain: true
+            expect: {ledger_ok: true, balances: {card: new-member, points: 60}}
+    """,
+    )
+    status, out = run([path])
+    assert status == 0, out
+    assert "3 terminal(s) x 2 round(s)" in out
+    assert "2 flow cash                           6" in out  # 3 copies x 2 rounds
+
+
+def test_concurrency_failures_name_each_terminal(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        name: all fail
+        concurrency: 2
+        steps:
+          - card: blocked
+          - flow: cash
+            amount: 100000
+            expect: {outcome: approved}
+    """,
+    )
+    status, out = run([path])
+    assert status == 1
+    assert "VT001001" in out and "VT001002" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("steps: []\n", "key 'name': document 1: every scenario has a name"),
+        ("name: x\nsteps:\n  - flow: cash\n", "step 1: key 'amount': flow cash needs amount:"),
+        ("name: x\nsteps:\n  - flow: teleport\n", "step 1: key 'flow': unknown flow 'teleport'"),
+        (
+            "name: x\nsteps:\n  - card: active\n  - name: pay\n    flow: cash\n    amount: lots\n",
+            "step 2 (pay): key 'amount': expected an integer >= 1, got text 'lots'",
+        ),
+        ("name: x\nsteps:\n  - card: nobody\n", "step 1: key 'card': unknown persona 'nobody'"),
+        (
+            "name: x\nsteps:\n  - expect: {outcom: approved}\n",
+            "step 1: key 'outcom': unknown expect key",
+        ),
+        (
+            "name: x\nsteps:\n  - flow: cash\n    amount: 5\n    wait: 1\n",
+            "key 'wait': one action per step",
+        ),
+        (
+            "name: x\nconcurrency: 0\nsteps:\n  - wait: 0\n",
+            "key 'concurrency': expected an integer >= 1",
+        ),
+        ("name: x\nsteps: [\n", "not valid YAML"),
+        (
+            "name: x\nnetfault: {faults: [{direction: sideways, index: 0, action: drop}]}\n"
+            "steps:\n  - wait: 0\n",
+            "key 'netfault.faults[0].direction'",
+        ),
+    ],
+)
+def test_malformed_files_are_refused_clearly(tmp_path, text, message):
+    path = write(tmp_path, text, "bad.yaml")
+    with pytest.raises(ScenarioError) as e:
+        load_file(path)
+    assert str(e.value).startswith(path)
+    assert message in str(e.value)
+    status, out = run([path])
+    assert status == 2 and message in out
+
+
+def test_malformed_file_runs_nothing(tmp_path):
+    good = write(tmp_path, "name: ok\nsteps:\n  - flow: echo\n", "a.yaml")
+    bad = write(tmp_path, "name: bad\nsteps:\n  - keys: maybe\n", "b.yaml")
+    status, out = run([good, bad])
+    assert status == 2
+    assert "PASS" not in out and "b.yaml: scenario 'bad': step 1: key 'keys'" in out
+
+
+def test_the_whole_library_passes():
+    files = sorted(LIBRARY.glob("*.yaml"))
+    assert len(files) >= 8
+    status, out = run([str(LIBRARY)])
+    assert status == 0, out
+    assert " 0 failed" in out
+
+
+def test_cli_scenario_mode(tmp_path):
+    path = write(tmp_path, "name: echo\nsteps:\n  - flow: echo\n    expect: {outcome: declined}\n")
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args(["--scenario", path, "--data-dir", str(tmp_path / "data")])
+    assert cli.choose_mode(args) == "scenario"
+    lines = []
+    with cli.World(args, lines.append) as world:
+        assert cli.MODES["scenario"](args, world) == 1
+    assert any("expected outcome 'declined', got 'approved'" in line for line in lines)
+
+
+def test_load_mode_small(tmp_path):
+    club = start_demo_club(tmp_path / "club.db")
+    try:
+        lines = []
+        status, report = run_load(
+            3, 1.5, tmp_path, "127.0.0.1", club.port, club.server.db_path, lines.append
+        )
+    finally:
+        club.stop()
+    assert status == 0, lines
+    assert report["transactions"] > 3 and report["errors"] == 0
+    assert report["ledger_ok"] is True
+    assert report["p99_ms"] >= report["p50_ms"] > 0
+    assert any(line.startswith("ledger check: OK") for line in lines)
+
+
+def test_cli_load_mode(tmp_path):
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args(["--load", "2", "--seconds", "1", "--data-dir", str(tmp_path)])
+    assert cli.choose_mode(args) == "load"
+    lines = []
+    with cli.World(args, lines.append) as world:
+        assert cli.MODES["load"](args, world) == 0
+    assert any("load: 2 terminal(s)" in line for line in lines)
