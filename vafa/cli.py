@@ -19,6 +19,7 @@ JOBS = {
     "card": ("simulator.cards.cli", "virtual cards, reading and personalizing club cards"),
     "bridge": ("hostbridge.cli", "drive a terminal from the cashier PC over its ECR link"),
     "emulator": ("simulator.pos_emulator.cli", "the POS emulator; --ecr exposes its ECR port"),
+    "flash": ("flashing.cli", "build, provision, install and verify terminal firmware"),
 }
 
 

@@ -1,0 +1,83 @@
+"""The device main: what agent/boot.py starts once the bundle verified.
+
+    terminal = start(manifest, confirm)      # provisions on first start, recovers, confirms
+    terminal.purchase("cash", 450000, "9879110000000014")
+
+Ports on the device: the club link over TCP (agent/links/tcp.py, host and port from
+vafa/config.json), file storage under vafa/data, a text display rendering the 20x4 screens
+(kept in `screen`), a recording printer (receipt lines kept in `receipts`), a keypad that
+accepts confirmations, the system clock, os.urandom. The card number comes in with the sale
+(a card reader driver hands it over on a board). No bank leg is wired here: the cash and
+club-credit sales need none.
+
+"Healthy" for the A/B loader: configuration read, keys provisioned, storage opened and the
+journal recovered (every open transaction finished). Only then is confirm() called.
+"""
+
+from agent.device import ports
+from agent.engine import Engine
+from agent.firmware import provision
+from agent.links.tcp import TcpClubLink
+from agent.ports import Card, RecordingPrinter, ScriptedKeypad, SystemClock, default_rng
+from agent.storage import FileStorage
+
+DATA = provision.ROOT + "/data"
+CHIP = "051"
+
+
+class Terminal:
+    def __init__(self, manifest, config, storage, rng=default_rng):
+        self.manifest = manifest
+        self.config = config
+        self.storage = storage
+        provision.load_key_block(storage.store("dukpt"))
+        self.link = TcpClubLink(config["club_host"], int(config["club_port"]))
+        self.display = ports.ScreenKeeper(config["language"])
+        self.printer = RecordingPrinter()
+        self.reader = ports.HandedCard()
+        self.engine = Engine(
+            self.link,
+            None,
+            self.reader,
+            ScriptedKeypad(),
+            self.display,
+            self.printer,
+            SystemClock(),
+            storage,
+            {
+                "terminal_id": config["terminal_id"],
+                "merchant_id": config["merchant_id"],
+                "merchant_name": config.get("merchant_name", ""),
+                "storage_key": provision.storage_key(rng),
+                "timeout_ms": config["timeout_ms"],
+            },
+            rng=rng,
+        )
+
+    def purchase(self, flow, amount, pan, expiry=None):
+        """One sale: flow "cash", "club" or "store"; the result dict (docs/terminal.md)."""
+        self.reader.card = Card(pan, expiry, CHIP)
+        run = {
+            "cash": self.engine.purchase_cash,
+            "club": self.engine.purchase_club_credit,
+            "store": self.engine.purchase_store_credit,
+        }[flow]
+        try:
+            return run(amount)
+        finally:
+            self.reader.card = None
+
+    def receipts(self):
+        printed, self.printer.printed = self.printer.printed, []
+        return printed
+
+    def close(self):
+        self.link.close()
+
+
+def start(manifest, confirm, root=DATA):
+    config = provision.load_config()
+    terminal = Terminal(manifest, config, FileStorage(root))
+    terminal.engine.recover()
+    confirm()
+    return terminal
