@@ -200,7 +200,9 @@ class ClubServer:
         try:
             while True:
                 try:
-                    payload = await asyncio.wait_for(framing.read_frame(reader), self.idle_timeout)
+                    # asyncio.timeout, not wait_for: no task per message (docs/performance.md)
+                    async with asyncio.timeout(self.idle_timeout):
+                        payload = await framing.read_frame(reader)
                 except FramingError as e:
                     log.warning("framing error, closing: %s", e)
                     break

@@ -248,6 +248,10 @@ class Storage:
         # before a power cut may be lost (the terminal's repeats and reconciliation cover it).
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._conn.execute("PRAGMA foreign_keys=ON")
+        # Temporary data in memory. A request's savepoint keeps the old page images in a
+        # sub-journal, which otherwise spills to a new temporary file past 64 KiB: a file
+        # created, unlinked and written for every purchase's 0220 (docs/performance.md).
+        self._conn.execute("PRAGMA temp_store=MEMORY")
         self._in_txn = False
         self._migrate()
 
@@ -409,10 +413,13 @@ class Storage:
     def member_volume(self, member_id, since):
         """Confirmed purchases (amount - discount) minus confirmed refunds of a member's cards
         since a time."""
+        # CROSS JOIN: from the member's cards (cards_member), then each card's txns by
+        # txns_card. With a plain JOIN SQLite picked txns_open (state = 'confirmed') and read
+        # every confirmed transaction of the club per call (docs/performance.md).
         row = self._one(
             "SELECT COALESCE(SUM(CASE WHEN t.proc LIKE '00%' THEN t.amount - t.discount "
             "WHEN t.proc LIKE '20%' THEN -t.amount ELSE 0 END), 0) AS v "
-            "FROM txns t JOIN cards c ON c.id = t.card_id "
+            "FROM cards c CROSS JOIN txns t ON t.card_id = c.id "
             "WHERE c.member_id = ? AND t.state = 'confirmed' AND t.confirmed_at >= ?",
             (member_id, since),
         )
