@@ -113,7 +113,21 @@ class EcrClient:
     # -- the exchange ----------------------------------------------------------------------
 
     def request(self, command, fields, recover=True):
-        """Send one command and return the terminal's Result (see the module doc)."""
+        """Send one command and return the terminal's Result (see the module doc).
+
+        A busy answer (result 10: another command is running) is followed by the same command
+        again after a pause, for up to Timers.busy_s (docs/ecr.md 6.2); the last answer is
+        returned when the terminal is still busy then.
+        """
+        deadline = Deadline(self.timers.busy_s)
+        while True:
+            result = self._request_once(command, fields, recover)
+            if not result.busy or deadline.expired():
+                return result
+            self._say(f"{command}: terminal busy; sending again")
+            time.sleep(deadline.slice(self.timers.busy_pause_s))
+
+    def _request_once(self, command, fields, recover):
         invoice = fields.get("invoice")
         recoverable = recover and command in KEPT and invoice
         try:

@@ -51,6 +51,8 @@ class Timers:
     response_s: dict = field(default_factory=_response_timers)  # T2 per command
     status_pause_s: float = 2.0  # T3: between status inquiries while "in progress"
     recover_s: float = 60.0  # how long to keep asking for the status of a lost answer
+    busy_s: float = 15.0  # how long to keep sending again a command answered busy (0: don't)
+    busy_pause_s: float = 0.5  # between those tries
 
 
 class Hunter:

@@ -208,3 +208,30 @@ def test_deadline():
     deadline = Deadline(10)
     assert 9 < deadline.left() <= 10 and deadline.slice(0.05) == 0.05
     assert Deadline(None).slice(0.05) == 0.05
+
+
+class _BusyThenDone(EcrClient):
+    """The exchange answers busy a given number of times, then the real answer."""
+
+    def __init__(self, busy_times, timers):
+        self.timers = timers
+        self.log = None
+        self.sent = 0
+        self.busy_times = busy_times
+
+    def _request_once(self, command, fields, recover):
+        self.sent += 1
+        code = "10" if self.sent <= self.busy_times else "00"
+        return Result(command, {"result": code, "invoice": fields.get("invoice")})
+
+
+def test_busy_answers_are_sent_again_within_the_busy_timer():
+    timers = Timers()
+    timers.busy_pause_s = 0.01
+    client = _BusyThenDone(3, timers)
+    assert client.sale(1000, "BZ-1", "07").ok and client.sent == 4
+    timers.busy_s = 0.05
+    stubborn = _BusyThenDone(10**6, timers)
+    assert stubborn.sale(1000, "BZ-2", "07").busy  # gives up when the timer runs out
+    timers.busy_s = 0
+    assert _BusyThenDone(1, timers).sale(1000, "BZ-3", "07").busy  # 0: no second try
