@@ -5,7 +5,8 @@ import json
 from simulator.club_server import wire
 from simulator.club_server.program import DEFAULT_SETTINGS, Program
 
-# Field 48 tags (docs/protocol.md 2.3).
+# Field 48 tags (docs/protocol.md 2.3), written from the doc like iso_spec.py rather than
+# imported from agent/: the server is the vendor's side, and the interop tests catch a drift.
 TAG_POINTS_EARNED = 0x01
 TAG_POINTS_BALANCE = 0x02
 TAG_TIER = 0x03
