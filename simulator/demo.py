@@ -70,8 +70,8 @@ def script(state):
         ("Balance inquiry", lambda t: t.engine.balance(t.chip(seed.CARD_A))),
         ("Top-up of a prepaid pool card (x10)", lambda t: t.engine.top_up(
             200_000, t.chip(seed.CARD_POOL))),
-        ("Refund of part of the club-credit purchase", lambda t: t.engine.refund(
-            50_000, state["rrn"], "60", t.chip(seed.CARD_A))),
+        ("Refund of part of the club-credit purchase", lambda t: refund_kept(
+            t, state, 50_000)),
         ("Enrollment at the first purchase", lambda t: t.engine.purchase_cash(
             250_000, t.chip(seed.STOCK[0]))),
         ("Bank leg declines: the club discount is reversed", lambda t: t.bank_declines_next(
@@ -92,6 +92,14 @@ def sign_on(terminal):
 def keep_rrn(state, result):
     state["rrn"] = result["rrn"]
     return result
+
+
+def refund_kept(terminal, state, amount):
+    """Refund part of the kept purchase; when that purchase failed there is nothing to refund."""
+    if not state.get("rrn"):
+        return {"flow": "refund", "outcome": "failed", "response_code": None, "amount": amount,
+                "message": "No approved purchase to refund"}  # fmt: skip
+    return terminal.engine.refund(amount, state["rrn"], "60", terminal.chip(seed.CARD_A))
 
 
 class Terminal:
