@@ -3,7 +3,12 @@
     terminal = start(manifest, confirm)      # provisions on first start, recovers, confirms
     terminal.purchase("cash", 450000, "9879110000000014")
 
-Ports on the device: the club link over TCP (agent/links/tcp.py, host and port from
+With "peripherals" in vafa/config.json each peripheral is bytes on a socket instead
+(agent/device/peripherals.py, docs/flashing.md "Firmware in the loop"): an HD44780 display
+stream, ESC/POS, a vpcd card link read by ClubCardReader, ASCII keys, the ECR port;
+`boot.run(serve=True)` then runs the ECR loop.
+
+Ports on the device by default: the club link over TCP (agent/links/tcp.py, host and port from
 vafa/config.json), file storage under vafa/data, a text display rendering the 20x4 screens
 (kept in `screen`), a recording printer (receipt lines kept in `receipts`), a keypad that
 accepts confirmations, the system clock, os.urandom. The card number comes in with the sale
@@ -35,11 +40,17 @@ class Terminal:
         self.display = ports.ScreenKeeper(config["language"])
         self.printer = RecordingPrinter()
         self.reader = ports.HandedCard()
+        self.keypad = ScriptedKeypad()
+        self.wire = None
+        if config.get("peripherals"):  # bytes on sockets: imported only then (heap)
+            from agent.device import peripherals
+
+            self.wire = peripherals.attach(self, config["peripherals"])
         self.engine = Engine(
             self.link,
             None,
             self.reader,
-            ScriptedKeypad(),
+            self.keypad,
             self.display,
             self.printer,
             SystemClock(),
@@ -73,11 +84,17 @@ class Terminal:
 
     def close(self):
         self.link.close()
+        if self.wire is not None:
+            self.wire.close()
 
 
-def start(manifest, confirm, root=DATA):
+def start(manifest, confirm, root=DATA, serve=False):
+    """The terminal, healthy and confirmed; serve=True then runs the ECR loop
+    (agent/device/peripherals.py serve) on the configured peripherals."""
     config = provision.load_config()
     terminal = Terminal(manifest, config, FileStorage(root))
     terminal.engine.recover()
     confirm()
+    if serve:
+        terminal.wire.serve(terminal, terminal.engine.recovered)
     return terminal

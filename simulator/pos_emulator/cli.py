@@ -71,6 +71,10 @@ def add_arguments(parser):
         help="load mode: N emulated terminals against one club server (docs/performance.md)",
     )
     add("--seconds", type=float, default=10.0, help="load mode: how long (default 10)")
+    add("--firmware", metavar="BUNDLE",
+        help="with --scenario: run them against the flashed bundle BUNDLE (the folder of "
+             "vafa flash build) under the unix MicroPython, peripherals as bytes "
+             "(docs/flashing.md)")  # fmt: skip
 
 
 class World:
@@ -192,7 +196,12 @@ def run_scenarios(args, world):
     """--scenario: each scenario runs against its own fresh seeded club (not the world's)."""
     from simulator.pos_emulator.scenario import run_files
 
-    return run_files(args.scenario, world.out)
+    factory = None
+    if getattr(args, "firmware", None):
+        from simulator.fil import firmware_factory
+
+        factory = firmware_factory(args.firmware)
+    return run_files(args.scenario, world.out, terminal_factory=factory)
 
 
 def run_load(args, world):

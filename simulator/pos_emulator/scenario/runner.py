@@ -165,6 +165,11 @@ class Copy:
         self.failures = []
 
     def start_terminal(self):
+        factory = self.world.terminal_factory
+        if factory is not None:  # a pluggable terminal (simulator/fil: the flashed device)
+            t = self.terminal = factory(self)
+            self.reader, self.keypad = t.reader, t.keypad
+            return {"actions": []}
         options = self.world.scenario.terminal
         t = EmulatedTerminal(
             self.root, self.port, number=self.number, timeout_ms=options.get("timeout_ms", 5000)
@@ -176,6 +181,13 @@ class Copy:
         self.terminal = t
         return t.engine.recover()
 
+    def restart_terminal(self):
+        restart = getattr(self.terminal, "restart", None)
+        if restart is not None:  # a pluggable terminal restarts itself, keeping its state
+            return restart()
+        self.terminal.close()
+        return self.start_terminal()
+
     def close(self):
         if self.terminal is not None:
             self.terminal.close()
@@ -184,8 +196,9 @@ class Copy:
 
 
 class World:
-    def __init__(self, scenario):
+    def __init__(self, scenario, terminal_factory=None):
         self.scenario = scenario
+        self.terminal_factory = terminal_factory  # (copy) -> terminal; None: EmulatedTerminal
         self.root = Path(tempfile.mkdtemp(prefix="vafa-scenario-"))
         self.club = None
         self.copies = []
@@ -320,8 +333,7 @@ def run_action(c, step, value, params):
         left = engine.pending()
         return {"flow": "drain", "pending": left, "outcome": "approved" if not left else "failed"}
     if step.action == "restart":
-        c.terminal.close()
-        report = c.start_terminal()
+        report = c.restart_terminal()
         return {"flow": "restart", "outcome": "approved", "recovered": len(report["actions"])}
     if step.action == "flow":
         method = getattr(engine, FLOWS[value][0])
@@ -495,11 +507,11 @@ def timing_rows(world):
     return rows
 
 
-def run_scenario(sc):
+def run_scenario(sc, terminal_factory=None):
     started = time.perf_counter()
     result = ScenarioResult(sc.file, sc.name)
     try:
-        with World(sc) as world:
+        with World(sc, terminal_factory) as world:
             copies = world.copies
             if len(copies) == 1:
                 run_copy(copies[0], sc.steps, sc.repeat)
@@ -550,9 +562,10 @@ def load_all(paths):
     return scenarios
 
 
-def run_files(paths, out=print, timing=True):
+def run_files(paths, out=print, timing=True, terminal_factory=None):
     """Run the scenarios of these files; the exit status: 0 all passed, 1 a failure, 2 a file
-    that is not a valid scenario (nothing runs then)."""
+    that is not a valid scenario (nothing runs then). terminal_factory(copy) -> terminal
+    replaces the emulated terminal (simulator/fil.firmware_factory: the flashed device)."""
     try:
         scenarios = load_all(paths)
     except ScenarioError as e:
@@ -560,7 +573,7 @@ def run_files(paths, out=print, timing=True):
         return 2
     results = []
     for sc in scenarios:
-        r = run_scenario(sc)
+        r = run_scenario(sc, terminal_factory)
         results.append(r)
         shape = f"{len(sc.steps) + len(sc.after)} steps"
         if sc.concurrency > 1 or sc.repeat > 1:

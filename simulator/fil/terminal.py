@@ -1,0 +1,265 @@
+"""The flashed bundle as a terminal: installed into a VirtualDevice folder with the flashing
+code (flashing/install.py), booted by its loader under the unix MicroPython with a capped heap,
+its peripherals on sockets served by simulator/fil/endpoints.py, the card a virtual chip card
+over vpcd (simulator/cards/vpcd.py: the device listens, as pcscd's vpcd driver does), the
+cashier hostbridge's EcrClient over socket://.
+
+FirmwareTerminal also has what the scenario runner (simulator/pos_emulator/scenario/runner.py)
+asks of a terminal: engine.purchase_*(amount) (sent as ECR sales), screens.take(), receipts(),
+reader.show(card step), keypad (answers, confirms), bank, terminal_id.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from agent.ecr import spec
+from flashing import install, keys, provision, targets
+from flashing.bundle import Bundle
+from flashing.device import VirtualDevice
+from hostbridge.client import EcrClient
+from hostbridge.link import Timers
+from simulator.cards import personas as chip
+from simulator.cards.vpcd import VpcdCard
+from simulator.club_server import seed
+from simulator.fil.endpoints import KeypadEndpoint, LcdEndpoint, PrinterEndpoint
+from simulator.pos_emulator.terminal import ENROLLMENT, PERSONAS
+
+HEAP = 512 * 1024  # -X heapsize, the whole Python heap (threads share it); one sale needs ~440 KB
+MAIN = ".fil_main.py"
+OUTCOMES = {code: outcome for outcome, code in spec.OUTCOMES.items()}
+SALE_METHODS = {
+    "purchase_cash": "cash",
+    "purchase_club_credit": "club",
+    "purchase_store_credit": "store",
+    "purchase_bank": "bank",
+}
+# ECR answer field -> engine result key (agent/ecr/session.py RESULT_KEYS, read back)
+RESULT_FIELDS = {"balance": "balance_after", "store_balance": "store_credit"}
+
+
+class FirmwareError(Exception):
+    """The device process did not come up (its output is in the message)."""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class CardSlot:
+    """The card reader's slot as the scenario runner's `reader`: show(step) inserts the
+    persona's virtual chip card over vpcd, {"out": True} takes it out."""
+
+    def __init__(self, port):
+        self.vpcd = VpcdCard(port=port)
+        self.port = port
+
+    def insert(self, card):
+        self.vpcd.insert(card, connect_timeout=10)
+
+    def remove(self):
+        self.vpcd.remove()
+
+    def show(self, step):
+        self.remove()
+        if step.get("out"):
+            return
+        persona = step.get("persona")
+        if step.get("entry") not in (None, "insert"):
+            raise ValueError("the device's reader takes chip cards only (no swipe, no manual)")
+        if persona in chip.PERSONAS:
+            self.insert(chip.make_card(persona))
+        elif persona in PERSONAS and PERSONAS[persona][2] == "051":
+            self.insert(chip.issued_card(PERSONAS[persona][1]))
+        elif persona is None and step.get("number"):
+            self.insert(chip.issued_card(step["number"]))
+        else:
+            raise ValueError(f"card {persona!r} cannot be a chip card in the device's reader")
+
+    def release(self):
+        pass
+
+    def close(self):
+        self.remove()
+
+
+class NoBank:
+    """The device has no bank leg wired: no charges, scripts ignored."""
+
+    def __init__(self):
+        self.script = []
+
+    def charges(self):
+        return []
+
+
+class EcrEngine:
+    """The engine as the scenario runner calls it: each sale an ECR command to the device;
+    pending() and saf.drain() read the queue's length from the device's console ("VAFA-QUEUE
+    N"), which its idle loop drains by itself."""
+
+    def __init__(self, terminal):
+        self.terminal = terminal
+        self.invoices = 0
+        self.saf = self
+
+    def pending(self):
+        return self.terminal.queued()
+
+    def drain(self, force=False, timeout_s=15.0):
+        """Wait for the device's idle loop to empty its queue: True once it is empty."""
+        time.sleep(0.3)  # the console line of the last command's queue
+        deadline = time.monotonic() + timeout_s
+        while self.pending() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return not self.pending()
+
+    def __getattr__(self, name):
+        if name in SALE_METHODS:
+            return lambda amount: self.terminal.sale(SALE_METHODS[name], amount)
+        raise AttributeError(f"{name}: not reachable over the device's ECR port")
+
+
+class FirmwareTerminal:
+    def __init__(self, root, club_port, bundle, number=1, heapsize=HEAP, club_host="127.0.0.1"):
+        self.root = Path(root)
+        self.bundle = bundle if isinstance(bundle, Bundle) else Bundle(Path(bundle))
+        self.number = number
+        self.heapsize = heapsize
+        self.terminal_id, _ = seed.terminal_identity(number)
+        self.lcd = LcdEndpoint()
+        self.printer = PrinterEndpoint()
+        self.keypad = KeypadEndpoint(dict(ENROLLMENT))
+        self.ecr_port, card_port = free_port(), free_port()
+        self.reader = self.card = CardSlot(card_port)
+        self.screens = self.lcd
+        self.bank = NoBank()
+        self.engine = EcrEngine(self)
+        self.proc = None
+        self.ecr = None
+        self.log = self.root / "device.log"
+        self.device = VirtualDevice(self.root / "device", heapsize=heapsize)
+        try:
+            self.flash(club_host, club_port, card_port)
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- flashing and booting -------------------------------------------------------------
+
+    def flash(self, club_host, club_port, card_port):
+        """Install the bundle and the demo terminal's kit as `vafa flash install` does, then
+        the peripherals' configuration and the TEST ONLY issuer master key."""
+        test_keys = keys.test_keys()
+        kit = provision.write_kit(
+            provision.demo_kit(test_keys, self.number, club_host, club_port), self.root / "kit"
+        )
+        install.install(self.device, targets.get("unix"), self.bundle, kit, test_keys)
+        config = json.loads((Path(kit) / "config.json").read_text())
+        config["peripherals"] = {
+            "display": self.lcd.spec,
+            "printer": self.printer.spec,
+            "keypad": self.keypad.spec,
+            "card": f"listen:127.0.0.1:{card_port}",
+            "ecr": f"listen:127.0.0.1:{self.ecr_port}",
+        }
+        folder = self.device.folder
+        (folder / "vafa/config.json").write_text(json.dumps(config))
+        (folder / "vafa/keys/imk").write_text(chip.TEST_IMK.hex())
+
+    def start(self, timeout_s=60):
+        """Boot the installed bundle (boot.run(serve=True)) and connect the cashier."""
+        folder = self.device.folder
+        (folder / MAIN).write_text("import boot\nboot.run(serve=True)\n")
+        env = dict(os.environ, MICROPYPATH=".:.frozen")
+        boots = self.output().count("VAFA-READY")
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.device.command(MAIN, self.heapsize),
+                cwd=folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        deadline = time.monotonic() + timeout_s
+        while self.output().count("VAFA-READY") == boots:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise FirmwareError("the device did not start:\n" + self.output()[-2000:])
+            time.sleep(0.05)
+        self.ecr = EcrClient(f"socket://127.0.0.1:{self.ecr_port}", timers=Timers(busy_s=0))
+
+    def queued(self):
+        """The device's store-and-forward queue length, as its console last reported it."""
+        lines = [x for x in self.output().splitlines() if x.startswith("VAFA-QUEUE ")]
+        return int(lines[-1].split()[1]) if lines else 0
+
+    def output(self):
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self):
+        """Power off: the process ends at once (kill), whatever it was doing."""
+        if self.ecr is not None:
+            self.ecr.close()
+            self.ecr = None
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+        return {"actions": []}
+
+    # -- the cashier ----------------------------------------------------------------------
+
+    def sale(self, method, amount, invoice=None, cashier="01"):
+        """One ECR sale; the answer as the engine's result dict (docs/terminal.md keys)."""
+        self.engine.invoices += 1
+        invoice = invoice or f"FIL-{self.engine.invoices:04d}"
+        answer = self.ecr.sale(amount, invoice=invoice, cashier=cashier, method=method)
+        return engine_result(answer.fields)
+
+    def receipts(self):
+        return self.printer.take()
+
+    def close(self):
+        self.stop()
+        self.card.close()
+        for endpoint in (self.lcd, self.printer, self.keypad):
+            endpoint.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def engine_result(fields):
+    """An ECR answer's fields back as the engine's result keys (outcome, response_code...)."""
+    out = {"outcome": OUTCOMES.get(fields.get("result"), "failed"), "ecr": dict(fields)}
+    for name, value in fields.items():
+        out[RESULT_FIELDS.get(name, name)] = value
+    out.setdefault("response_code", None)
+    card = fields.get("card") or ""
+    if card.startswith("****"):
+        out["card_last4"] = card[4:]
+    return out
+
+
+def firmware_factory(bundle, heapsize=HEAP):
+    """A terminal factory for the scenario runner: each scenario copy gets the bundle flashed
+    into a fresh device folder, talking to that scenario's club."""
+    bundle = bundle if isinstance(bundle, Bundle) else Bundle(Path(bundle))
+
+    def make(copy):
+        return FirmwareTerminal(copy.root, copy.port, bundle, copy.number, heapsize)
+
+    return make
