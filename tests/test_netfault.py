@@ -28,6 +28,7 @@ def echo_server():
 
     def main():
         server = loop.run_until_complete(asyncio.start_server(serve, "127.0.0.1", 0))
+        holder["server"] = server
         holder["port"] = server.sockets[0].getsockname()[1]
         holder["ready"].set()
         loop.run_forever()
@@ -37,6 +38,15 @@ def echo_server():
     thread.start()
     holder["ready"].wait(5)
     yield holder["port"]
+
+    async def shutdown():  # close the server and its connection tasks before the loop stops
+        holder["server"].close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
 
