@@ -46,9 +46,12 @@ Keypad: the customer / cashier keys
 Display: screens by id, never raw text (agent/display/text.py renders them for a text LCD)
     show(screen, **params)
 
-Printer: receipts as lines of text (agent/receipt.py lays them out)
+Printer: receipts (agent/receipt.py lays them out; agent/receipt.print_copy chooses)
     ready() -> bool          paper present and printer online
-    print_lines(lines)       raises OSError when the print fails
+    print_receipt(document)  optional: the layout model (agent/printing/layout.py), rendered by
+                             the printer itself, e.g. to ESC/POS (agent/printing/printer.py)
+    print_lines(lines)       otherwise: lines of text; either raises OSError when it fails
+    language                 optional: "en" or "fa", the receipts' language
 
 Clock
     now() -> int             UTC seconds since 1970-01-01 (the port converts a board's epoch)
