@@ -118,18 +118,19 @@ class Handler(BaseHTTPRequestHandler):
         if not self.server.lock.acquire(blocking=False):
             self._reply(409, {"result": "10", "result_text": "busy", "error": "busy"})
             return
+        # The link is released before the answer goes out: a cashier that sends its next
+        # request the moment it reads this answer must never find the bridge still busy.
         try:
-            result = getattr(self.server.client, method)(**body)
+            status, answer = 200, getattr(self.server.client, method)(**body).to_dict()
         except MessageError as e:
-            self._reply(400, {"error": str(e)})
+            status, answer = 400, {"error": str(e)}
         except LinkError as e:
-            self._reply(502, {"error": str(e), "kind": type(e).__name__})
+            status, answer = 502, {"error": str(e), "kind": type(e).__name__}
         except BridgeError as e:
-            self._reply(500, {"error": str(e)})
-        else:
-            self._reply(200, result.to_dict())
+            status, answer = 500, {"error": str(e)}
         finally:
             self.server.lock.release()
+        self._reply(status, answer)
 
     def _body(self):
         try:

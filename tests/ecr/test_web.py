@@ -6,13 +6,14 @@ import json
 import signal
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from hostbridge.client import EcrClient
-from hostbridge.web import make_server
+from hostbridge.web import Handler, make_server
 from tests.ecr.support import REPO
 from tests.ecr.test_cli_e2e import VAFA
 
@@ -100,6 +101,28 @@ def test_busy_while_a_sale_is_in_flight(web):
     emu.gate.release()
     worker.join(30)
     assert out["r"][0] == 200 and out["r"][1]["result"] == "00"
+
+
+def test_the_next_request_right_after_an_answer_is_not_busy(web, monkeypatch):
+    # The handler thread is held back right after it writes an answer, as a loaded machine
+    # may do; the cashier's next request must still find the bridge free (the link is
+    # released before the answer goes out). This raced once in CI as a 409 on /status.
+    base, _emu = web
+    written = threading.Event()
+    reply = Handler._reply
+
+    def reply_then_stall(self, status, body):
+        reply(self, status, body)
+        self.wfile.flush()
+        written.set()
+        time.sleep(0.5)
+
+    monkeypatch.setattr(Handler, "_reply", reply_then_stall)
+    status, body, _ = call(base, "/status", {"invoice": "W-0"})
+    assert status == 200 and body["result"] != "10"
+    assert written.is_set()
+    status, body, _ = call(base, "/status", {"invoice": "W-0"})
+    assert status == 200 and body["result"] != "10"
 
 
 def test_unreachable_terminal_is_502(tmp_path):
