@@ -33,7 +33,7 @@ What goes in: every module under agent/ except
 
     build(out, key, model="full")          # or sources(model="vafa-t1") for the file list
 
-`vafa flash build` (and install when it builds) takes the default model, DEFAULT_MODEL.
+`vafa flash build --model NAME` (and install when it builds) chooses; DEFAULT_MODEL otherwise.
 
 A new model is a line in MODELS, a new driver an entry in DRIVERS (its modules, including the
 ones only it imports); the model's name is recorded in the manifest.

@@ -1,6 +1,6 @@
 """`vafa flash`: build the firmware bundle, provision terminals, install on a device, check it.
 
-    vafa flash build                               # var/flash/bundle (TEST ONLY demo key)
+    vafa flash build [--model vafa-t1|full]        # var/flash/bundle (TEST ONLY demo key)
     vafa flash provision [--csv terminals.csv]     # kits under var/flash/terminals
     vafa flash install --port PORT [--target unix|esp32] [--terminal DIR]
     vafa flash verify --port PORT
@@ -8,7 +8,10 @@
     vafa flash base-image --firmware ESP32_GENERIC.bin [--out merged.bin]   # esptool merge-bin
 
 Without --terminal, install provisions and installs the demo club's terminal 1; without a
-built bundle it builds one first. --keys FILE replaces the TEST ONLY demo keys (flashing/keys.py).
+built bundle it builds one first. --model names the terminal model whose drivers the bundle
+carries (flashing/bundle.py MODELS; default vafa-t1); install and verify refuse a bundle built
+for another model than the one asked for. --keys FILE replaces the TEST ONLY demo keys
+(flashing/keys.py).
 """
 
 import sys
@@ -29,6 +32,12 @@ def add_arguments(parser):
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = sub.add_parser("build", help="compile agent/ into a signed bundle")
     build.add_argument("--out", default=str(BUNDLE_DIR))
+    build.add_argument(
+        "--model",
+        default=bundles.DEFAULT_MODEL,
+        choices=sorted(bundles.MODELS),
+        help=f"terminal model: which drivers go in (default {bundles.DEFAULT_MODEL})",
+    )
     prov = sub.add_parser("provision", help="configuration and TR-31 key block per terminal")
     prov.add_argument("--csv", help="CSV of terminals (columns: config fields and ikid)")
     prov.add_argument("--terminal-number", type=int, default=1, help="demo terminal number")
@@ -44,6 +53,12 @@ def add_arguments(parser):
         p.add_argument("--port", required=True, help="serial port, pty or socket://HOST:PORT")
         p.add_argument("--target", default="unix", choices=sorted(targets.TARGETS))
         p.add_argument("--bundle", default=str(BUNDLE_DIR))
+        if name != "status":
+            p.add_argument(
+                "--model",
+                choices=sorted(bundles.MODELS),
+                help="the model the bundle must be built for (built if absent)",
+            )
         if name == "install":
             p.add_argument("--terminal", help="a kit folder (config.json, initial_key.tr31)")
             p.add_argument("--club-port", type=int, default=8583, help="for the demo kit")
@@ -62,20 +77,32 @@ def _progress(text):
     print(text, flush=True)
 
 
-def _build(out, keys):
+def _build(out, keys, model=bundles.DEFAULT_MODEL):
     bundle = bundles.build(
         out,
         keys.firmware,
         progress=lambda i, n, name: i == n and _progress(f"compiled {n} modules"),
+        model=model,
     )
-    _progress(f"bundle {bundle.version}: {len(bundle.files)} files, {bundle.size} bytes -> {out}")
+    _progress(
+        f"bundle {bundle.version} (model {model}): {len(bundle.files)} files, "
+        f"{bundle.size} bytes -> {out}"
+    )
     return bundle
 
 
-def _bundle(path, keys):
+def _bundle(path, keys, model=None):
+    """The bundle at path, built first when absent; BundleError when it was built for another
+    model than the one asked for (a technician flashing the wrong drivers finds out here)."""
     if not (Path(path) / "manifest.json").exists():
-        return _build(path, keys)
-    return bundles.Bundle(path).verify(keys.firmware)
+        return _build(path, keys, model or bundles.DEFAULT_MODEL)
+    bundle = bundles.Bundle(path).verify(keys.firmware)
+    built_for = bundle.manifest.get("model")
+    if model is not None and built_for != model:
+        raise bundles.BundleError(
+            path, f"built for model {built_for}, not {model}: vafa flash build --model {model}"
+        )
+    return bundle
 
 
 def run(args):
@@ -89,7 +116,7 @@ def run(args):
 
 
 def do_build(args, keys):
-    _build(args.out, keys)
+    _build(args.out, keys, args.model)
     return 0
 
 
@@ -113,7 +140,7 @@ def _device(args):
 
 
 def do_install(args, keys):
-    bundle = _bundle(args.bundle, keys)
+    bundle = _bundle(args.bundle, keys, args.model)
     kit = args.terminal
     if kit is None:
         made = provision.demo_kit(keys, club_port=args.club_port)
@@ -128,7 +155,7 @@ def do_install(args, keys):
 
 
 def do_verify(args, keys):
-    bundle = _bundle(args.bundle, keys)
+    bundle = _bundle(args.bundle, keys, args.model)
     problems, info = installer.verify(_device(args), bundle)
     for line in problems:
         print("MISMATCH", line)
