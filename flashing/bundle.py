@@ -24,11 +24,11 @@ What goes in: every module under agent/ except
 - the peripheral drivers the terminal model does not have. DRIVERS lists the driver modules
   by kind and name (esptool-style registry); MODELS says which drivers a model carries:
 
-      model     display   reader     printer
-      vafa-t1   charlcd   clubcard   escpos     what agent/device/main.py drives (default)
-      full      all       all        all        a development board: every driver
+      model     display   reader            printer   bank
+      vafa-t1   charlcd   clubcard, stripe  escpos    socket   agent/device/main.py (default)
+      full      all       all               all       all      a development board
 
-  A module listed by several drivers (luhn: stripe and manual) stays when any of them is
+  A module listed by several drivers (luhn: stripe, wedge and manual) stays when any of them is
   chosen; a module no driver lists goes into every bundle.
 
     build(out, key, model="full")          # or sources(model="vafa-t1") for the file list
@@ -83,6 +83,10 @@ DRIVERS = {
         ),
         "stripe": (  # magnetic stripe readers on a serial line / UART
             "agent/card_io/serial_reader.py",
+            "agent/card_io/track.py",
+            "agent/card_io/luhn.py",
+        ),
+        "wedge": (  # keyboard-wedge stripe readers: swipe or typing (the pynput side is host-only)
             "agent/card_io/swipe.py",
             "agent/card_io/track.py",
             "agent/card_io/luhn.py",
@@ -97,11 +101,19 @@ DRIVERS = {
             "agent/printing/iran_system.py",
         ),
     },
+    "bank": {
+        "socket": ("agent/links/bankleg.py",),  # the PSP's application over a socket
+    },
 }
 # Terminal models: kind -> the drivers its bundle carries ("*": all of that kind).
 MODELS = {
-    "vafa-t1": {"display": ("charlcd",), "reader": ("clubcard",), "printer": ("escpos",)},
-    "full": {"display": ("*",), "reader": ("*",), "printer": ("*",)},
+    "vafa-t1": {
+        "display": ("charlcd",),
+        "reader": ("clubcard", "stripe"),
+        "printer": ("escpos",),
+        "bank": ("socket",),
+    },
+    "full": {"display": ("*",), "reader": ("*",), "printer": ("*",), "bank": ("*",)},
 }
 DEFAULT_MODEL = "vafa-t1"
 

@@ -5,15 +5,16 @@
 
 With "peripherals" in vafa/config.json each peripheral is bytes on a socket instead
 (agent/device/peripherals.py, docs/flashing.md "Firmware in the loop"): an HD44780 display
-stream, ESC/POS, a vpcd card link read by ClubCardReader, ASCII keys, the ECR port;
+stream, ESC/POS, a vpcd card link read by ClubCardReader, a stripe reader's track lines,
+ASCII keys, the bank leg (agent/links/bankleg.py, docs/bank_leg.md), the ECR port;
 `boot.run(serve=True)` then runs the ECR loop.
 
 Ports on the device by default: the club link over TCP (agent/links/tcp.py, host and port from
 vafa/config.json), file storage under vafa/data, a text display rendering the 20x4 screens
 (kept in `screen`), a recording printer (receipt lines kept in `receipts`), a keypad that
 accepts confirmations, the system clock, os.urandom. The card number comes in with the sale
-(a card reader driver hands it over on a board). No bank leg is wired here: the cash and
-club-credit sales need none.
+(a card reader driver hands it over on a board). The bank leg is wired only when "peripherals"
+names one ("bank"): the cash and credit sales need none, a bank-card sale without it fails.
 
 "Healthy" for the A/B loader: configuration read, keys provisioned, storage opened and the
 journal recovered (every open transaction finished). Only then is confirm() called.
@@ -41,6 +42,7 @@ class Terminal:
         self.printer = RecordingPrinter()
         self.reader = ports.HandedCard()
         self.keypad = ScriptedKeypad()
+        self.bank = None
         self.wire = None
         if config.get("peripherals"):  # bytes on sockets: imported only then (heap)
             from agent.device import peripherals
@@ -48,7 +50,7 @@ class Terminal:
             self.wire = peripherals.attach(self, config["peripherals"])
         self.engine = Engine(
             self.link,
-            None,
+            self.bank,
             self.reader,
             self.keypad,
             self.display,

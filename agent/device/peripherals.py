@@ -2,9 +2,9 @@
 imported only when vafa/config.json has "peripherals" (the in-memory ports cost no heap then).
 
 Each peripheral is a socket named in vafa/config.json "peripherals":
-    "tcp:HOST:PORT"      the device connects (display, printer, keypad)
+    "tcp:HOST:PORT"      the device connects (display, printer, keypad, stripe reader, bank leg)
     "listen:HOST:PORT"   the device listens (card reader, ECR port)
-On a board the same classes take a UART (display, printer, keypad, ECR) instead.
+On a board the same classes take a UART (display, printer, keypad, stripe reader, ECR) instead.
 """
 
 import select
@@ -17,6 +17,7 @@ from agent.firmware import provision
 
 CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0, 1, 2, 4  # the vpcd control bytes
 LCD_CMD, LCD_DATA = 0x43, 0x44  # "C" + instruction byte, "D" + character code
+STRIPE_ARM = b"\x1br"  # ESC "r": the stripe reader sends the next swipe (MSR605-style arming)
 LCD_SIZES = {"charlcd-16x2": (16, 2), "charlcd-20x4": (20, 4)}
 PRINTER_PROFILES = {"generic-58": "ascii-58", "generic-80": "ascii-80"}
 IMK = provision.ROOT + "/keys/imk"
@@ -30,7 +31,7 @@ def issuer_key(path=IMK):
 
 
 class Wiring:
-    """What attach() opened, for close() and serve()."""
+    """What attach() opened (streams, the bank leg), for close() and serve()."""
 
     def __init__(self, spec):
         self.spec = spec
@@ -65,13 +66,28 @@ def attach(terminal, spec):
 
         profile = PRINTER_PROFILES.get(config.get("printer"), "ascii-58")
         terminal.printer = ReceiptTap(StreamPrinter(wiring.stream("printer"), profile))
+    chip = None
     if "card" in spec:
         from agent.card_io.clubcard import ClubCardReader
 
         _, host, port = parse_endpoint(spec["card"])
-        terminal.reader = ClubCardReader(VpcdReader(host, port), issuer_key())
+        terminal.reader = chip = ClubCardReader(VpcdReader(host, port), issuer_key())
+    if "stripe" in spec:
+        from agent.card_io.serial_reader import SerialStripeReader
+        from agent.ports import SystemClock
+
+        clock = SystemClock()
+        stream = wiring.stream("stripe")
+        stripe = SerialStripeReader(serial=StreamUart(stream), clock=clock)
+        terminal.reader = ChipOrStripe(chip, stream, stripe, clock)
     if "keypad" in spec:
         terminal.keypad = StreamKeypad(wiring.stream("keypad"))
+    if "bank" in spec:
+        from agent.links.bankleg import SocketBankLeg
+
+        _, host, port = parse_endpoint(spec["bank"])
+        terminal.bank = SocketBankLeg(lambda: BankConn(host, port))
+        wiring.streams.append(terminal.bank)
     return wiring
 
 
@@ -381,3 +397,72 @@ class SocketEcrPort:
                 conn.close()
             except OSError:
                 pass
+
+
+class BankConn(TcpStream):
+    """The bank leg's connection (agent/links/bankleg.py): one connect attempt (a refused one
+    is OSError at once), read(timeout_ms) -> b"" when nothing came, OSError once the PSP
+    closed."""
+
+    def __init__(self, host, port):
+        super().__init__(host, port, tries=1)
+
+    def read(self, timeout_ms):
+        if not _wait(self.sock, timeout_ms):
+            return b""
+        data = self.sock.recv(512)
+        if not data:
+            raise OSError("the bank leg closed the connection")
+        return data
+
+
+class StreamUart:
+    """A byte stream as the pyserial-like object SerialStripeReader reads (read(n) within
+    `timeout` seconds, in_waiting)."""
+
+    in_waiting = 0
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.timeout = 0
+
+    def read(self, n=1):
+        return self.stream.read(n, int(self.timeout * 1000))
+
+    def close(self):
+        self.stream.close()
+
+
+class ChipOrStripe:
+    """The CardReader port (agent/ports.py) of a terminal with a chip slot and a stripe reader
+    on a byte stream: read() arms the stripe reader (ESC "r", after dropping bytes of an earlier
+    swipe) and returns the first card presented, a chip card inserted (ClubCardReader) or a
+    swipe (a StripeCard; TrackError for a bad one). A swiped card is not held by the terminal:
+    present() is the chip reader's, which is True for a card it did not read."""
+
+    def __init__(self, chip, stream, stripe, clock, poll_ms=50):
+        self.chip = chip
+        self.stream = stream
+        self.stripe = stripe
+        self.clock = clock
+        self.poll_ms = poll_ms
+
+    def read(self, timeout_ms=30000):
+        while self.stream.read(64, 0):
+            pass  # a swipe counts only once the reader is armed
+        self.stream.write(STRIPE_ARM)
+        start = self.clock.ticks_ms()
+        while True:
+            left = timeout_ms - (self.clock.ticks_ms() - start)
+            if self.chip is not None and self.chip.reader.card_present():
+                return self.chip.read(max(left, self.poll_ms))
+            card = self.stripe.read(max(min(left, self.poll_ms), 0))
+            if card is not None or left <= 0:
+                return card
+
+    def present(self, card=None):
+        return True if self.chip is None else self.chip.present(card)
+
+    def release(self):
+        if self.chip is not None:
+            self.chip.release()

@@ -12,20 +12,31 @@ one (the device restarted). Formats (docs/flashing.md "Firmware in the loop"):
 - KeypadEndpoint: the device writes a prompt line ("!confirm\\n" a confirmation, "?phone\\n"
   a question), the keypad answers with ASCII keys: Enter "\\r" / Cancel "\\x1b" for a
   confirmation (from `confirms`, True when empty, as agent.ports.ScriptedKeypad), digits +
-  "\\r" for a question (from `answers`; Cancel when there is none).
+  "\\r" for a question (from `answers`; Cancel when there is none);
+- StripeEndpoint: a magnetic stripe reader on a serial line: once the device arms it (ESC "r")
+  it sends the swipe of the card presented (`present(text)`, ISO/IEC 7813 tracks) as one line
+  ending CR LF, again at every arming while that card is presented;
+- BankEndpoint: the PSP's side of the bank leg (docs/bank_leg.md "On a device"), answered by
+  simulator/bank BankSimulator: 2-byte length + JSON frames; a "timeout" outcome (no answer)
+  drops the connection (lost="drop") or stays silent (lost="silent").
 """
 
 import contextlib
+import json
 import socket
 import threading
 import time
 
 from agent.display.charlcd import ROW_ADDRESSES, RecordingBus
+from agent.links.bankleg import MAX_FRAME
 from agent.printing.decode import parse
+from agent.protocol.framing import FrameReader, frame
+from simulator.bank import BankSimulator
 
 STATUS_PAPER = b"\x10\x04\x04"
 INIT = b"\x1b\x40"  # ESC @: every job starts with it
 ENTER, CANCEL = b"\r", b"\x1b"
+ARM = b"\x1br"  # ESC "r": arms the stripe reader (agent/device/peripherals.py STRIPE_ARM)
 
 
 class Endpoint:
@@ -214,3 +225,86 @@ class KeypadEndpoint(Endpoint):
             return
         value = self.answers.get(prompt)
         self.send(CANCEL if value is None else str(value).encode() + ENTER)
+
+
+class StripeEndpoint(Endpoint):
+    def __init__(self, **kw):
+        self.swipe = None  # the track text of the card presented, or None
+        self.armed = False
+        self.arms = 0
+        self._pending = b""
+        super().__init__(**kw)
+
+    def reset(self):
+        self._pending = b""
+        self.armed = False
+
+    def present(self, text):
+        """Present a card (its tracks' text) or take it away (None)."""
+        with self.lock:
+            self.swipe = text
+            if text is not None and self.armed:
+                self._send_swipe()
+
+    def on_bytes(self, data):
+        self._pending += data
+        while ARM in self._pending:
+            self._pending = self._pending.split(ARM, 1)[1]
+            self.arms += 1
+            self.armed = True
+            if self.swipe is not None:
+                self._send_swipe()
+        self._pending = self._pending[-1:]
+
+    def _send_swipe(self):
+        self.armed = False
+        self.send(self.swipe.encode() + b"\r\n")
+
+
+class BankEndpoint(Endpoint):
+    def __init__(self, bank=None, lost="drop", **kw):
+        self.bank = bank if bank is not None else BankSimulator()
+        self.lost = lost
+        self.requests = []
+        self._frames = FrameReader(MAX_FRAME)
+        super().__init__(**kw)
+
+    def reset(self):
+        self._frames = FrameReader(MAX_FRAME)
+
+    def on_bytes(self, data):
+        for payload in self._frames.feed(data):
+            request = json.loads(payload.decode())
+            self.requests.append(request)
+            answer = self.answer(request)
+            if answer is None:
+                self.drop()
+                return
+            if answer:
+                self.send(frame(json.dumps(answer).encode(), MAX_FRAME))
+
+    def answer(self, request):
+        """The answer to one request; None: drop the connection, {}: no answer."""
+        op, txn_id = request.get("op"), request.get("id")
+        if op == "status" or (op == "pay" and self.bank.status(txn_id)["status"] != "unknown"):
+            out = self.bank.status(txn_id)  # a repeated pay is answered, never charged again
+        elif op == "pay":
+            out = self.bank.pay(int(request["amount"]), LastDigits(request.get("last4")), txn_id)
+            if out["status"] == "timeout":  # the simulator's "no answer"
+                return None if self.lost == "drop" else {}
+        else:
+            return {"op": op, "id": txn_id, "status": "error", "message": "unknown op"}
+        return {"op": op, "id": txn_id, "status": out["status"], "reference": out["reference"]}
+
+    def drop(self):
+        conn = self.conn
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class LastDigits:
+    """The card as the PSP's side hears of it: its last 4 digits."""
+
+    def __init__(self, last4):
+        self.last4 = last4

@@ -1,12 +1,15 @@
 """The flashed bundle as a terminal: installed into a VirtualDevice folder with the flashing
 code (flashing/install.py), booted by its loader under the unix MicroPython with a capped heap,
 its peripherals on sockets served by simulator/fil/endpoints.py, the card a virtual chip card
-over vpcd (simulator/cards/vpcd.py: the device listens, as pcscd's vpcd driver does), the
-cashier hostbridge's EcrClient over socket://.
+over vpcd (simulator/cards/vpcd.py: the device listens, as pcscd's vpcd driver does), a
+swiped card as track data from the stripe reader's endpoint, the bank leg answered by a
+BankSimulator (docs/bank_leg.md "On a device"), the cashier hostbridge's EcrClient over
+socket://.
 
 FirmwareTerminal also has what the scenario runner (simulator/pos_emulator/scenario/runner.py)
-asks of a terminal: engine.purchase_*(amount) (sent as ECR sales), screens.take(), receipts(),
-reader.show(card step), keypad (answers, confirms), bank, terminal_id.
+asks of a terminal: engine.purchase_*(amount) (sent as ECR sales), engine.refund / void_last /
+balance / close_day (the ECR refund, void, balance and settlement), screens.take(),
+receipts(), reader.show(card step), keypad (answers, confirms), bank, terminal_id.
 """
 
 import json
@@ -16,6 +19,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from agent.card_io.track import build_track2
 from agent.ecr import spec
 from flashing import install, keys, provision, targets
 from flashing.bundle import Bundle
@@ -25,8 +29,15 @@ from hostbridge.link import Timers
 from simulator.cards import personas as chip
 from simulator.cards.vpcd import VpcdCard
 from simulator.club_server import seed
-from simulator.fil.endpoints import KeypadEndpoint, LcdEndpoint, PrinterEndpoint
-from simulator.pos_emulator.terminal import ENROLLMENT, PERSONAS
+from simulator.fil.endpoints import (
+    BankEndpoint,
+    KeypadEndpoint,
+    LcdEndpoint,
+    PrinterEndpoint,
+    StripeEndpoint,
+)
+from simulator.pos_emulator.scenario.runner import BANK_PREFIX, persona_number
+from simulator.pos_emulator.terminal import ENROLLMENT, PERSONAS, SWIPE
 
 HEAP = 512 * 1024  # -X heapsize, the whole Python heap (threads share it); one sale needs ~440 KB
 MAIN = ".fil_main.py"
@@ -36,6 +47,12 @@ SALE_METHODS = {
     "purchase_club_credit": "club",
     "purchase_store_credit": "store",
     "purchase_bank": "bank",
+}
+# the engine's other flows without an ECR command (docs/ecr.md 3.2 has none for them)
+NO_ECR_COMMAND = {
+    "top_up": "the ECR protocol has no top-up command",
+    "sign_on": "network management (0800) is the terminal's own, not a cashier's command",
+    "echo": "network management (0800) is the terminal's own, not a cashier's command",
 }
 # ECR answer field -> engine result key (agent/ecr/session.py RESULT_KEYS, read back)
 RESULT_FIELDS = {"balance": "balance_after", "store_balance": "store_credit"}
@@ -52,12 +69,15 @@ def free_port():
 
 
 class CardSlot:
-    """The card reader's slot as the scenario runner's `reader`: show(step) inserts the
-    persona's virtual chip card over vpcd, {"out": True} takes it out."""
+    """The card readers as the scenario runner's `reader`: show(step) inserts the persona's
+    virtual chip card over vpcd, or presents a swiped card's track 2 at the stripe reader
+    (entry as the runner's ScenarioReader decides it: a swipe persona or a bank card number
+    unless told); {"out": True} takes the card away."""
 
-    def __init__(self, port):
+    def __init__(self, port, stripe):
         self.vpcd = VpcdCard(port=port)
         self.port = port
+        self.stripe = stripe
 
     def insert(self, card):
         self.vpcd.insert(card, connect_timeout=10)
@@ -67,11 +87,24 @@ class CardSlot:
 
     def show(self, step):
         self.remove()
+        self.stripe.present(None)
         if step.get("out"):
             return
         persona = step.get("persona")
-        if step.get("entry") not in (None, "insert"):
-            raise ValueError("the device's reader takes chip cards only (no swipe, no manual)")
+        number = persona_number(persona) if persona else step.get("number")
+        entry = step.get("entry")
+        if entry is None:
+            swiped = (persona in PERSONAS and PERSONAS[persona][2] == SWIPE) or (
+                number or ""
+            ).startswith(BANK_PREFIX)
+            entry = "swipe" if swiped else "insert"
+        if entry == "manual":
+            raise ValueError("the device has no manual card entry")
+        if entry == "swipe":
+            if not number:
+                raise ValueError(f"card {persona!r} is a chip card only: it cannot be swiped")
+            self.stripe.present(build_track2(number, step.get("expiry")))
+            return
         if persona in chip.PERSONAS:
             self.insert(chip.make_card(persona))
         elif persona in PERSONAS and PERSONAS[persona][2] == "051":
@@ -88,25 +121,39 @@ class CardSlot:
         self.remove()
 
 
-class NoBank:
-    """The device has no bank leg wired: no charges, scripts ignored."""
-
-    def __init__(self):
-        self.script = []
-
-    def charges(self):
-        return []
-
-
 class EcrEngine:
-    """The engine as the scenario runner calls it: each sale an ECR command to the device;
-    pending() and saf.drain() read the queue's length from the device's console ("VAFA-QUEUE
-    N"), which its idle loop drains by itself."""
+    """The engine as the scenario runner calls it, each flow an ECR command to the device
+    (SALE_METHODS and the methods below; NO_ECR_COMMAND says why the others are not);
+    pending() and saf.drain() read the queue's length from the device's console
+    ("VAFA-QUEUE N"), which its idle loop drains by itself."""
 
     def __init__(self, terminal):
         self.terminal = terminal
         self.invoices = 0
         self.saf = self
+
+    def balance(self):
+        result = self.terminal.command("balance")
+        if result.get("balance_after") is not None:  # flows.balance: balance_after = club credit
+            result["club_credit"] = result["balance_after"]
+        return result
+
+    def refund(self, amount, original_rrn, account):
+        return self.terminal.command(
+            "refund", amount=amount, original_rrn=original_rrn, account=account
+        )
+
+    def void_last(self):
+        """ECR void without original_invoice: the device voids its last confirmed transaction;
+        voided_flow is the flow of the sale whose RRN the device answers with."""
+        result = self.terminal.command("void")
+        flow = self.terminal.flows.get(result.get("rrn"))
+        if flow is not None:
+            result["voided_flow"] = flow
+        return result
+
+    def close_day(self):
+        return self.terminal.command("settlement")
 
     def pending(self):
         return self.terminal.queued()
@@ -122,12 +169,17 @@ class EcrEngine:
     def __getattr__(self, name):
         if name in SALE_METHODS:
             return lambda amount: self.terminal.sale(SALE_METHODS[name], amount)
+        if name in NO_ECR_COMMAND:
+            raise AttributeError(f"{name}: {NO_ECR_COMMAND[name]}")
         raise AttributeError(f"{name}: not reachable over the device's ECR port")
 
 
 class FirmwareTerminal:
-    def __init__(self, root, club_port, bundle, number=1, heapsize=HEAP, club_host="127.0.0.1"):
+    def __init__(
+        self, root, club_port, bundle, number=1, heapsize=HEAP, club_host="127.0.0.1", options=None
+    ):
         self.root = Path(root)
+        self.options = dict(options or {})  # a scenario's terminal: options (timeout_ms)
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle(Path(bundle))
         self.number = number
         self.heapsize = heapsize
@@ -135,11 +187,14 @@ class FirmwareTerminal:
         self.lcd = LcdEndpoint()
         self.printer = PrinterEndpoint()
         self.keypad = KeypadEndpoint(dict(ENROLLMENT))
+        self.stripe = StripeEndpoint()
+        self.psp = BankEndpoint()
         self.ecr_port, card_port = free_port(), free_port()
-        self.reader = self.card = CardSlot(card_port)
+        self.reader = self.card = CardSlot(card_port, self.stripe)
         self.screens = self.lcd
-        self.bank = NoBank()
+        self.bank = self.psp.bank  # the BankSimulator: script and charges() for the runner
         self.engine = EcrEngine(self)
+        self.flows = {}  # RRN -> flow of the sales answered (for a void's voided_flow)
         self.proc = None
         self.ecr = None
         self.log = self.root / "device.log"
@@ -162,11 +217,15 @@ class FirmwareTerminal:
         )
         install.install(self.device, targets.get("unix"), self.bundle, kit, test_keys)
         config = json.loads((Path(kit) / "config.json").read_text())
+        if "timeout_ms" in self.options:  # the club link's window, as the emulated terminal's
+            config["timeout_ms"] = self.options["timeout_ms"]
         config["peripherals"] = {
             "display": self.lcd.spec,
             "printer": self.printer.spec,
             "keypad": self.keypad.spec,
             "card": f"listen:127.0.0.1:{card_port}",
+            "stripe": self.stripe.spec,
+            "bank": self.psp.spec,
             "ecr": f"listen:127.0.0.1:{self.ecr_port}",
         }
         folder = self.device.folder
@@ -219,12 +278,26 @@ class FirmwareTerminal:
 
     # -- the cashier ----------------------------------------------------------------------
 
+    def next_invoice(self):
+        self.engine.invoices += 1
+        return f"FIL-{self.engine.invoices:04d}"
+
     def sale(self, method, amount, invoice=None, cashier="01"):
         """One ECR sale; the answer as the engine's result dict (docs/terminal.md keys)."""
-        self.engine.invoices += 1
-        invoice = invoice or f"FIL-{self.engine.invoices:04d}"
+        invoice = invoice or self.next_invoice()
         answer = self.ecr.sale(amount, invoice=invoice, cashier=cashier, method=method)
-        return engine_result(answer.fields)
+        result = engine_result(answer.fields)
+        if result.get("rrn"):
+            self.flows[result["rrn"]] = result.get("flow")
+        return result
+
+    def command(self, name, cashier="01", **fields):
+        """One ECR balance, refund, void or settlement (hostbridge EcrClient's method of that
+        name); the answer as the engine's result dict."""
+        call = getattr(self.ecr, name)
+        if name == "balance":
+            return engine_result(call(cashier=cashier).fields)
+        return engine_result(call(invoice=self.next_invoice(), cashier=cashier, **fields).fields)
 
     def receipts(self):
         return self.printer.take()
@@ -232,7 +305,7 @@ class FirmwareTerminal:
     def close(self):
         self.stop()
         self.card.close()
-        for endpoint in (self.lcd, self.printer, self.keypad):
+        for endpoint in (self.lcd, self.printer, self.keypad, self.stripe, self.psp):
             endpoint.close()
 
     def __enter__(self):
@@ -260,6 +333,9 @@ def firmware_factory(bundle, heapsize=HEAP):
     bundle = bundle if isinstance(bundle, Bundle) else Bundle(Path(bundle))
 
     def make(copy):
-        return FirmwareTerminal(copy.root, copy.port, bundle, copy.number, heapsize)
+        options = copy.world.scenario.terminal
+        return FirmwareTerminal(
+            copy.root, copy.port, bundle, copy.number, heapsize, options=options
+        )
 
     return make
