@@ -194,6 +194,7 @@ FIELDS = {
     0x39: ("credit_amount", Number(1, 16)),
     0x3A: ("reversal_count", Number(1, 10)),
     0x3B: ("reversal_amount", Number(1, 16)),
+    0x3C: ("confirmed", Printable(1, 1)),
 }
 FIELD_TAGS = {name: tag for tag, (name, _) in FIELDS.items()}
 

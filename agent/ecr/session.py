@@ -54,6 +54,8 @@ RESULT_KEYS = (
     ("flow", "flow"),
 )
 MONEY_FIELDS = ("amount", "discount", "fee", "payable")
+# engine's "confirmed" (the club acknowledged phase two) -> ECR field "confirmed"
+CONFIRMED = {True: "Y", False: "N"}
 # settlement totals (docs/terminal.md) -> ECR fields; a tuple of keys is summed
 TOTAL_KEYS = (
     (("dn",), "debit_count"),
@@ -318,6 +320,7 @@ class EcrSession:
                 fields[field] = value
         if res.get("card_last4"):
             fields["card"] = fit("card", "****" + res["card_last4"])
+        fields["confirmed"] = CONFIRMED.get(res.get("confirmed"))
         totals = res.get("totals")
         if totals:
             for keys, field in TOTAL_KEYS:

@@ -86,6 +86,7 @@ TAGS = {
     0x39: ("credit_amount", "n", 1, 16),
     0x3A: ("reversal_count", "n", 1, 10),
     0x3B: ("reversal_amount", "n", 1, 16),
+    0x3C: ("confirmed", "an", 1, 1),
 }
 TAG_CODES = {spec[0]: tag for tag, spec in TAGS.items()}
 

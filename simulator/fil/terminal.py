@@ -324,6 +324,8 @@ def engine_result(fields):
     card = fields.get("card") or ""
     if card.startswith("****"):
         out["card_last4"] = card[4:]
+    if "confirmed" in fields:  # docs/ecr.md tag 3C: Y the club acknowledged phase two
+        out["confirmed"] = fields["confirmed"] == "Y"
     return out
 
 

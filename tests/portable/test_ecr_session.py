@@ -137,6 +137,16 @@ def test_sale_runs_the_bank_flow_and_answers():
     assert fields["flow"] == "bank" and fields["message"] == "Approved"
 
 
+def test_confirmed_says_whether_the_club_acknowledged_phase_two():
+    engine, session = new_session()
+    assert "confirmed" not in one(session.handle(sale(invoice="A")))[1]  # the engine said nothing
+    for flag, shown in ((True, "Y"), (False, "N")):
+        engine.purchase_bank = lambda amount, flag=flag: engine._flow(
+            "purchase_bank", "bank", amount, confirmed=flag
+        )
+        assert one(session.handle(sale(invoice=shown)))[1]["confirmed"] == shown
+
+
 def test_methods_pick_the_flow():
     for method, call in (("B", "purchase_bank"), ("C", "purchase_club_credit"),
                          ("S", "purchase_store_credit"), ("K", "purchase_cash")):  # fmt: skip
