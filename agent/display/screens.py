@@ -1,9 +1,21 @@
 """Screens as data: screen id -> per-language line templates, and the renderer that fills them.
 
 The engine shows screens by id with parameters (display.show("payable", amount=..., ...)).
-SCREENS[id] holds the templates of a 4-row display per language ("en", "fa"); COMPACT[id]
-those of a 2-row display (16x2) where the 4-row text would lose what matters. Templates use
-str.format names; render() formats each value for the language:
+TEXT[lang] is one packed table per language ("en", "fa"), a row per line, "kind key|a|b|...":
+
+    s id|line|...   the templates of a 4-row display
+    c id|line|...   those of a 2-row display (16x2) where the 4-row text would lose what
+                    matters (screens without a "c" row show their first two lines, wrapped)
+    r code|text     a 0420 reason code (agent/protocol/messages.py REVERSAL_REASONS) in words
+    f name|text     an enrollment field's name
+    y |yes|no       booleans
+    x code|text     (fa) the club's response codes (the engine passes English in "message")
+    m text|text     (fa) English card reader messages (agent/card_io) shown as {message}
+
+A packed str constant stays in the .mpy (in flash when run from ROMFS or frozen): rendering
+slices out only the row it needs, nothing is built at import. SCREENS is a read-only view,
+id -> {lang: templates}, parsed on demand (tests and tools). Templates use str.format names;
+render() formats each value for the language:
 
     int    an amount or count: grouped, Persian digits and ٬ in Persian, ASCII and , in English
     None   blank
@@ -20,178 +32,201 @@ from agent.printing.digits import localize, money
 
 LANGUAGES = ("en", "fa")
 
-SCREENS = {
-    "ready": {"en": ("Vafa club", "Ready"), "fa": ("باشگاه وفا", "آماده")},
-    "card": {
-        "en": ("Insert, swipe or", "key in the club card"),
-        "fa": ("کارت باشگاه را", "وارد کنید یا بکشید"),
-    },
-    "amount": {
-        "en": ("Amount (rials)", "{amount}", "", "OK to continue"),
-        "fa": ("مبلغ (ریال)", "{amount}", "", "تایید: ادامه"),
-    },
-    "working": {
-        "en": ("Please wait", "Contacting club"),
-        "fa": ("لطفا صبر کنید", "ارتباط با باشگاه"),
-    },
-    "payable": {
-        "en": ("Amount {amount}", "Discount {discount}", "Fee {fee}", "PAY {payable}"),
-        "fa": ("مبلغ {amount}", "تخفیف {discount}", "کارمزد {fee}", "پرداخت {payable}"),
-    },
-    "confirm": {
-        "en": ("Pay {payable}", "Credit {balance}", "OK to accept", "Cancel to stop"),
-        "fa": ("پرداخت {payable}", "اعتبار {balance}", "تایید: پذیرش", "لغو: انصراف"),
-    },
-    "confirm_topup": {
-        "en": ("Top-up {amount}", "Credit after", "{balance}", "OK = cash received"),
-        "fa": ("افزایش {amount}", "اعتبار پس از آن", "{balance}", "تایید: وجه رسید"),
-    },
-    "bank": {
-        "en": ("Pay on bank terminal", "{payable}"),
-        "fa": ("پرداخت با کارت بانکی", "{payable}"),
-    },
-    "approved": {
-        "en": ("APPROVED", "Paid {payable}", "Points {points}", "Credit {balance}"),
-        "fa": ("تایید شد", "پرداخت {payable}", "امتیاز {points}", "اعتبار {balance}"),
-    },
-    "declined": {"en": ("DECLINED ({code})", "{message}"), "fa": ("رد شد ({code})", "{message}")},
-    "reversed": {
-        "en": ("NOT COMPLETED", "{why}", "Reversal sent ({reason})"),
-        "fa": ("انجام نشد", "{why}", "برگشت ارسال شد ({reason})"),
-    },
-    "balance": {
-        "en": ("Points {points}", "Club {club_credit}", "Store {store_credit}", "Tier {tier}"),
-        "fa": ("امتیاز {points}", "باشگاه {club_credit}", "فروشگاه {store_credit}", "سطح {tier}"),
-    },
-    "enroll": {"en": ("New member", "Enter {field}"), "fa": ("عضو جدید", "{field} را وارد کنید")},
-    "busy": {
-        "en": ("Club unreachable", "{count} pending", "Try again later"),
-        "fa": ("باشگاه در دسترس نیست", "{count} در صف", "بعدا تلاش کنید"),
-    },
-    "no_paper": {
-        "en": ("Printer: no paper", "Load paper,", "then try again"),
-        "fa": ("چاپگر کاغذ ندارد", "کاغذ بگذارید و", "دوباره تلاش کنید"),
-    },
-    "printer_error": {
-        "en": ("Printer error", "Receipt not printed"),
-        "fa": ("خطای چاپگر", "رسید چاپ نشد"),
-    },
-    "no_card": {"en": ("No card",), "fa": ("کارتی خوانده نشد",)},
-    "card_error": {"en": ("Card refused", "{message}"), "fa": ("کارت پذیرفته نشد", "{message}")},
-    "unsent": {"en": ("Club unreachable",), "fa": ("باشگاه در دسترس نیست",)},
-    "no_answer": {"en": ("No answer from club",), "fa": ("باشگاه پاسخ نداد",)},
-    "no_response": {
-        "en": ("No answer from club", "Reversal queued ({reason})"),
-        "fa": ("باشگاه پاسخ نداد", "برگشت در صف ({reason})"),
-    },
-    "enroll_cancelled": {"en": ("Enrollment", "cancelled"), "fa": ("ثبت نام", "لغو شد")},
-    "nothing_to_void": {"en": ("Nothing to void",), "fa": ("چیزی برای ابطال نیست",)},
-    "recovering": {
-        "en": ("Restarting", "Open {open}", "Queued {queued}"),
-        "fa": ("راه‌اندازی دوباره", "باز {open}", "در صف {queued}"),
-    },
-    "closing": {"en": ("End of day", "Sending totals"), "fa": ("پایان روز", "ارسال جمع‌ها")},
-    "totals": {
-        "en": ("End of day", "Response {rc}", "Balanced: {balanced}"),
-        "fa": ("پایان روز", "پاسخ {rc}", "تراز: {balanced}"),
-    },
+# fmt: off
+TEXT = {
+    "en": """
+s ready|Vafa club|Ready
+s card|Insert, swipe or|key in the club card
+s amount|Amount (rials)|{amount}||OK to continue
+s working|Please wait|Contacting club
+s payable|Amount {amount}|Discount {discount}|Fee {fee}|PAY {payable}
+s confirm|Pay {payable}|Credit {balance}|OK to accept|Cancel to stop
+s confirm_topup|Top-up {amount}|Credit after|{balance}|OK = cash received
+s bank|Pay on bank terminal|{payable}
+s approved|APPROVED|Paid {payable}|Points {points}|Credit {balance}
+s declined|DECLINED ({code})|{message}
+s reversed|NOT COMPLETED|{why}|Reversal sent ({reason})
+s balance|Points {points}|Club {club_credit}|Store {store_credit}|Tier {tier}
+s enroll|New member|Enter {field}
+s busy|Club unreachable|{count} pending|Try again later
+s no_paper|Printer: no paper|Load paper,|then try again
+s printer_error|Printer error|Receipt not printed
+s no_card|No card
+s card_error|Card refused|{message}
+s unsent|Club unreachable
+s no_answer|No answer from club
+s no_response|No answer from club|Reversal queued ({reason})
+s enroll_cancelled|Enrollment|cancelled
+s nothing_to_void|Nothing to void
+s recovering|Restarting|Open {open}|Queued {queued}
+s closing|End of day|Sending totals
+s totals|End of day|Response {rc}|Balanced: {balanced}
+c card|Club card:|insert or swipe
+c amount|Amount (rials)|{amount}
+c payable|To pay (rials):|{payable}
+c confirm|Pay? OK/Cancel|{payable}
+c confirm_topup|Top-up: OK=cash|{amount}
+c bank|Pay by bank card|{payable}
+c approved|APPROVED  Paid:|{payable}
+c declined|{message}
+c reversed|Not completed|{why}
+c balance|Points {points}|Cr {club_credit}
+c enroll|New member|Enter {field}
+c busy|Club unreachable|{count} pending
+c no_paper|Printer|No paper
+c no_response|No answer|Reversal queued
+c totals|End of day {rc}|Balanced: {balanced}
+r TO|Club timed out
+r CN|Cancelled
+r BD|Bank declined
+r BT|Bank timed out
+r VD|Voided
+r PF|Power failure
+r MC|Security error
+r PR|Check printer
+f phone|phone
+f gender|gender
+f birth_date|birth date
+f education|education
+y |yes|no
+""",
+    "fa": """
+s ready|باشگاه وفا|آماده
+s card|کارت باشگاه را|وارد کنید یا بکشید
+s amount|مبلغ (ریال)|{amount}||تایید: ادامه
+s working|لطفا صبر کنید|ارتباط با باشگاه
+s payable|مبلغ {amount}|تخفیف {discount}|کارمزد {fee}|پرداخت {payable}
+s confirm|پرداخت {payable}|اعتبار {balance}|تایید: پذیرش|لغو: انصراف
+s confirm_topup|افزایش {amount}|اعتبار پس از آن|{balance}|تایید: وجه رسید
+s bank|پرداخت با کارت بانکی|{payable}
+s approved|تایید شد|پرداخت {payable}|امتیاز {points}|اعتبار {balance}
+s declined|رد شد ({code})|{message}
+s reversed|انجام نشد|{why}|برگشت ارسال شد ({reason})
+s balance|امتیاز {points}|باشگاه {club_credit}|فروشگاه {store_credit}|سطح {tier}
+s enroll|عضو جدید|{field} را وارد کنید
+s busy|باشگاه در دسترس نیست|{count} در صف|بعدا تلاش کنید
+s no_paper|چاپگر کاغذ ندارد|کاغذ بگذارید و|دوباره تلاش کنید
+s printer_error|خطای چاپگر|رسید چاپ نشد
+s no_card|کارتی خوانده نشد
+s card_error|کارت پذیرفته نشد|{message}
+s unsent|باشگاه در دسترس نیست
+s no_answer|باشگاه پاسخ نداد
+s no_response|باشگاه پاسخ نداد|برگشت در صف ({reason})
+s enroll_cancelled|ثبت نام|لغو شد
+s nothing_to_void|چیزی برای ابطال نیست
+s recovering|راه‌اندازی دوباره|باز {open}|در صف {queued}
+s closing|پایان روز|ارسال جمع‌ها
+s totals|پایان روز|پاسخ {rc}|تراز: {balanced}
+c card|کارت باشگاه را|وارد کنید
+c amount|مبلغ (ریال)|{amount}
+c payable|قابل پرداخت:|{payable}
+c confirm|تایید یا لغو:|{payable}
+c confirm_topup|افزایش اعتبار؟|{amount}
+c bank|پرداخت با کارت|{payable}
+c approved|تایید شد|{payable}
+c declined|{message}
+c reversed|انجام نشد|{why}
+c balance|امتیاز {points}|{club_credit}
+c enroll|وارد کنید:|{field}
+c busy|باشگاه قطع است|{count} در صف
+c no_paper|چاپگر|کاغذ ندارد
+c no_response|باشگاه پاسخ نداد|برگشت در صف
+c totals|پایان روز {rc}|تراز: {balanced}
+r TO|باشگاه پاسخ نداد
+r CN|لغو شد
+r BD|بانک رد کرد
+r BT|بانک پاسخ نداد
+r VD|ابطال شد
+r PF|قطع برق
+r MC|خطای امنیتی
+r PR|چاپگر آماده نیست
+f phone|تلفن همراه
+f gender|جنسیت
+f birth_date|تاریخ تولد
+f education|تحصیلات
+y |بله|خیر
+x 03|پایانه ثبت نشده
+x 05|رد شد
+x 12|تراکنش مجاز نیست
+x 13|مبلغ نامعتبر
+x 14|کارت ناشناخته
+x 25|تراکنش اصلی یافت نشد
+x 30|خطای سیستم
+x 51|اعتبار کافی نیست
+x 54|کارت منقضی شده
+x 57|برای این کارت مجاز نیست
+x 62|کارت مسدود است
+x 63|خطای امنیتی
+x 64|ثبت نام لازم است
+x 94|تراکنش تکراری
+x 95|جمع‌ها برابر نیست
+x 96|خطای سیستم
+m Card error|خطای کارت
+m Card removed|کارت خارج شد
+m Card unreadable|کارت خوانده نشد
+m Card not genuine|کارت معتبر نیست
+m Card not issued|کارت صادر نشده
+m Card locked|کارت قفل است
+m Not a club card|کارت باشگاه نیست
+m Reader error|خطای کارتخوان
+""",
 }
+# fmt: on
 
-# 2-row displays (16x2): what matters first, amounts alone on their line so that 10 digits
-# with separators fit 16 columns (screens not listed show their first two lines, wrapped).
-COMPACT = {
-    "card": {"en": ("Club card:", "insert or swipe"), "fa": ("کارت باشگاه را", "وارد کنید")},
-    "amount": {"en": ("Amount (rials)", "{amount}"), "fa": ("مبلغ (ریال)", "{amount}")},
-    "payable": {"en": ("To pay (rials):", "{payable}"), "fa": ("قابل پرداخت:", "{payable}")},
-    "confirm": {"en": ("Pay? OK/Cancel", "{payable}"), "fa": ("تایید یا لغو:", "{payable}")},
-    "confirm_topup": {
-        "en": ("Top-up: OK=cash", "{amount}"),
-        "fa": ("افزایش اعتبار؟", "{amount}"),
-    },
-    "bank": {"en": ("Pay by bank card", "{payable}"), "fa": ("پرداخت با کارت", "{payable}")},
-    "approved": {"en": ("APPROVED  Paid:", "{payable}"), "fa": ("تایید شد", "{payable}")},
-    "declined": {"en": ("{message}",), "fa": ("{message}",)},
-    "reversed": {"en": ("Not completed", "{why}"), "fa": ("انجام نشد", "{why}")},
-    "balance": {
-        "en": ("Points {points}", "Cr {club_credit}"),
-        "fa": ("امتیاز {points}", "{club_credit}"),  # a label does not fit beside 10 digits
-    },
-    "enroll": {"en": ("New member", "Enter {field}"), "fa": ("وارد کنید:", "{field}")},
-    "busy": {
-        "en": ("Club unreachable", "{count} pending"),
-        "fa": ("باشگاه قطع است", "{count} در صف"),
-    },
-    "no_paper": {"en": ("Printer", "No paper"), "fa": ("چاپگر", "کاغذ ندارد")},
-    "no_response": {
-        "en": ("No answer", "Reversal queued"),
-        "fa": ("باشگاه پاسخ نداد", "برگشت در صف"),
-    },
-    "totals": {
-        "en": ("End of day {rc}", "Balanced: {balanced}"),
-        "fa": ("پایان روز {rc}", "تراز: {balanced}"),
-    },
-}
 
-# 0420 reason codes (agent/protocol/messages.py REVERSAL_REASONS) in words
-REASONS = {
-    "en": {
-        "TO": "Club timed out",
-        "CN": "Cancelled",
-        "BD": "Bank declined",
-        "BT": "Bank timed out",
-        "VD": "Voided",
-        "PF": "Power failure",
-        "MC": "Security error",
-        "PR": "Check printer",
-    },
-    "fa": {
-        "TO": "باشگاه پاسخ نداد",
-        "CN": "لغو شد",
-        "BD": "بانک رد کرد",
-        "BT": "بانک پاسخ نداد",
-        "VD": "ابطال شد",
-        "PF": "قطع برق",
-        "MC": "خطای امنیتی",
-        "PR": "چاپگر آماده نیست",
-    },
-}
-# Persian text of the club's response codes (the engine passes English in "message")
-RESPONSES_FA = {
-    "03": "پایانه ثبت نشده",
-    "05": "رد شد",
-    "12": "تراکنش مجاز نیست",
-    "13": "مبلغ نامعتبر",
-    "14": "کارت ناشناخته",
-    "25": "تراکنش اصلی یافت نشد",
-    "30": "خطای سیستم",
-    "51": "اعتبار کافی نیست",
-    "54": "کارت منقضی شده",
-    "57": "برای این کارت مجاز نیست",
-    "62": "کارت مسدود است",
-    "63": "خطای امنیتی",
-    "64": "ثبت نام لازم است",
-    "94": "تراکنش تکراری",
-    "95": "جمع‌ها برابر نیست",
-    "96": "خطای سیستم",
-}
-# Persian text of English messages shown as {message} (card reader errors, agent/card_io)
-MESSAGES_FA = {
-    "Card error": "خطای کارت",
-    "Card removed": "کارت خارج شد",
-    "Card unreadable": "کارت خوانده نشد",
-    "Card not genuine": "کارت معتبر نیست",
-    "Card not issued": "کارت صادر نشده",
-    "Card locked": "کارت قفل است",
-    "Not a club card": "کارت باشگاه نیست",
-    "Reader error": "خطای کارتخوان",
-}
-FIELDS = {
-    "en": {"phone": "phone", "gender": "gender", "birth_date": "birth date",
-           "education": "education"},
-    "fa": {"phone": "تلفن همراه", "gender": "جنسیت", "birth_date": "تاریخ تولد",
-           "education": "تحصیلات"},
-}  # fmt: skip
-YES_NO = {"en": ("yes", "no"), "fa": ("بله", "خیر")}
+def row(lang, kind, key):
+    """The fields of TEXT[lang]'s row "kind key|..." after the key (a list), or None."""
+    text = TEXT[lang]
+    i = text.find("\n" + kind + " " + key + "|")
+    if i < 0:
+        return None
+    i += len(kind) + len(key) + 3
+    return text[i : text.find("\n", i)].split("|")
+
+
+def _ids(kind):
+    ids = []
+    text = TEXT["en"]
+    i = text.find("\n" + kind + " ")
+    while i >= 0:
+        j = i + len(kind) + 2
+        ids.append(text[j : text.find("|", j)])
+        i = text.find("\n" + kind + " ", j)
+    return ids
+
+
+class _Screens:
+    """SCREENS[id] -> {"en": templates, "fa": templates}, parsed from TEXT on each access."""
+
+    def __contains__(self, screen):
+        return row("en", "s", screen) is not None
+
+    def __getitem__(self, screen):
+        entry = {}
+        for lang in LANGUAGES:
+            found = row(lang, "s", screen)
+            if found is None:
+                raise KeyError(screen)
+            entry[lang] = tuple(found)
+        return entry
+
+    def __iter__(self):
+        return iter(_ids("s"))
+
+    def __len__(self):
+        return len(_ids("s"))
+
+    def keys(self):
+        return _ids("s")
+
+    def values(self):
+        return [self[screen] for screen in _ids("s")]
+
+    def items(self):
+        return [(screen, self[screen]) for screen in _ids("s")]
+
+
+SCREENS = _Screens()
 
 
 def names(template):
@@ -211,7 +246,7 @@ def value_text(value, lang):
     if value is None:
         return ""
     if value is True or value is False:
-        return YES_NO[lang][0 if value else 1]
+        return row(lang, "y", "")[0 if value else 1]
     if type(value) is int:
         return money(value, lang)
     return localize(value, lang)
@@ -224,26 +259,31 @@ def derive(params, lang):
         values[key] = value_text(params[key], lang)
     reason = params.get("reason")
     if reason is not None:
-        values["why"] = REASONS[lang].get(reason, "")
+        why = row(lang, "r", str(reason))
+        values["why"] = why[0] if why else ""
         values["reason"] = str(reason)  # a code: Latin letters in both languages
     field = params.get("field")
     if field is not None:
-        values["field"] = FIELDS[lang].get(field, str(field))
+        name = row(lang, "f", str(field))
+        values["field"] = name[0] if name else str(field)
     if lang == "fa" and params.get("message") is not None:
         code = params.get("code")
-        text = RESPONSES_FA.get(code) or MESSAGES_FA.get(params["message"])
+        text = (code is not None and row(lang, "x", str(code))) or row(
+            lang, "m", str(params["message"])
+        )
         if text:
-            values["message"] = text
+            values["message"] = text[0]
     return values
 
 
 def templates(screen, lang, rows):
-    entry = SCREENS.get(screen)
-    if entry is None:
+    found = rows <= 2 and row(lang, "c", screen)
+    if found:
+        return found
+    found = row(lang, "s", screen)
+    if found is None:
         return (screen,)
-    if rows <= 2 and screen in COMPACT:
-        return COMPACT[screen][lang]
-    return entry[lang][:rows]
+    return found[:rows]
 
 
 def wrap(text, width, measure=len):

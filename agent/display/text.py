@@ -10,10 +10,22 @@ from agent.display import screens
 
 COLUMNS = 20
 ROWS = 4
-# The English 4-row templates (screen id -> line templates), as before the per-language table.
-SCREENS = {}
-for _id, _entry in screens.SCREENS.items():
-    SCREENS[_id] = _entry["en"]
+
+
+class _English:
+    """The English 4-row templates, screen id -> line templates (read from screens.TEXT)."""
+
+    def __contains__(self, screen):
+        return screen in screens.SCREENS
+
+    def __getitem__(self, screen):
+        return screens.SCREENS[screen]["en"]
+
+    def __iter__(self):
+        return iter(screens.SCREENS.keys())
+
+
+SCREENS = _English()
 
 
 def render(screen, params=None, lang="en", rows=ROWS, columns=COLUMNS):

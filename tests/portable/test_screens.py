@@ -9,7 +9,7 @@ largest values a terminal shows (10-digit rial amounts) never cut.
 from agent.display.charlcd import CharLcd, RecordingBus
 from agent.display.fb import MonoFrameBuffer, new_framebuffer
 from agent.display.pixel import PixelDisplay
-from agent.display.screens import SCREENS, derive, names, render, templates
+from agent.display.screens import SCREENS, TEXT, derive, names, render, row, templates
 from agent.display.text import TextDisplay
 from agent.printing.iran_system import encode, encode_visual
 
@@ -169,3 +169,23 @@ def test_text_display_in_persian():
     shown = []
     TextDisplay(shown.append, lang="fa", columns=16, rows=2).show("bank", payable=1000)
     assert shown == [["پرداخت با کارت", "۱٬۰۰۰"]]
+
+
+def test_packed_text_rows_are_unique_and_both_languages_have_the_same_keys():
+    keys = {}
+    for lang in ("en", "fa"):
+        found = []
+        for line in TEXT[lang].strip().split("\n"):
+            head = line.split("|", 1)[0]
+            assert head not in found, (lang, head)  # row() would only ever see the first
+            found.append(head)
+        keys[lang] = found
+    fa_only = [k for k in keys["fa"] if k not in keys["en"]]
+    assert [k for k in keys["en"] if k not in keys["fa"]] == []
+    assert all(k[:2] in ("x ", "m ") for k in fa_only), fa_only
+    for head in keys["en"]:
+        if head.startswith("c "):
+            assert "s " + head[2:] in keys["en"], head  # a compact form of a known screen
+    assert row("en", "s", "payable")[3] == "PAY {payable}"
+    assert row("fa", "r", "TO") == ["باشگاه پاسخ نداد"]
+    assert row("en", "s", "no_such_screen") is None
