@@ -83,12 +83,14 @@ def _compile(spec):
     """Per-spec tables, built once: encode's entries by string key, and for each of the 16
     bitmap bytes the spec's fields in it, in order, plus the bits the spec does not allow.
 
-    An entry is (number, key, check, length type, max length, bitmap byte, bit mask).
+    An entry is (number, key, check, length type, max length, bitmap byte, bit mask); both
+    tables hold the same entry tuples, and one checker per format (heap: MicroPython).
     """
     by_key = {}
     by_byte = [[] for _ in range(16)]
     allowed = bytearray(16)
     allowed[0] = 0x80  # bit 1: the secondary bitmap indicator
+    checks = {}
     for num in sorted(spec):
         _name, fmt, length_type, max_len = spec[num]
         if type(num) is not int or not 2 <= num <= 128 or num == 65:
@@ -97,10 +99,12 @@ def _compile(spec):
             raise ValueError(f"spec field {num}: unknown length type {length_type!r}")
         if not 0 < max_len < _PREFIX_LIMIT[length_type]:
             raise ValueError(f"spec field {num}: maximum {max_len!r} does not fit")
+        if fmt not in checks:
+            checks[fmt] = _checker(fmt)
         byte, mask = (num - 1) >> 3, 0x80 >> ((num - 1) & 7)
-        entry = (num, str(num), _checker(fmt), length_type, max_len, byte, mask)
+        entry = (num, str(num), checks[fmt], length_type, max_len, byte, mask)
         by_key[entry[1]] = entry
-        by_byte[byte].append((mask, num, entry[1], entry[2], length_type, max_len))
+        by_byte[byte].append(entry)
         allowed[byte] |= mask
     not_allowed = bytes(0xFF ^ bits for bits in allowed)
     return by_key, [tuple(fields) for fields in by_byte], not_allowed
@@ -221,7 +225,7 @@ def decode(data, spec=FIELDS):
     for bits, fields in zip(bitmap, by_byte):
         if not bits:
             continue
-        for mask, num, key, check, length_type, length in fields:
+        for num, key, check, length_type, length, _, mask in fields:
             if not bits & mask:
                 continue
             if length_type:
