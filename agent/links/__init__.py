@@ -4,6 +4,23 @@ This package's __init__ imports no I/O: the engine imports the errors from here,
 entry point imports an adapter module (agent/links/tcp.py needs `socket`).
 """
 
+import time
+
+
+def ticks_ms():
+    """A millisecond clock for link timers: time.ticks_ms on MicroPython, monotonic on CPython."""
+    ticks = getattr(time, "ticks_ms", None)
+    if ticks is not None:
+        return ticks()
+    return int(time.monotonic() * 1000)
+
+
+def elapsed_ms(start):
+    """Milliseconds since ticks_ms() returned start (wrap-safe on MicroPython)."""
+    diff = getattr(time, "ticks_diff", None)
+    now = ticks_ms()
+    return diff(now, start) if diff is not None else now - start
+
 
 class LinkError(OSError):
     """A link could not carry a message. `sent` is False only when the request certainly did not

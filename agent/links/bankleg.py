@@ -22,9 +22,8 @@ Only the last 4 digits of the card travel: the PSP reads the card itself.
 """
 
 import json
-import time
 
-from agent.links import LinkDown, LinkError, LinkTimeout
+from agent.links import LinkDown, LinkError, LinkTimeout, elapsed_ms, ticks_ms
 from agent.protocol.errors import FramingError
 from agent.protocol.framing import FrameReader, frame
 
@@ -37,19 +36,6 @@ ANSWERS = {
     "status": ("approved", "declined", "cancelled", "unknown"),
 }
 TIMEOUT = "timeout"
-
-
-def _ticks_ms():
-    ticks = getattr(time, "ticks_ms", None)
-    if ticks is not None:
-        return ticks()
-    return int(time.monotonic() * 1000)
-
-
-def _elapsed(start):
-    diff = getattr(time, "ticks_diff", None)
-    now = _ticks_ms()
-    return diff(now, start) if diff is not None else now - start
 
 
 def encode(fields):
@@ -130,9 +116,9 @@ class SocketBankLeg:
         except OSError:
             self.close()
             raise LinkDown("bank leg connection broke while sending")
-        start = _ticks_ms()
+        start = ticks_ms()
         while True:
-            left = timeout_ms - _elapsed(start)
+            left = timeout_ms - elapsed_ms(start)
             if left <= 0:
                 self.close()
                 raise LinkTimeout("no answer from the bank leg in " + str(timeout_ms) + " ms")

@@ -14,28 +14,14 @@ network stack): docs/protocol.md section 1.
 import errno
 import select
 import socket
-import time
 
-from agent.links import LinkDown, LinkTimeout
+from agent.links import LinkDown, LinkTimeout, elapsed_ms, ticks_ms
 from agent.protocol.errors import FramingError
 from agent.protocol.framing import MAX_FRAME, FrameReader, frame
 
 CONNECT_TIMEOUT_MS = 5000
 READ_SIZE = 1024
 _TIMEOUT_ERRNOS = (errno.ETIMEDOUT, errno.EAGAIN)
-
-
-def _ticks_ms():
-    ticks = getattr(time, "ticks_ms", None)
-    if ticks is not None:
-        return ticks()
-    return int(time.monotonic() * 1000)
-
-
-def _elapsed_ms(start):
-    diff = getattr(time, "ticks_diff", None)
-    now = _ticks_ms()
-    return diff(now, start) if diff is not None else now - start
 
 
 def _is_timeout(e):
@@ -98,11 +84,11 @@ class TcpClubLink:
         return self.receive(timeout_ms)
 
     def receive(self, timeout_ms):
-        start = _ticks_ms()
+        start = ticks_ms()
         while not self.frames:
             if self.sock is None:
                 raise LinkDown("not connected", sent=True)
-            remaining = timeout_ms - _elapsed_ms(start)
+            remaining = timeout_ms - elapsed_ms(start)
             if remaining <= 0:
                 raise LinkTimeout(f"no answer in {timeout_ms} ms")
             try:
