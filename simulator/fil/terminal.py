@@ -36,8 +36,8 @@ from simulator.fil.endpoints import (
     PrinterEndpoint,
     StripeEndpoint,
 )
-from simulator.pos_emulator.scenario.runner import BANK_PREFIX, persona_number
-from simulator.pos_emulator.terminal import ENROLLMENT, PERSONAS, SWIPE
+from simulator.pos_emulator.scenario.runner import card_entry, persona_number
+from simulator.pos_emulator.terminal import ENROLLMENT, PERSONAS
 
 HEAP = 512 * 1024  # -X heapsize, the whole Python heap (threads share it); one sale needs ~440 KB
 MAIN = ".fil_main.py"
@@ -92,12 +92,7 @@ class CardSlot:
             return
         persona = step.get("persona")
         number = persona_number(persona) if persona else step.get("number")
-        entry = step.get("entry")
-        if entry is None:
-            swiped = (persona in PERSONAS and PERSONAS[persona][2] == SWIPE) or (
-                number or ""
-            ).startswith(BANK_PREFIX)
-            entry = "swipe" if swiped else "insert"
+        entry = card_entry(persona, number, step.get("entry"))
         if entry == "manual":
             raise ValueError("the device has no manual card entry")
         if entry == "swipe":

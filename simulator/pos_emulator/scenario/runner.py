@@ -53,6 +53,18 @@ def persona_number(name):
     return None
 
 
+def card_entry(persona, number, entry=None):
+    """How a card step presents its card: the step's `entry`, else a swipe for a swipe persona
+    or a bank card number, else inserted (docs/testing.md)."""
+    if entry is not None:
+        return entry
+    if (persona in PERSONAS and PERSONAS[persona][2] == SWIPE) or (number or "").startswith(
+        BANK_PREFIX
+    ):
+        return "swipe"
+    return "insert"
+
+
 class ScenarioReader:
     """The card reader: presents the card of the last card: step each time one is asked for.
 
@@ -75,12 +87,7 @@ class ScenarioReader:
             return
         persona = spec.get("persona")
         number = persona_number(persona) if persona else spec["number"]
-        entry = spec.get("entry")
-        if entry is None:
-            swiped = (persona in PERSONAS and PERSONAS[persona][2] == SWIPE) or (
-                number or ""
-            ).startswith(BANK_PREFIX)
-            entry = "swipe" if swiped else "insert"
+        entry = card_entry(persona, number, spec.get("entry"))
         if entry == "insert":
             if persona in chip.PERSONAS:
                 self.make_chip = lambda: chip.make_card(persona)
