@@ -51,6 +51,9 @@ class AsyncEcrClient:
     async def settlement(self, invoice, cashier=None):
         return await self._run("settlement", invoice, cashier)
 
+    async def topup(self, amount, invoice, cashier):
+        return await self._run("topup", amount, invoice, cashier)
+
     async def print_text(self, text):
         return await self._run("print_text", text)
 

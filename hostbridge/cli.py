@@ -117,6 +117,11 @@ def add_arguments(parser):
     p.add_argument("text", nargs="+", help="lines")
     p.add_argument("--seconds", type=int, default=None)
 
+    p = command("topup", "a top-up: cash paid at the counter, credited to the card")
+    p.add_argument("amount", type=int, help="rials")
+    p.add_argument("--invoice", default=None)
+    p.add_argument("--cashier", default=os.environ.get("VAFA_CASHIER", "1"))
+
     p = command("serve", "a local HTTP/JSON endpoint for browser-based cashier software")
     p.add_argument("--listen", default="127.0.0.1:8765", help="HOST:PORT (127.0.0.1:8765)")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
@@ -142,6 +147,9 @@ def _call(client, args):
     if name in ("settlement", "settle"):
         args.invoice = args.invoice or new_invoice("z")
         return client.settlement(args.invoice, args.cashier)
+    if name == "topup":
+        args.invoice = args.invoice or new_invoice("topup")
+        return client.topup(args.amount, args.invoice, args.cashier)
     if name == "print":
         lines = sys.stdin.read().splitlines() if args.text == ["-"] else args.text
         return client.print_text("\n".join(lines))

@@ -5,10 +5,10 @@
         if result.ok:
             print(result.payable, result.card, result.rrn)
 
-Lost answers (docs/ecr.md section 7): when a sale, refund, void or settlement gets no ACK, no
-answer within its timer, or the line breaks, the client does not guess. It asks the terminal
-for the status of the invoice (reconnecting as needed, for up to Timers.recover_s): a kept
-result is returned (`recovered` is True); "in progress" is asked again every T3; "unknown
+Lost answers (docs/ecr.md section 7): when a sale, refund, void, settlement or top-up gets no
+ACK, no answer within its timer, or the line breaks, the client does not guess. It asks the
+terminal for the status of the invoice (reconnecting as needed, for up to Timers.recover_s): a
+kept result is returned (`recovered` is True); "in progress" is asked again every T3; "unknown
 invoice" means the command never arrived, so it is sent again, once (safe: the terminal never
 runs an invoice twice). Only when the terminal cannot be reached at all does the call raise.
 """
@@ -22,7 +22,8 @@ from hostbridge.link import FrameLink, Timers
 from hostbridge.protocol import COMMAND_NAMES, COMMANDS, METHODS, RESPONSE, RESULTS
 from hostbridge.transport import Transport
 
-KEPT = ("sale", "refund", "void", "settlement")  # results kept by invoice on the terminal
+# results kept by invoice on the terminal
+KEPT = ("sale", "refund", "void", "settlement", "topup")
 
 
 @dataclass
@@ -103,6 +104,10 @@ class EcrClient:
 
     def settlement(self, invoice, cashier=None):
         return self.request("settlement", _given(invoice=invoice, cashier=cashier))
+
+    def topup(self, amount, invoice, cashier):
+        """Cash taken at the counter, credited to the card's club credit."""
+        return self.request("topup", {"amount": amount, "invoice": invoice, "cashier": cashier})
 
     def print_text(self, text):
         return self.request("print", {"text": text})

@@ -38,6 +38,7 @@ def _response_timers():
         "status": 10.0,
         "print": 30.0,
         "show": 10.0,
+        "topup": 180.0,
     }
 
 

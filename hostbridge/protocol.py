@@ -208,6 +208,7 @@ COMMANDS = {
     "settlement": 0x06,
     "print": 0x07,
     "show": 0x08,
+    "topup": 0x09,
 }
 COMMAND_NAMES = {code: name for name, code in COMMANDS.items()}
 METHODS = {"bank": "B", "club": "C", "store": "S", "cash": "K"}

@@ -9,6 +9,7 @@ cashier software (docs/ecr.md section 9).
     POST /settlement  {"invoice": "Z-2024-03-20"}
     POST /print       {"text": "line 1\\nline 2"}
     POST /show        {"text": "Welcome", "seconds": 5}
+    POST /topup       {"amount": 200000, "invoice": "T-1", "cashier": "07"}
     GET  /health      {"ok": true, "port": "...", "busy": false}
 
 200 with the Result as JSON whenever the terminal answered (approved or not: look at
@@ -36,6 +37,7 @@ ROUTES = {
     "/settlement": ("settlement", ("invoice",), ("cashier",)),
     "/print": ("print_text", ("text",), ()),
     "/show": ("show_text", ("text",), ("seconds",)),
+    "/topup": ("topup", ("amount", "invoice", "cashier"), ()),
 }
 
 

@@ -8,9 +8,9 @@
 Rules (docs/ecr.md section 6):
 - one command runs at a time; any other command meanwhile is answered "busy" (10) at once,
   except a status inquiry, which is always answered;
-- sale, refund, void and settlement carry an invoice number; their results are kept by invoice
-  on the storage port (agent/ecr/store.py) before the answer is sent, so a status inquiry
-  after a lost answer returns the result;
+- sale, refund, void, settlement and topup carry an invoice number; their results are kept by
+  invoice on the storage port (agent/ecr/store.py) before the answer is sent, so a status
+  inquiry after a lost answer returns the result;
 - an invoice never runs twice: the same command with the same invoice and the same content
   returns the stored result (result code and all), different content is refused (14); while it
   runs, it is "in progress" (11).
@@ -164,6 +164,7 @@ class EcrSession:
             "settlement": self._settlement,
             "print": self._print,
             "show": self._show,
+            "topup": self._topup,
         }
 
     # -- life cycle ------------------------------------------------------------------------
@@ -363,7 +364,7 @@ class EcrSession:
         fields = {"invoice": rec["i"], "result": spec.FAILED}
         message = "Interrupted by a restart before the club answered"
         before = rec.get("s")
-        if rec["c"] in ("sale", "refund") and before is not None:
+        if rec["c"] in spec.CLUB_RECOVERED and before is not None:
             for action, stan in report.get("actions", ()):
                 if _stan_after(stan, before) and action in RECOVERED:
                     fields["result"] = RECOVERED[action]
@@ -409,6 +410,9 @@ class EcrSession:
     def _refund(self, fields):
         account = fields.get("account", "60")
         return self.engine.refund(fields["amount"], fields["original_rrn"], account)
+
+    def _topup(self, fields):
+        return self.engine.top_up(fields["amount"])
 
     def _void(self, fields):
         return self.engine.void_last()

@@ -26,6 +26,7 @@ RESPONSE_TIMEOUT_S = {
     "status": 10,
     "print": 30,
     "show": 10,
+    "topup": 180,
 }
 STATUS_RETRY_S = 2  # T3: the pause between status inquiries while the answer is "in progress"
 
@@ -41,6 +42,7 @@ COMMANDS = {
     0x06: "settlement",
     0x07: "print",
     0x08: "show",
+    0x09: "topup",
 }
 COMMAND_CODES = {name: code for code, name in COMMANDS.items()}
 
@@ -104,9 +106,12 @@ REQUESTS = {
     "settlement": (("invoice",), ("cashier",)),
     "print": (("text",), ()),
     "show": (("text",), ("seconds",)),
+    "topup": (("amount", "invoice", "cashier"), ()),
 }
 # Commands whose results are kept by invoice number (a status inquiry returns them).
-KEPT = ("sale", "refund", "void", "settlement")
+KEPT = ("sale", "refund", "void", "settlement", "topup")
+# Kept commands a power cut may leave open at the club: recovery settles them (docs/ecr.md 6.3).
+CLUB_RECOVERED = ("sale", "refund", "topup")
 
 # Result codes (tag 20).
 APPROVED = "00"

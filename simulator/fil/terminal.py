@@ -8,8 +8,9 @@ socket://.
 
 FirmwareTerminal also has what the scenario runner (simulator/pos_emulator/scenario/runner.py)
 asks of a terminal: engine.purchase_*(amount) (sent as ECR sales), engine.refund / void_last /
-balance / close_day (the ECR refund, void, balance and settlement), screens.take(),
-receipts(), reader.show(card step), keypad (answers, confirms), bank, terminal_id.
+balance / close_day / top_up (the ECR refund, void, balance, settlement and topup),
+screens.take(), receipts(), reader.show(card step), keypad (answers, confirms), bank,
+terminal_id.
 """
 
 import json
@@ -50,7 +51,6 @@ SALE_METHODS = {
 }
 # the engine's other flows without an ECR command (docs/ecr.md 3.2 has none for them)
 NO_ECR_COMMAND = {
-    "top_up": "the ECR protocol has no top-up command",
     "sign_on": "network management (0800) is the terminal's own, not a cashier's command",
     "echo": "network management (0800) is the terminal's own, not a cashier's command",
 }
@@ -149,6 +149,9 @@ class EcrEngine:
 
     def close_day(self):
         return self.terminal.command("settlement")
+
+    def top_up(self, amount):
+        return self.terminal.command("topup", amount=amount)
 
     def pending(self):
         return self.terminal.queued()
@@ -287,8 +290,8 @@ class FirmwareTerminal:
         return result
 
     def command(self, name, cashier="01", **fields):
-        """One ECR balance, refund, void or settlement (hostbridge EcrClient's method of that
-        name); the answer as the engine's result dict."""
+        """One ECR balance, refund, void, settlement or topup (hostbridge EcrClient's method of
+        that name); the answer as the engine's result dict."""
         call = getattr(self.ecr, name)
         if name == "balance":
             return engine_result(call(cashier=cashier).fields)

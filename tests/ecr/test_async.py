@@ -11,8 +11,10 @@ def test_async_client(emulator_tcp):
         async with AsyncEcrClient(emulator_tcp.cashier) as ecr:
             sale = await ecr.sale(1_200_000, "A-1", "7")
             balance, status = await asyncio.gather(ecr.balance(), ecr.status("A-1"))
-            return sale, balance, status
+            topup = await ecr.topup(200_000, "A-2", "7")
+            return sale, balance, status, topup
 
-    sale, balance, status = asyncio.run(main())
+    sale, balance, status, topup = asyncio.run(main())
     assert sale.ok and sale.payable == 1_025_000
+    assert topup.ok and topup.command == "topup" and topup.balance > balance.balance
     assert balance.ok and status.ok and status.rrn == sale.rrn

@@ -89,6 +89,12 @@ def test_emulator_and_bridge_over_tcp_and_a_restart(tmp_path):
         assert sale["card"] == "****0014" and sale["command"] == "sale"
         code, text, _ = bridge_json("balance", "--port", port)
         assert code == 0 and text["balance"] == 5_000_000
+        code, topup, done = bridge_json("topup", "200000", "--port", port, "--invoice", "E-2")
+        assert code == 0, done.stderr
+        assert topup["command"] == "topup" and topup["balance"] > 5_000_000
+        human = bridge("topup", "200000", "--port", port, "--invoice", "E-2")  # kept: not rerun
+        assert human.returncode == 0 and "topup E-2: approved (00)" in human.stdout
+        assert bridge_json("topup", "1", "--port", port, "--invoice", "E-2")[1]["result"] == "14"
         human = bridge("status", "E-1", "--port", port)
         assert human.returncode == 0
         assert "status E-1: approved (00)" in human.stdout and "1,025,000" in human.stdout
@@ -103,6 +109,8 @@ def test_emulator_and_bridge_over_tcp_and_a_restart(tmp_path):
         assert code == 0 and status["payable"] == 1_025_000 and status["rrn"] == sale["rrn"]
         code, repeat, _ = bridge_json("sale", "1200000", "--port", port, "--invoice", "E-1")
         assert repeat["stan"] == sale["stan"]
+        code, status, _ = bridge_json("status", "E-2", "--port", port)
+        assert code == 0 and status["command"] == 0x09 and status["rrn"] == topup["rrn"]
     finally:
         again.stop()
     charges = [json.loads(line) for line in (data / "terminal-1" / "bank.jsonl").open()]

@@ -60,6 +60,16 @@ def test_both_sides_declare_the_same_fields_and_commands():
     assert {name: code for code, name in COMMANDS.items()} == bridge.COMMANDS
 
 
+def test_every_command_by_name_encodes_to_the_same_bytes():
+    from agent.ecr.spec import COMMANDS, REQUESTS
+
+    for code, name in COMMANDS.items():  # topup (09) included
+        fields = {"amount": 200000, "invoice": "T-1", "cashier": "07"}
+        fields = {k: v for k, v in fields.items() if k in REQUESTS[name][0] + REQUESTS[name][1]}
+        assert agent_encode(7, code, fields) == bridge_encode(7, name, fields), name
+        assert agent_encode(7, code | 0x80, {}) == bridge_encode(7, code | bridge.RESPONSE, {})
+
+
 @SETTINGS
 @given(st.integers(0, 255), st.integers(0, 255), fields_strategy)
 def test_messages_encode_to_the_same_bytes(seq, msg_type, fields):

@@ -2,9 +2,9 @@
 bank simulator) behind a real ECR port, over TCP and over a socat pty pair, driven by
 hostbridge's EcrClient or by a raw cashier writing exact bytes.
 
-Every command; noise between frames; split and merged frames; a lost ACK both ways; NAK
-storms; a busy terminal; a cable pulled mid-sale and the status inquiry that recovers it,
-with the sale charged once.
+Every command (a top-up on its own: kept by invoice, a credit in the settlement); noise between
+frames; split and merged frames; a lost ACK both ways; NAK storms; a busy terminal; a cable
+pulled mid-sale and the status inquiry that recovers it, with the sale charged once.
 """
 
 import socket
@@ -72,6 +72,31 @@ def test_every_command(emulator):
 
     # the bank leg charged only the bank-card sale
     assert [p["amount"] for p in emulator.bank.charges()] == [1_025_000]
+
+
+def test_topup_is_credited_kept_by_invoice_and_settled_as_a_credit(emulator):
+    with client(emulator.cashier) as ecr:
+        before = ecr.balance("07").balance
+        topup = ecr.topup(200_000, "T-1", "07")
+        assert topup.ok and topup.command == "topup" and topup.flow == "top_up", topup.to_dict()
+        assert topup.amount == 200_000 and topup.payable == 200_000 and topup.confirmed == "Y"
+        assert topup.balance > before and topup.card == "****0014" and len(topup.rrn) == 12
+        assert "customer copy" in topup.receipt
+
+        again = ecr.topup(200_000, "T-1", "07")  # the same invoice and content: kept, not rerun
+        assert again.ok and again.stan == topup.stan and not again.recovered
+        assert ecr.topup(300_000, "T-1", "07").result == "14"
+        assert ecr.sale(200_000, "T-1", "07").result == "14"
+
+        status = ecr.status("T-1")
+        assert status.ok and status.fields["command"] == 0x09 and status.rrn == topup.rrn
+        assert ecr.balance("07").balance == topup.balance
+
+        close = ecr.settlement("Z-1", "07")
+        assert close.ok, close.to_dict()
+        assert (close.credit_count, close.credit_amount) == (1, 200_000)
+        assert close.debit_count == 0
+    assert emulator.bank.charges() == []  # cash at the counter: no bank leg
 
 
 def test_declines_and_personas_come_through(tmp_path):

@@ -58,7 +58,11 @@ def test_routes(web):
     assert call(base, "/status", {"invoice": "W-1"})[1]["rrn"] == sale["rrn"]
     assert call(base, "/print", {"text": "hello"})[1]["result"] == "00"
     assert call(base, "/show", {"text": "hi", "seconds": 2})[1]["result"] == "00"
-    assert call(base, "/settlement", {"invoice": "W-Z"})[1]["result"] == "00"
+    topup = call(base, "/topup", {"amount": 200000, "invoice": "W-5", "cashier": "7"})[1]
+    assert topup["result"] == "00" and topup["command"] == "topup" and topup["flow"] == "top_up"
+    assert call(base, "/status", {"invoice": "W-5"})[1]["rrn"] == topup["rrn"]
+    close = call(base, "/settlement", {"invoice": "W-Z"})[1]
+    assert close["result"] == "00" and close["credit_amount"] >= 200000
     status, health, _ = call(base, "/health")
     assert status == 200 and health["ok"] is True and health["busy"] is False
 

@@ -14,6 +14,7 @@ from agent.ports import ManualClock, MemoryStorage, RecordingDisplay, RecordingP
 
 SALE = 0x01
 STATUS = 0x05
+TOPUP = 0x09
 
 
 class FakeLedger:
@@ -72,6 +73,9 @@ class FakeEngine:
 
     def balance(self):
         return self._flow("balance", "balance", 0, balance_after=5000000, store_credit=600000)
+
+    def top_up(self, amount):
+        return self._flow("top_up", "top_up", amount, balance_after=12000000)
 
     def refund(self, amount, rrn, account):
         return self._flow("refund/" + rrn + "/" + account, "refund", amount)
@@ -207,6 +211,62 @@ def test_busy_while_a_command_runs_and_status_in_progress():
     assert engine.calls == [("purchase_bank", 120000), ("purchase_bank", 120000)]
 
 
+def topup(invoice="T-1", amount=200000):
+    return command(TOPUP, amount=amount, invoice=invoice, cashier="07")
+
+
+def test_topup_runs_the_top_up_flow_and_answers():
+    engine, session = new_session()
+    msg_type, fields = one(session.handle(topup()))
+    assert msg_type == 0x89 and engine.calls == [("top_up", 200000)]
+    assert fields["result"] == "00" and fields["invoice"] == "T-1" and fields["flow"] == "top_up"
+    assert fields["amount"] == 200000 and fields["balance"] == 12000000
+    assert fields["card"] == "****0014" and fields["stan"] == "000001"
+    assert fields["receipt"].startswith("CUSTOMER COPY")
+
+
+def test_topup_is_kept_by_invoice():
+    engine, session = new_session()
+    _, first = one(session.handle(topup()))
+    assert one(session.handle(topup()))[1] == first  # the same: the kept result, not run again
+    _, status = one(session.handle(command(STATUS, invoice="T-1")))
+    assert status.pop("command") == TOPUP and status == first
+    for other in (topup(amount=300000), sale("T-1", 200000)):
+        assert one(session.handle(other))[1]["result"] == "14"
+    assert engine.calls == [("top_up", 200000)]
+
+
+def test_topup_busy_rules():
+    runner = ManualRunner()
+    engine, session = new_session(runner=runner)
+    assert session.handle(topup()) == []
+    assert one(session.handle(topup()))[1]["result"] == "11"
+    assert one(session.handle(command(STATUS, invoice="T-1")))[1]["result"] == "11"
+    assert one(session.handle(sale("INV-2")))[1]["result"] == "10"
+    runner.run()
+    assert one(session.poll())[0] == 0x89
+    assert session.handle(topup("T-2")) == []  # running: a sale meanwhile is busy
+    assert one(session.handle(sale("INV-2")))[1]["result"] == "10"
+    runner.run()
+    assert one(session.poll())[1]["invoice"] == "T-2"
+    assert engine.calls == [("top_up", 200000), ("top_up", 200000)]
+
+
+def test_topup_bad_requests():
+    _engine, session = new_session()
+    for msg, problem in (
+        (command(TOPUP, invoice="T", cashier="1"), "amount missing"),
+        (command(TOPUP, amount=5, cashier="1"), "invoice missing"),
+        (
+            command(TOPUP, amount=5, invoice="T", cashier="1", method="K"),
+            "method not allowed in topup",
+        ),
+        (command(TOPUP, amount=0, invoice="T", cashier="1"), "amount must be above 0"),
+    ):
+        _, fields = one(session.handle(msg))
+        assert fields["result"] == "13" and fields["message"] == problem, (problem, fields)
+
+
 def test_bad_requests():
     engine, session = new_session()
     cases = (
@@ -313,20 +373,21 @@ def test_results_survive_a_restart():
     assert engine2.calls == []
 
 
-def interrupted(report, last=None, prepare=None):
-    """A sale cut by a power cut after its "run" record; the result after the restart."""
+def interrupted(report, last=None, prepare=None, make=sale):
+    """A sale (or `make`'s command) cut by a power cut after its "run" record; the result
+    after the restart."""
     storage = MemoryStorage()
     runner = ManualRunner()
     engine, session = new_session(FakeEngine(storage), runner)
     engine._stan()  # STAN 000001 went to an earlier transaction
-    session.handle(sale("INV-7", 250000))  # writes "run" (last STAN 000001), then the cut
+    session.handle(make("INV-7", 250000))  # writes "run" (last STAN 000001), then the cut
     engine2 = FakeEngine(storage)
     engine2.ledger.last = last
     session2 = EcrSession(engine2)
     resolved = session2.recover(report)
     assert len(resolved) == 1
     _, status = one(session2.handle(command(STATUS, invoice="INV-7")))
-    assert one(session2.handle(sale("INV-7", 250000)))[1]["result"] == status["result"]
+    assert one(session2.handle(make("INV-7", 250000)))[1]["result"] == status["result"]
     assert engine2.calls == []  # never run twice
     return status
 
@@ -335,6 +396,11 @@ def test_interrupted_sale_confirmed_by_recovery_is_approved():
     status = interrupted({"actions": [("confirmed", "000002")]})
     assert status["result"] == "00" and status["amount"] == 250000 and status["stan"] == "000002"
     assert status["message"] == "Interrupted by a restart; recovery confirmed it"
+
+
+def test_interrupted_topup_is_settled_by_recovery_as_a_sale_is():
+    status = interrupted({"actions": [("reversed", "000002")]}, make=topup)
+    assert status["result"] == "03" and status["flow"] == "topup" and status["amount"] == 250000
 
 
 def test_interrupted_sale_reversed_by_recovery():
