@@ -48,29 +48,34 @@ _default = None  # the Router over agent/card_io/bins.py, built on first use
 
 
 class Router:
-    """Routing over given tables (rows as in agent/card_io/bins.py); the module functions use
-    one over bins.BANKS and bins.CLUB_RANGES. Raises ValueError for a prefix listed twice."""
+    """Routing over given tables: packed text as in agent/card_io/bins.py, or sequences of
+    (prefix, key, name, name_fa) rows; the module functions use one over bins.BANKS and
+    bins.CLUB_RANGES. Raises ValueError for a prefix listed twice.
+
+    The tables are searched in place ("\\n" + prefix + "|"): no index is built, so the router
+    holds the tables' str constants (flash from ROMFS) and a tuple of prefix lengths."""
 
     def __init__(self, banks=None, clubs=None):
-        banks = bins.BANKS if banks is None else banks
-        clubs = bins.CLUB_RANGES if clubs is None else clubs
-        index = {}
+        tables = (
+            (BANK, _packed(bins.BANKS if banks is None else banks)),
+            (CLUB, _packed(bins.CLUB_RANGES if clubs is None else clubs)),
+        )
         lengths = []
-        for kind, table in ((BANK, banks), (CLUB, clubs)):
-            for row in table:
-                prefix = row[0]
-                if prefix in index:
+        for _kind, text in tables:
+            for prefix in _prefixes(text):
+                needle = "\n" + prefix + "|"
+                if tables[0][1].count(needle) + tables[1][1].count(needle) > 1:
                     raise ValueError("card range listed twice in agent/card_io/bins.py: " + prefix)
-                index[prefix] = (kind, row)
                 if len(prefix) not in lengths:
                     lengths.append(len(prefix))
         lengths.sort()
         lengths.reverse()
-        self._index = index
+        self._tables = tables
         self._lengths = tuple(lengths)
 
     def lookup(self, pan):
-        """(kind, row of the table) for the longest matching prefix.
+        """(kind, row of the table) for the longest matching prefix; the row is a
+        (prefix, key, name, name_fa) tuple.
 
         Raises UnknownCardRange when nothing matches; the message shows the first 6 digits
         only (PCI DSS: never more than the BIN and the last 4).
@@ -81,9 +86,11 @@ class Router:
         if len(pan) < 6 or not _digits(pan):
             raise UnknownCardRange("not a card number: too short or not digits")
         for n in self._lengths:
-            found = self._index.get(pan[:n])
-            if found is not None:
-                return found
+            needle = "\n" + pan[:n] + "|"
+            for kind, text in self._tables:
+                i = text.find(needle)
+                if i >= 0:
+                    return kind, tuple(text[i + 1 : text.find("\n", i + 1)].split("|"))
         raise UnknownCardRange(
             "card range not accepted here: not a known Iranian bank BIN nor a club range", pan[:6]
         )
@@ -109,6 +116,35 @@ class Router:
     def allows(self, pan, flow):
         """True when `flow` (an engine method name) may run with this card."""
         return flow in self.flows_for(pan)
+
+
+def rows(table):
+    """A table's rows as a list of (prefix, key, name, name_fa) tuples (for tests and tools)."""
+    if not isinstance(table, str):
+        return [tuple(row) for row in table]
+    return [tuple(line.split("|")) for line in table.split("\n") if line]
+
+
+def _packed(table):
+    """The table as packed text, a row per line between newlines (bins.py's form)."""
+    if not isinstance(table, str):
+        table = "\n".join("|".join(row) for row in table)
+    if not table.startswith("\n"):
+        table = "\n" + table
+    if not table.endswith("\n"):
+        table += "\n"
+    return table
+
+
+def _prefixes(text):
+    """Each row's prefix, walking the packed text without splitting it."""
+    i = text.find("\n")
+    while i >= 0:
+        bar = text.find("|", i + 1)
+        if bar < 0:
+            return
+        yield text[i + 1 : bar]
+        i = text.find("\n", bar)
 
 
 def _digits(text):

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.card_io import bins
+from agent.card_io import bins, routing
 from agent.card_io.errors import UnknownCardRange
 from agent.card_io.routing import FLOWS_FOR, REFUND_ACCOUNT_FOR, route
 from agent.engine import Engine
@@ -55,12 +55,12 @@ def test_card_md_lists_every_range():
         prefixes = re.findall(r"`(\d{6,8})`", line.split("|")[1]) if line.startswith("|") else []
         for prefix in prefixes:
             rows[prefix] = line
-    for prefix, key, name, name_fa in bins.BANKS:
+    for prefix, key, name, name_fa in routing.rows(bins.BANKS):
         assert prefix in rows, prefix
         assert name in rows[prefix] and name_fa in rows[prefix] and f"`{key}`" in rows[prefix]
-    for prefix, program, _name, name_fa in bins.CLUB_RANGES:
+    for prefix, program, _name, name_fa in routing.rows(bins.CLUB_RANGES):
         assert prefix in rows and program in rows[prefix] and name_fa in rows[prefix], prefix
-    known = {row[0] for row in bins.BANKS + bins.CLUB_RANGES}
+    known = {row[0] for row in routing.rows(bins.BANKS) + routing.rows(bins.CLUB_RANGES)}
     assert set(rows) <= known, set(rows) - known
 
 

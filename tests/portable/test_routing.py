@@ -2,7 +2,16 @@
 
 from agent.card_io import bins
 from agent.card_io.errors import CardError, UnknownCardRange
-from agent.card_io.routing import FLOWS_FOR, Router, allows, describe, flows_for, lookup, route
+from agent.card_io.routing import (
+    FLOWS_FOR,
+    Router,
+    allows,
+    describe,
+    flows_for,
+    lookup,
+    route,
+    rows,
+)
 from agent.ports import Card
 from tests.portable.support import raises
 
@@ -93,18 +102,19 @@ def test_unknown_ranges_are_clear():
 def test_tables_are_clean_data():
     seen = []
     for table in (bins.BANKS, bins.CLUB_RANGES):
-        for row in table:
+        assert isinstance(table, str) and table.startswith("\n") and table.endswith("\n")
+        for row in rows(table):
             prefix, key, name, name_fa = row
             assert prefix not in seen, prefix
             seen.append(prefix)
             assert 6 <= len(prefix) <= 8 and prefix.isdigit(), prefix
             assert key and name and name_fa, prefix
             assert any(0x0600 <= ord(c) <= 0x06FF for c in name_fa), prefix  # Persian script
-    assert len(bins.BANKS) >= 30
+    assert len(rows(bins.BANKS)) >= 30
 
 
 def test_longest_prefix_wins():
-    clubs = list(bins.CLUB_RANGES)
+    clubs = rows(bins.CLUB_RANGES)
     clubs.append(("60379911", "melli_club", "Melli staff club", "باشگاه"))
     router = Router(clubs=clubs)
     assert router.route("6037991100000014") == ("club", "melli_club")
@@ -113,7 +123,7 @@ def test_longest_prefix_wins():
 
 
 def test_duplicate_range_is_refused():
-    clubs = list(bins.CLUB_RANGES)
+    clubs = rows(bins.CLUB_RANGES)
     clubs.append(("603799", "x", "x", "x"))
     e = raises(ValueError, Router, None, clubs)
     assert str(e) == "card range listed twice in agent/card_io/bins.py: 603799"
@@ -126,3 +136,21 @@ def test_flows_for_each_kind():
     assert not allows("6037990000000014", "purchase_club_credit")
     assert allows("9879110000000014", "purchase_bank")  # the member pays on the bank leg
     assert allows("9879110000000014", "balance") and not allows("6037990000000014", "top_up")
+
+
+def test_packed_tables_route_like_rows():
+    # Router over packed text (bins.py's form) and over the same rows as tuples agree
+    banks = rows(bins.BANKS)
+    packed = Router("603799|melli|Bank Melli Iran|x\n60379911|staff|Melli staff|y", "")
+    assert packed.route("6037991100000014") == ("bank", "Melli staff")
+    assert packed.describe("6037990000000014")["name_fa"] == "x"
+    assert raises(UnknownCardRange, packed.route, "9879110000000014").iin == "987911"
+    by_rows = Router(banks, rows(bins.CLUB_RANGES))
+    for prefix, key, name, name_fa in banks:
+        pan = prefix + "0000000000"
+        want = {"kind": "bank", "iin": prefix, "key": key, "name": name, "name_fa": name_fa}
+        assert describe(pan) == by_rows.describe(pan) == want, prefix
+    assert lookup("9879110000000014") == (
+        "club",
+        ("987911", "vafa", "Vafa customer club", "باشگاه مشتریان وفا"),
+    )
