@@ -19,7 +19,6 @@ import binascii
 import json
 import os
 
-from agent.firmware import tr31
 from agent.protocol.dukpt import TerminalDukpt
 
 ROOT = "vafa"
@@ -86,6 +85,8 @@ def load_key_block(dukpt_store):
             block = f.read().strip()
     except OSError:
         return False
+    from agent.firmware import tr31  # first start only: a provisioned terminal never loads it
+
     header, key = tr31.unwrap(_read_hex(KBPK), block)
     if header["usage"] != "B1":
         raise tr31.KeyBlockError("usage", "expected B1 (initial DUKPT key), got " + header["usage"])
