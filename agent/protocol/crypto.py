@@ -23,7 +23,6 @@ from agent.protocol.errors import CryptoError
 
 BLOCK = 16
 _ZERO_BLOCK = bytes(16)
-_MASK128 = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF
 
 
 def _pure(key):
@@ -54,6 +53,13 @@ class _CryptolibAES:
         if self._enc is None:
             self._enc = self._new(self._key, 1)
         return self._enc.encrypt(block)
+
+    def encrypt_into(self, buf, start):
+        """Encrypt buf[start:start + 16] (a bytearray) in place, with no new bytes object."""
+        if self._enc is None:
+            self._enc = self._new(self._key, 1)
+        block = buf if len(buf) == 16 else memoryview(buf)[start : start + 16]
+        self._enc.encrypt(block, block)
 
     def decrypt_block(self, block):
         _check_block(block)
@@ -152,8 +158,18 @@ def _cipher(key, backend):
         raise CryptoError(f"AES backend {name!r} is not available on this interpreter")
 
 
-def _xor16(a, b):
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(16, "big")
+def _encrypter(cipher):
+    """f(buf, start) encrypting the block buf[start:start + 16] of a bytearray in place: the
+    cipher's encrypt_into where it has one (cryptolib), else through encrypt_block."""
+    enc = getattr(cipher, "encrypt_into", None)
+    if enc is not None:
+        return enc
+    enc = cipher.encrypt_block
+
+    def encrypt(buf, start):
+        buf[start : start + 16] = enc(bytes(buf[start : start + 16]))
+
+    return encrypt
 
 
 def aes_ecb_encrypt(key, data, backend=None):
@@ -170,16 +186,22 @@ def aes_ecb_decrypt(key, data, backend=None):
 
 
 def aes_cbc_encrypt(key, iv, data, backend=None):
-    """SP 800-38A 6.2 CBC: C_i = E(P_i xor C_(i-1)), C_0 = IV. No padding inside."""
+    """SP 800-38A 6.2 CBC: C_i = E(P_i xor C_(i-1)), C_0 = IV. No padding inside.
+
+    Works in one bytearray, each block xored with the one before and encrypted in place."""
     _check_iv(iv)
     _check_blocks(data, "CBC data")
-    enc = _cipher(key, backend).encrypt_block
-    out = []
+    encrypt = _encrypter(_cipher(key, backend))
+    out = bytearray(data)
     prev = iv
-    for i in range(0, len(data), 16):
-        prev = enc(_xor16(data[i : i + 16], prev))
-        out.append(prev)
-    return b"".join(out)
+    at = 0
+    for i in range(0, len(out), 16):
+        for j in range(16):
+            out[i + j] ^= prev[at + j]
+        encrypt(out, i)
+        prev = out
+        at = i
+    return bytes(out)
 
 
 def aes_cbc_decrypt(key, iv, data, backend=None):
@@ -187,39 +209,53 @@ def aes_cbc_decrypt(key, iv, data, backend=None):
     _check_iv(iv)
     _check_blocks(data, "CBC data")
     dec = _cipher(key, backend).decrypt_block
-    out = []
+    out = bytearray(len(data))
     prev = iv
+    at = 0
     for i in range(0, len(data), 16):
-        block = data[i : i + 16]
-        out.append(_xor16(dec(block), prev))
-        prev = block
-    return b"".join(out)
+        plain = dec(bytes(data[i : i + 16]))
+        for j in range(16):
+            out[i + j] = plain[j] ^ prev[at + j]
+        prev = data
+        at = i
+    return bytes(out)
 
 
 def _dbl(v):
-    """RFC 4493 2.3: left shift by one bit in GF(2^128), folding the carry with R_b = 0x87."""
-    v <<= 1
-    return (v & _MASK128) ^ 0x87 if v >> 128 else v
+    """RFC 4493 2.3 in place on a 16-byte bytearray: shift left one bit in GF(2^128), folding
+    the carry with R_b = 0x87."""
+    carry = v[0] >> 7
+    for i in range(15):
+        v[i] = (v[i] << 1 | v[i + 1] >> 7) & 0xFF
+    v[15] = (v[15] << 1 & 0xFF) ^ (0x87 * carry)
 
 
 def aes_cmac(key, data, backend=None):
-    """RFC 4493 2.4 AES-CMAC: the full 16-byte MAC (callers truncate if their format asks)."""
-    enc = _cipher(key, backend).encrypt_block
-    k1 = _dbl(int.from_bytes(enc(_ZERO_BLOCK), "big"))  # RFC 4493 2.3 Generate_Subkey
+    """RFC 4493 2.4 AES-CMAC: the full 16-byte MAC (callers truncate if their format asks).
+
+    Two 16-byte bytearrays (the subkey, the chaining value), data read by index: no bytes or
+    ints per block."""
+    encrypt = _encrypter(_cipher(key, backend))
+    k = bytearray(16)
+    encrypt(k, 0)
+    _dbl(k)  # K1 (RFC 4493 2.3 Generate_Subkey)
     n = len(data)
     start = ((n - 1) // 16) * 16 if n else 0  # where the last block (complete or not) begins
-    last = data[start:]
-    if len(last) == 16:
-        m_last = int.from_bytes(last, "big") ^ k1
-    else:
-        # An incomplete (or empty) last block is padded 10...0 and masked with K2.
-        padded = bytes(last) + b"\x80" + bytes(15 - len(last))
-        m_last = int.from_bytes(padded, "big") ^ _dbl(k1)
-    x = 0
+    last = n - start
+    if last != 16:
+        _dbl(k)  # K2: an incomplete (or empty) last block is padded 10...0
+        k[last] ^= 0x80
+    x = bytearray(16)
     for i in range(0, start, 16):
-        y = x ^ int.from_bytes(data[i : i + 16], "big")
-        x = int.from_bytes(enc(y.to_bytes(16, "big")), "big")
-    return enc((x ^ m_last).to_bytes(16, "big"))
+        for j in range(16):
+            x[j] ^= data[i + j]
+        encrypt(x, 0)
+    for j in range(16):
+        x[j] ^= k[j]
+    for j in range(last):
+        x[j] ^= data[start + j]
+    encrypt(x, 0)
+    return bytes(x)
 
 
 def hmac_sha256(key, data):
