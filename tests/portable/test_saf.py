@@ -7,9 +7,10 @@ from tests.portable.fakehost import Terminal, card
 
 # The scripted club host (tests/portable/fakehost.py) shares this process with the engine,
 # which a device never carries, and every module (engine, receipts, card routing) is compiled
-# from source in the heap. Not monotonic: these tests pass from 292 KB but fail at 324-336 KB
-# (fragmentation: card routing's import finds no room for a 1,280-byte block), and pass at
-# every 4 KB step from 340 KB up: 352 KB instead of the default 256 KB.
+# from source in the heap. These tests pass at every 8 KB step from 232 KB, but only while they
+# intern fewer than 1,260 names (qstrs): one more and MicroPython adds a pool of 1,280 entries,
+# one ~14 KB block, late in a fragmented heap (test_engine.py, which crosses it, needs 392 KB).
+# They are a few names under it, so 352 KB stays instead of the default 256 KB.
 MICROPYTHON_HEAP = 360448
 
 
