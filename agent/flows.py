@@ -64,6 +64,8 @@ def print_receipts(eng, res, kind="sale"):
 def purchase_bank(eng, amount, card=None):
     """004000: discount inquiry, bank leg payment of the payable, then 0220 (tag 05) or 0420."""
     res = steps.new_result("bank", amount)
+    if eng.bank is None:  # no PSP application wired to this terminal: refused before anything
+        return steps.fail(eng, res, steps.FAILED, "no_bank")
     card = steps.start(eng, res, card)
     if card is None:
         return res

@@ -35,6 +35,7 @@ MESSAGES = {
     "busy": "Pending work not sent: club unreachable",
     "no_paper": "Printer: no paper",
     "no_card": "No card",
+    "no_bank": "No bank terminal connected",
     "unsent": "Club unreachable",
     "no_response": "No answer from the club; reversed",
     "no_answer": "No answer from the club",

@@ -52,6 +52,7 @@ s busy|Club unreachable|{count} pending|Try again later
 s no_paper|Printer: no paper|Load paper,|then try again
 s printer_error|Printer error|Receipt not printed
 s no_card|No card
+s no_bank|No bank terminal|Bank card sales|are not possible
 s card_error|Card refused|{message}
 s unsent|Club unreachable
 s no_answer|No answer from club
@@ -108,6 +109,7 @@ s busy|باشگاه در دسترس نیست|{count} در صف|بعدا تلاش
 s no_paper|چاپگر کاغذ ندارد|کاغذ بگذارید و|دوباره تلاش کنید
 s printer_error|خطای چاپگر|رسید چاپ نشد
 s no_card|کارتی خوانده نشد
+s no_bank|پایانه بانکی وصل نیست|فروش با کارت بانکی|ممکن نیست
 s card_error|کارت پذیرفته نشد|{message}
 s unsent|باشگاه در دسترس نیست
 s no_answer|باشگاه پاسخ نداد

@@ -168,6 +168,15 @@ def test_club_unreachable_before_sending_needs_no_reversal():
     assert t.host.log == []
 
 
+def test_bank_sale_without_a_bank_leg_is_refused_before_any_message():
+    t = Terminal()
+    t.engine.bank = None
+    res = t.engine.purchase_bank(1200000, card())
+    assert (res["outcome"], res["message"]) == ("failed", "No bank terminal connected")
+    assert t.host.log == [] and t.engine.pending() == 0
+    assert t.display.shown[-1][0] == "no_bank"
+
+
 def test_printer_out_of_paper():
     t = Terminal()
     t.printer.paper = False
