@@ -14,6 +14,7 @@ import time
 
 from agent.card_io.errors import CardRemoved
 from agent.firmware import provision
+from agent.links import close_quietly
 
 CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0, 1, 2, 4  # the vpcd control bytes
 LCD_CMD, LCD_DATA = 0x43, 0x44  # "C" + instruction byte, "D" + character code
@@ -293,11 +294,7 @@ class VpcdReader:
 
     def _drop(self):
         conn, self.conn = self.conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except OSError:
-                pass
+        close_quietly(conn)
 
     def card_present(self):
         if _wait(self.listener, 0):
@@ -392,11 +389,7 @@ class SocketEcrPort:
 
     def _drop(self):
         conn, self.conn = self.conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except OSError:
-                pass
+        close_quietly(conn)
 
 
 class BankConn(TcpStream):

@@ -7,6 +7,15 @@ entry point imports an adapter module (agent/links/tcp.py needs `socket`).
 import time
 
 
+def close_quietly(conn):
+    """conn.close() when there is a conn; the OSError of one already gone is no news."""
+    if conn is not None:
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+
 def ticks_ms():
     """A millisecond clock for link timers: time.ticks_ms on MicroPython, monotonic on CPython."""
     ticks = getattr(time, "ticks_ms", None)

@@ -23,7 +23,7 @@ Only the last 4 digits of the card travel: the PSP reads the card itself.
 
 import json
 
-from agent.links import LinkDown, LinkError, LinkTimeout, elapsed_ms, ticks_ms
+from agent.links import LinkDown, LinkError, LinkTimeout, close_quietly, elapsed_ms, ticks_ms
 from agent.protocol.errors import FramingError
 from agent.protocol.framing import FrameReader, frame
 
@@ -84,11 +84,7 @@ class SocketBankLeg:
 
     def close(self):
         conn, self.conn = self.conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except OSError:
-                pass
+        close_quietly(conn)
 
     # -- inside ----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import errno
 import select
 import socket
 
-from agent.links import LinkDown, LinkTimeout, elapsed_ms, ticks_ms
+from agent.links import LinkDown, LinkTimeout, close_quietly, elapsed_ms, ticks_ms
 from agent.protocol.errors import FramingError
 from agent.protocol.framing import MAX_FRAME, FrameReader, frame
 
@@ -61,11 +61,7 @@ class TcpClubLink:
         self.connects += 1
 
     def close(self):
-        if self.sock is not None:
-            try:
-                self.sock.close()
-            except OSError:
-                pass
+        close_quietly(self.sock)
         self.sock = None
         self.reader = None
 
