@@ -179,10 +179,8 @@ def _report(args, out, code):
 def cmd_read(args):
     out = {"reader": None, "card": None, "expiry": None, "program": None, "holder": None,
            "serial": None, "personalized": None, "authenticated": False, "error": None}  # fmt: skip
-    reader = None
-    try:
-        reader, channel = _open(args)
-        out["reader"] = reader.name
+
+    def read(channel):
         session = ClubCardSession(channel)
         fci = session.select()
         out["serial"] = _hex(fci["serial"])
@@ -192,17 +190,8 @@ def cmd_read(args):
                    program=data["program"], holder=data["holder"])  # fmt: skip
         session.authenticate(_key(args.imk), data["pan"], os.urandom(16))
         out["authenticated"] = True
-        code = EXIT_OK
-    except (CardRemoved, ReaderError) as e:
-        out["error"] = str(e)
-        code = EXIT_NO_CARD
-    except CardError as e:
-        out["error"] = str(e)
-        code = EXIT_CARD
-    finally:
-        if reader is not None:
-            reader.close()
-    return _report(args, out, code)
+
+    return _on_card(args, out, read)
 
 
 def cmd_personalize(args):
@@ -216,10 +205,8 @@ def cmd_personalize(args):
         out["error"] = str(e)
         _report(args, out, EXIT_NO_CARD)
         return EXIT_NO_CARD
-    reader = None
-    try:
-        reader, channel = _open(args)
-        out["reader"] = reader.name
+
+    def personalize(channel):
         imk = _key(args.imk)
         fci = perso.personalize(channel, _key(args.perso_key), imk, args.pan, args.expiry,
                                 args.program, args.holder, lock=not args.no_lock)  # fmt: skip
@@ -229,6 +216,17 @@ def cmd_personalize(args):
             data = session.read_data()
             session.authenticate(imk, data["pan"], os.urandom(16))
             out["verified"] = data["pan"] == args.pan
+
+    return _on_card(args, out, personalize)
+
+
+def _on_card(args, out, work):
+    """Open the reader, run work(channel), report: exit code by what went wrong, if anything."""
+    reader = None
+    try:
+        reader, channel = _open(args)
+        out["reader"] = reader.name
+        work(channel)
         code = EXIT_OK
     except (CardRemoved, ReaderError) as e:
         out["error"] = str(e)
