@@ -30,6 +30,25 @@ def take_back_points(ctx, card_id, points, txn_id, kind):
     return ctx.store.account_by_id(account["id"])["balance"]
 
 
+def card_sold(store, card_id):
+    """Whether the card's sale happened: a top-up of it was confirmed and not voided.
+
+    A prepaid card is sold by loading it (its first top-up, usually with its enrollment); the
+    product's sale multiplier applies to that one only (program.top_up_multiplier). Balances
+    given at seeding are not a sale. Top-ups are rare: reading the card's club-credit ledger
+    is cheap enough, and it is the truth (a voided top-up leaves a `void` row of its own)."""
+    account = store.account(card_id, accounts.CLUB, "")
+    if account is None:
+        return False
+    topups, voided = set(), set()
+    for row in store.ledger_of_account(account["id"]):
+        if row["kind"] == "topup":
+            topups.add(row["txn_id"])
+        elif row["kind"] == "void":
+            voided.add(row["txn_id"])
+    return bool(topups - voided)
+
+
 def credit_validity(days, now):
     """(expires_at, YYYYMMDD shown to the member) of credit valid `days` from now (None: no
     expiry). Credit is valid through the last day, Tehran time."""

@@ -5,6 +5,8 @@ a hold lowers the available balance, an approval is kept for the hold window, an
 (phase_two.confirm) makes it final.
 """
 
+import datetime as dt
+
 from simulator.club_server import accounts, loyalty, tehran
 from simulator.club_server.context import (
     TAG_BIRTH_DATE,
@@ -19,7 +21,12 @@ from simulator.club_server.context import (
     TAG_TIER,
     Reply,
 )
-from simulator.club_server.program import ACCOUNT_BANK, ACCOUNT_CLUB, ACCOUNT_STORE
+from simulator.club_server.program import (
+    ACCOUNT_BANK,
+    ACCOUNT_CLUB,
+    ACCOUNT_STORE,
+    top_up_multiplier,
+)
 from simulator.club_server.protection import SECRET_CARD
 
 PURCHASE_CASH = "000000"
@@ -47,6 +54,13 @@ BANK_CARD_PROCS = (PURCHASE_BANK, REFUND_BANK)
 ENROLLMENT_TAGS = (TAG_PHONE, TAG_GENDER, TAG_BIRTH_DATE, TAG_EDUCATION)
 GENDERS = ("M", "F")
 EDUCATION = ("1", "2", "3", "4", "5", "6")
+# The holder's answers the club refuses (docs/protocol.md 2.3 tags 07 and 09): a phone that is
+# not an Iranian mobile number, a birth date that is no date, in the future or absurdly old.
+# A code of its own (ISO 8583:1987 keeps 76-89 for private use) so that a terminal can say
+# what is wrong instead of "system error"; a tag set or a choice no keypad gives stays 30.
+ENROLLMENT_REFUSED = "77"
+ASCII_DIGITS = "0123456789"  # str.isdigit() is True for "²" and "۱": never used on the wire
+OLDEST_BIRTH_YEARS = 120
 
 
 class FormatProblem(Exception):
@@ -107,8 +121,15 @@ def enroll(ctx, card):
     given = [tag for tag in ENROLLMENT_TAGS if tag in tags]
     if not given:
         return "64"
-    if len(given) != len(ENROLLMENT_TAGS) or not _valid_holder(tags):
+    if (
+        len(given) != len(ENROLLMENT_TAGS)
+        or tags[TAG_GENDER] not in GENDERS
+        or tags[TAG_EDUCATION] not in EDUCATION
+    ):
         raise FormatProblem("enrollment details")
+    today = tehran.local_date(ctx.now)
+    if not valid_phone(tags[TAG_PHONE]) or not valid_birth_date(tags[TAG_BIRTH_DATE], today):
+        return ENROLLMENT_REFUSED
     store = ctx.store
     member_id = store.add_member(
         phone=tags[TAG_PHONE],
@@ -131,15 +152,26 @@ def enroll(ctx, card):
     return None
 
 
-def _valid_holder(tags):
-    phone, birth = tags[TAG_PHONE], tags[TAG_BIRTH_DATE]
-    if not (phone.isdigit() and len(phone) == 11 and phone.startswith("09")):
+def _ascii_digits(text):
+    return bool(text) and all(ch in ASCII_DIGITS for ch in text)
+
+
+def valid_phone(phone):
+    """An Iranian mobile number as dialled at home: 09 and 9 more ASCII digits."""
+    return len(phone) == 11 and phone.startswith("09") and _ascii_digits(phone)
+
+
+def valid_birth_date(text, today):
+    """YYYYMMDD (ASCII digits, Gregorian): a real day, not after `today` (a date, Tehran)
+    and not more than OLDEST_BIRTH_YEARS before it."""
+    if len(text) != 8 or not _ascii_digits(text):
         return False
-    if not (birth.isdigit() and len(birth) == 8 and "01" <= birth[4:6] <= "12"):
+    try:
+        born = dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:  # 1990-02-30, month 13, year 0
         return False
-    if not "01" <= birth[6:8] <= "31":
-        return False
-    return tags[TAG_GENDER] in GENDERS and tags[TAG_EDUCATION] in EDUCATION
+    oldest = (today.year - OLDEST_BIRTH_YEARS, today.month, today.day)
+    return oldest <= (born.year, born.month, born.day) and born <= today
 
 
 def tier_of(ctx, card):
@@ -230,6 +262,8 @@ def store_credit_purchase(ctx, card, amount):
         return Reply("13")
     store = ctx.store
     _, _, payable, points, tier = purchase(ctx, card, amount)
+    if not ctx.program.earns_on_redemption(ctx.settings):
+        points = 0  # gift credit spent is no new money (program.PROGRAM_DEFAULTS)
     account = store.account(card["id"], accounts.STORE, ctx.merchant_id)
     left = accounts.available(store, account, ctx.now) if account else 0
     if left <= 0 and _has_store_credit_elsewhere(ctx, card):
@@ -297,13 +331,15 @@ def refund(ctx, card, amount):
 
 
 def top_up(ctx, card, amount):
-    """Club credit bought at the store: the card product's multiplier and validity apply
-    (a pool card: 10x, valid one year)."""
+    """Club credit bought at the store, with the card product's validity (a pool card: one
+    year). The product's multiplier applies to the card's sale, its first top-up (a pool
+    card: 10x); later top-ups get the product's topup_multiplier (default 1)."""
     if not amount_ok(ctx, amount):
         return Reply("13")
     store = ctx.store
     product = store.product(card["product"])
-    credit = amount * product["multiplier"]
+    sold = loyalty.card_sold(store, card["id"])
+    credit = amount * top_up_multiplier(product, ctx.settings, sold)
     _, validity = loyalty.credit_validity(product["credit_validity_days"], ctx.now)
     account = accounts.club_account(store, card["id"])
     left = accounts.available(store, account, ctx.now)

@@ -24,7 +24,7 @@ from simulator.club_server.phase_one import (
     REFUND_CLUB,
     REFUND_STORE,
 )
-from simulator.club_server.program import ACCOUNT_CLUB, ACCOUNT_STORE
+from simulator.club_server.program import ACCOUNT_CLUB, ACCOUNT_STORE, top_up_multiplier
 from simulator.club_server.protection import SECRET_CARD
 from simulator.club_server.sms import fa_date_yyyymmdd, receipt_line
 
@@ -187,8 +187,17 @@ def _confirm_top_up(ctx, txn):
     card_id = txn["card_id"]
     product = store.product(store.card(card_id)["product"])
     expires_at, validity = loyalty.credit_validity(product["credit_validity_days"], ctx.now)
+    credit = txn["credit"]
+    if loyalty.card_sold(store, card_id):
+        # Two top-ups of a new card approved at once were both quoted as its sale: the one
+        # confirmed first was, this one gets the later top-ups' multiplier (the 0230's 6002
+        # says what the card holds).
+        later = txn["amount"] * top_up_multiplier(product, ctx.settings, True)
+        if later < credit:
+            credit = later
+            store.update_txn(txn["id"], credit=credit)
     account = accounts.club_account(store, card_id)
-    accounts.credit(store, account, txn["credit"], txn["id"], "topup", ctx.now, expires_at)
+    accounts.credit(store, account, credit, txn["id"], "topup", ctx.now, expires_at)
     # The store took the member's cash for club credit: it owes that to the club.
     _settle(ctx, txn, "topup", -txn["amount"])
     store.add_recon_item(ctx.terminal_id, txn["id"], CREDIT, txn["amount"], ctx.now)
@@ -198,7 +207,7 @@ def _confirm_top_up(ctx, txn):
         card_id,
         "topup",
         txn["id"],
-        credit=txn["credit"],
+        credit=credit,
         balance=balance,
         validity=fa_date_yyyymmdd(validity) if validity else "-",
     )

@@ -19,6 +19,42 @@ ACCOUNT_BANK = "40"
 ACCOUNT_CLUB = "60"
 ACCOUNT_STORE = "70"
 
+# Knobs of a store's program and of a card product beyond the columns of their tables live in
+# the settings table too, one row each: "program.<programs.id>.<knob>" and
+# "product.<products.code>.<knob>". A missing row takes the default here, so a database made
+# before a knob existed keeps working (docs/club_server.md "A store's program").
+PROGRAM_DEFAULTS = {
+    # "1": a purchase paid from this store's gift credit (007000) earns points like one paid
+    # in money. Off by default: the store carries its gift credit, and points on it would
+    # turn into more gift credit (a loop that gives away goods). Club credit is money the
+    # member paid in and always earns (docs/club_server.md).
+    "earn_on_redemption": "0",
+}
+PRODUCT_DEFAULTS = {
+    # Club credit per rial of a top-up after the card's sale. The sale (the card's first
+    # top-up) gets the product's own multiplier, products.multiplier (a pool card: 10).
+    "topup_multiplier": "1",
+}
+TRUE_WORDS = ("1", "yes", "true", "on")
+
+
+def program_key(program_id, knob):
+    return f"program.{program_id}.{knob}"
+
+
+def product_key(code, knob):
+    return f"product.{code}.{knob}"
+
+
+def top_up_multiplier(product, settings, sold):
+    """Club credit per rial of a top-up of a card of `product` (a products row): its
+    multiplier for the card's sale (`sold` False: no top-up of it confirmed yet), the
+    product's topup_multiplier setting for every later top-up."""
+    if not sold:
+        return product["multiplier"]
+    key = product_key(product["code"], "topup_multiplier")
+    return int(settings.get(key, PRODUCT_DEFAULTS["topup_multiplier"]))
+
 
 class Program:
     """One row of the programs table, with the rules it drives."""
@@ -62,6 +98,13 @@ class Program:
         discount = self.discount(amount, tier, account)
         fee = self.fee(amount, discount)
         return discount, fee, amount - discount + fee
+
+    def earns_on_redemption(self, settings):
+        """Whether a purchase paid from this store's gift credit earns points (settings: the
+        club's settings rows, PROGRAM_DEFAULTS)."""
+        key = program_key(self.id, "earn_on_redemption")
+        value = settings.get(key, PROGRAM_DEFAULTS["earn_on_redemption"])
+        return value.strip().lower() in TRUE_WORDS
 
     def points_for(self, paid):
         """Points a confirmed purchase earns on what it cost the member (amount - discount)."""

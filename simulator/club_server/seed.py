@@ -13,7 +13,13 @@ derive_initial_key(TEST_BDK, initial key id).
 from simulator.club_server import accounts, tehran
 from simulator.club_server.cards import CardVault, load_or_create_secret, secret_path_for
 from simulator.club_server.outcomes import BEHAVIOUR_CARD_CODES, magic_card
-from simulator.club_server.program import DEFAULT_SETTINGS
+from simulator.club_server.program import (
+    DEFAULT_SETTINGS,
+    PRODUCT_DEFAULTS,
+    PROGRAM_DEFAULTS,
+    product_key,
+    program_key,
+)
 from simulator.club_server.storage import Storage
 
 DAY = 86400.0
@@ -21,7 +27,8 @@ IKID_PREFIX = "56414641"  # "VAFA"
 LOAD_TERMINALS_FIRST = 1001
 
 # fmt: off
-# code -> program knobs (simulator.club_server.program.Program.KNOBS)
+# code -> program knobs (simulator.club_server.program.Program.KNOBS); every program also
+# gets the settings rows of program.PROGRAM_DEFAULTS (earn_on_redemption: no)
 PROGRAMS = {
     "hyper": dict(name="hypermarket: 1 point per 10,000 rials; every 100 points become 100,000 "
                   "rials of store credit at once; 15/10/5 % off for A/B/C; fee 5,000",
@@ -60,11 +67,13 @@ TERMINALS = {
     99: ("VAFA00000000001", "unregistered"),
 }
 
-# card product -> (name, club credit multiplier of a top-up, validity of that credit in days
-# (None: none), card validity in months from issue)
+# card product -> (name, club credit multiplier of the card's sale (its first top-up),
+# validity of that credit in days (None: none), card validity in months from issue); later
+# top-ups get the settings row product.<code>.topup_multiplier (PRODUCT_DEFAULTS: 1)
 PRODUCTS = {
     "standard": ("standard club card", 1, 365, 36),
-    "pool": ("prepaid pool card: a top-up of X gives 10X, valid one year", 10, 365, 12),
+    "pool": ("prepaid pool card: the top-up that sells it gives 10X for X, valid one year; "
+             "later top-ups 1X", 10, 365, 12),
 }
 
 # Personas: card number -> details. Balances: club credit (rials), store credit per merchant
@@ -162,6 +171,9 @@ def _seed(store, vault, now):
     for key, value in DEFAULT_SETTINGS.items():
         store.put_setting(key, value)
     program_ids = {code: store.add_program(**knobs) for code, knobs in PROGRAMS.items()}
+    for program_id in program_ids.values():  # written out so that they can be found
+        for knob, value in PROGRAM_DEFAULTS.items():
+            store.put_setting(program_key(program_id, knob), value)
     for merchant_id, (name, name_fa, program) in MERCHANTS.items():
         store.add_merchant(
             merchant_id=merchant_id, name=name, name_fa=name_fa, program_id=program_ids[program]
@@ -179,6 +191,8 @@ def _seed(store, vault, now):
             credit_validity_days=credit_days,
             card_validity_months=card_months,
         )
+        for knob, value in PRODUCT_DEFAULTS.items():
+            store.put_setting(product_key(code, knob), value)
     expiry = tehran.add_months_yymm(now, 36)
     for pan, spec in CARDS.items():
         _seed_card(store, vault, pan, spec, now, expiry)
