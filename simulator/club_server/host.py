@@ -3,8 +3,10 @@ then the business rules: one call per request, inside one database transaction.
 
 Steps 1-3 (format, initial key id, MAC) happen before, in the server's event loop
 (simulator.club_server.server). Here:
-4. replay: the KSN counter must be above the last accepted for the terminal, else 63; the
-   counter is recorded (the MAC has verified);
+4. replay: the KSN counter must be above the last accepted for the terminal; the counter is
+   recorded (the MAC has verified). A request under an older counter that is a copy of one the
+   club answered (same key and content, section 6) gets the recorded answer and changes
+   nothing; any other is answered 63;
 5. field 62 decrypted (else 63), its terminal id and field 42 match the terminal registered for
    the initial key id, and the terminal is active (else 03);
 6. duplicates and repeats (section 6), the outcome table, then the handler of the message
@@ -68,6 +70,13 @@ def dump_response(message):
     )
 
 
+def recorded(seen, msg):
+    """The recorded answer of a request row, as the response to `msg` (0101 -> 0110)."""
+    response = load_response(seen["response"])
+    response["t"] = wire.RESPONSE[msg["t"]]
+    return response
+
+
 def load_response(text):
     data = json.loads(text)
     return {k: (bytes.fromhex(v) if k in wire.BINARY else v) for k, v in data.items()}
@@ -90,8 +99,9 @@ class Host:
         if terminal is None:
             return CLOSE
         terminal_id = terminal["terminal_id"]
+        key = (terminal_id, request.cls, msg["11"], msg["7"])
         if request.counter <= terminal["last_counter"]:
-            return Outcome(respond(msg, "63"), summary="replayed KSN")
+            return self._copy(store, msg, key, request.content_hash)
         store.set_last_counter(terminal_id, request.counter)
         if request.secrets is None:
             return Outcome(respond(msg, "63"), summary="field 62 does not decrypt")
@@ -105,17 +115,14 @@ class Host:
         ):
             return Outcome(respond(msg, "03"), summary="terminal or merchant mismatch")
 
-        key = (terminal_id, request.cls, msg["11"], msg["7"])
         card = request.secrets.get(SECRET_CARD)
         amount = int(msg["4"]) if "4" in msg else None
         seen = store.request(*key)
         if seen is not None and seen["state"] == "answered":
             if seen["content_hash"] != request.content_hash:
                 return Outcome(respond(msg, "94"), summary="same STAN, different content")
-            response = load_response(seen["response"])
-            response["t"] = wire.RESPONSE[msg["t"]]
             rule = self.outcomes.match(request.cls, amount, card, fresh=False)
-            return Outcome(response, _behaviour(rule), "repeat: original response")
+            return Outcome(recorded(seen, msg), _behaviour(rule), "repeat: original response")
 
         rule = self.outcomes.match(request.cls, amount, card, fresh=True)
         ctx = Ctx(store, request, terminal, merchant, self.config, self.vault, self.outcomes)
@@ -139,6 +146,15 @@ class Host:
                 *key, request.content_hash, dump_response(response), txn_id, request.now
             )
         return Outcome(response, _behaviour(rule), f"code {reply.code}")
+
+    def _copy(self, store, msg, key, content_hash):
+        """A request under a KSN already used (docs/protocol.md 4.3 step 4 and 6.1): a copy of
+        a request the club answered (the network delivered it twice, or a late repeat) gets the
+        recorded answer again and changes nothing; anything else is a replay, 63."""
+        seen = store.request(*key)
+        if seen is None or seen["state"] != "answered" or seen["content_hash"] != content_hash:
+            return Outcome(respond(msg, "63"), summary="replayed KSN")
+        return Outcome(recorded(seen, msg), summary="copy: recorded answer")
 
     def sweep(self, store, now):
         with store.transaction():

@@ -20,10 +20,17 @@ def sealed_0100(terminal, amount=100_000, card=CARD_A):
     return msg, keys, terminal.seal(msg, terminal.secrets(card), keys)
 
 
-def test_the_same_bytes_twice_is_a_replay(terminal):
-    _, keys, data = sealed_0100(terminal)
-    assert terminal.exchange_raw(data, keys).code == "00"
-    assert terminal.exchange_raw(data, keys).code == "63"
+def test_the_same_bytes_twice_get_the_recorded_answer(terminal, server):
+    """docs/protocol.md 6.1: the network delivered a 0100 twice; the copy gets the first
+    answer again (same RRN, same offer) and nothing moves a second time."""
+    _, keys, data = sealed_0100(terminal, card=CARD_A)
+    first = terminal.exchange_raw(data, keys)
+    copy = terminal.exchange_raw(data, keys)
+    assert first.code == copy.code == "00"
+    assert copy.rrn == first.rrn
+    assert copy.message.get("54") == first.message.get("54")
+    assert copy.message.get("48") == first.message.get("48")
+    assert server.call(lambda store: store.table_counts()["txns"]) == 1
 
 
 def test_an_older_counter_is_a_replay(terminal):
@@ -33,9 +40,20 @@ def test_an_older_counter_is_a_replay(terminal):
     assert terminal.exchange_raw(old, old_keys).code == "63"
 
 
+def test_a_copy_with_other_content_under_an_old_counter_is_a_replay(terminal):
+    """Same STAN and field 7 as an answered request, other content, an older KSN: 63, not
+    the recorded answer (a copy must be a copy)."""
+    msg, keys, data = sealed_0100(terminal, amount=100_000)
+    assert terminal.exchange_raw(data, keys).code == "00"
+    other = dict(msg, **{"4": f"{200_000:012d}"})
+    forged = terminal.seal(other, terminal.secrets(CARD_A), keys)
+    assert terminal.exchange_raw(forged, keys).code == "63"
+
+
 def test_the_replay_counter_survives_a_restart(db_path):
     handle = ClubServer(db_path).run_in_thread()
     t = Terminal(handle.port).connect()
+    _, old_keys, old = sealed_0100(t)
     _, keys, data = sealed_0100(t)
     assert t.exchange_raw(data, keys).code == "00"
     handle.stop()
@@ -43,7 +61,8 @@ def test_the_replay_counter_survives_a_restart(db_path):
     try:
         t.port = handle.port
         t.connect()
-        assert t.exchange_raw(data, keys).code == "63"
+        assert t.exchange_raw(old, old_keys).code == "63"
+        assert t.exchange_raw(data, keys).code == "00"  # the copy: its recorded answer
     finally:
         t.close()
         handle.stop()
