@@ -16,6 +16,7 @@ same field 7, same content, new KSN: the status inquiry of section 5.7) up to `r
 """
 
 from agent.links import LinkDown, LinkTimeout
+from agent.numbers import to_int
 from agent.protocol import messages as m
 from agent.protocol import protect
 from agent.protocol.errors import CryptoError, MacError, ProtocolError
@@ -27,13 +28,16 @@ REPEATS = 1  # repeats (0101) of a 0100 that got no response, before the caller 
 
 
 class NoResponse(Exception):
-    """No matching, verified response. reason: "TO" (timeout or broken link) or "MC" (a response
-    came but its MAC failed). sent: False only when the request never left the terminal."""
+    """No matching, verified, final response. reason: "TO" (timeout or broken link), "MC" (a
+    response came but its MAC failed) or "NF" (verified answers came, none of them final:
+    `code` is the last one's field 39). sent: False only when the request never left the
+    terminal."""
 
-    def __init__(self, reason, sent=True):
+    def __init__(self, reason, sent=True, code=None):
         super().__init__(f"no response ({reason})")
         self.reason = reason
         self.sent = sent
+        self.code = code
 
 
 class _Foreign(Exception):
@@ -54,8 +58,8 @@ class Reply:
         return tlv_text(self.tlv, tag, default)
 
     def number(self, tag):
-        value = self.text(tag)
-        return int(value) if value and value.isdigit() else None
+        """The tag's value as an int when it is ASCII digits, else None (agent/numbers.py)."""
+        return to_int(self.text(tag))
 
 
 class StanCounter:
@@ -113,24 +117,38 @@ class ClubClient:
         self.timeout_ms = timeout_ms
         self.repeats = repeats
         # What the window saw besides the answer: late/foreign responses, bad MACs, garbage.
-        self.stats = {"late": 0, "mac": 0, "garbage": 0, "sent": 0}
+        self.stats = {"late": 0, "mac": 0, "garbage": 0, "sent": 0, "not_final": 0}
 
-    def request(self, message, pan=None, expiry=None, repeats=None):
+    def request(self, message, pan=None, expiry=None, repeats=None, final=None):
         """Send and repeat (as 0101, 0221, ...) until a matching response; NoResponse after
-        1 + repeats attempts."""
+        1 + repeats attempts.
+
+        final: the field 39 codes that close this request (m.FINAL_0110 for a request that may
+        move money); an answer with another code is not taken: the request is repeated, and
+        NoResponse("NF") raised when no attempt got a final answer.
+        """
         repeats = self.repeats if repeats is None else repeats
         sent = False
         mac_failed = False
+        not_final = None
         for _ in range(1 + repeats):
             attempt = message
             if sent:
                 attempt = dict(message)
                 attempt["t"] = m.REPEAT_MTI.get(message["t"], message["t"])
             try:
-                return self.exchange_once(attempt, pan, expiry)
+                reply = self.exchange_once(attempt, pan, expiry)
             except NoResponse as e:
                 sent = sent or e.sent
                 mac_failed = mac_failed or e.reason == "MC"
+                continue
+            if final is None or reply.rc in final:
+                return reply
+            sent = True
+            not_final = reply.rc
+            self.stats["not_final"] += 1
+        if not_final is not None:
+            raise NoResponse("NF", sent=True, code=not_final)
         raise NoResponse("MC" if mac_failed else "TO", sent=sent)
 
     def exchange_once(self, message, pan=None, expiry=None):

@@ -19,6 +19,7 @@ from agent.card_io import ber
 from agent.card_io import reader as readers
 from agent.card_io.apdu import ApduChannel, command
 from agent.card_io.errors import CardAuthError, CardError, CardNotPersonalized, CardProtocolError
+from agent.numbers import is_digits
 from agent.ports import Card, default_rng, mask_pan
 from agent.protocol.crypto import aes_cmac, aes_ecb_encrypt, constant_time_equal
 
@@ -109,7 +110,7 @@ def perso_mac(k_smac, seq, header, body=b""):
 
 
 def check_pan(pan):
-    if not isinstance(pan, str) or not PAN_MIN <= len(pan) <= PAN_MAX or not pan.isdigit():
+    if not isinstance(pan, str) or not PAN_MIN <= len(pan) <= PAN_MAX or not is_digits(pan):
         raise CardProtocolError(f"card number must be {PAN_MIN}..{PAN_MAX} digits")
 
 

@@ -35,16 +35,17 @@ from agent.card_io.clubcard import (
     perso_session_keys,
 )
 from agent.card_io.errors import CardProtocolError
+from agent.numbers import is_digits
 from agent.protocol.crypto import aes_ecb_encrypt
 
 
 def check_inputs(pan, expiry, program, holder):
     """ValueError naming the first bad input (the issuer's typing, not the card)."""
-    if not pan.isdigit() or not 12 <= len(pan) <= 19:
+    if not is_digits(pan) or not 12 <= len(pan) <= 19:
         raise ValueError("card number must be 12..19 digits")
     if not luhn_ok(pan):
         raise ValueError("card number fails its check digit (Luhn)")
-    if len(expiry) != 4 or not expiry.isdigit() or not 1 <= int(expiry[2:]) <= 12:
+    if len(expiry) != 4 or not is_digits(expiry) or not 1 <= int(expiry[2:]) <= 12:
         raise ValueError("expiry must be YYMM")
     if not 1 <= len(program) <= PROGRAM_MAX:
         raise ValueError(f"program id must be 1..{PROGRAM_MAX} characters")

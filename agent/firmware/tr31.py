@@ -19,6 +19,7 @@ carry key material. Only the unwrap side lives on the device: wrapping is the te
 
 import binascii
 
+from agent.numbers import is_digits
 from agent.protocol.crypto import aes_cbc_decrypt, aes_cmac, constant_time_equal
 
 HEADER_LEN = 16
@@ -59,9 +60,9 @@ def parse_header(block):
         raise KeyBlockError("header", "shorter than 16 characters")
     if block[0] != "D":
         raise KeyBlockError("version", "only version D (AES) is supported, got " + block[0])
-    if not block[1:5].isdigit() or int(block[1:5]) != len(block):
+    if not is_digits(block[1:5]) or int(block[1:5]) != len(block):
         raise KeyBlockError("length", "does not match the block's length")
-    if not block[12:14].isdigit():
+    if not is_digits(block[12:14]):
         raise KeyBlockError("optional blocks", "count is not 2 digits")
     header = {
         "version": block[0],

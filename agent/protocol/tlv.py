@@ -4,6 +4,7 @@ docs/protocol.md 2.3, 2.4 and 4.1. Pure and portable; errors are ProtocolError s
 name the field and the offset inside it.
 """
 
+from agent.numbers import is_digits
 from agent.protocol.errors import DecodeError, EncodeError
 
 
@@ -80,7 +81,7 @@ def decode_amounts(text):
     for i in range(0, len(text), AMOUNT_ITEM):
         item = text[i : i + AMOUNT_ITEM]
         sign, digits = item[7], item[8:]
-        if sign not in "CD" or not digits.isdigit():
+        if sign not in "CD" or not is_digits(digits):
             raise DecodeError("bad additional amount item", field=54, offset=i)
         rials = int(digits)
         amounts[item[:4]] = -rials if sign == "D" else rials

@@ -125,8 +125,8 @@ def _card_number(text):
     if text == "-":
         text = sys.stdin.readline()
     text = text.strip().replace(" ", "").replace("-", "")
-    if not text.isdigit():
-        raise ValueError("a card number is digits")
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError("a card number is ASCII digits")
     return text
 
 

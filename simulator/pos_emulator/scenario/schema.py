@@ -204,7 +204,8 @@ def _card(where, value):
         )
     if "number" in value:
         number = str(value["number"])
-        if not (number.isdigit() and 12 <= len(number) <= 19) and not VARIABLE.search(number):
+        digits = number.isascii() and number.isdigit() and 12 <= len(number) <= 19
+        if not digits and not VARIABLE.search(number):
             raise where.error("card.number", f"expected 12 to 19 digits (quoted), got {number!r}")
         value["number"] = number
     if "entry" in value and value["entry"] not in ENTRIES:
