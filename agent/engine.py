@@ -12,12 +12,14 @@ Ports: agent/ports.py. config (a dict):
     timeout_ms    response timer, default 10000; repeats: 0101 repeats, default 1
     utc_offset_s  local time for fields 12/13 and receipts, default Tehran (+03:30)
     compact_bytes journal size that triggers compaction when idle, default 8192
+    confirm_deadline_s  seconds from a 0100 to the last moment phase two may start, default
+                  600 (inside the club's 15-minute hold window; agent/steps.py)
 The DUKPT state lives in the storage blob "dukpt" (provisioned with load_initial_key) unless a
 TerminalDukpt is handed in. The flows are in agent/flows.py; each returns a result dict
 (docs/terminal.md "Results").
 """
 
-from agent import flows, recovery
+from agent import flows, recovery, steps
 from agent.club import ClubClient, StanCounter
 from agent.ledger import Ledger
 from agent.ports import default_rng
@@ -29,6 +31,12 @@ from agent.timeutil import TEHRAN_OFFSET_S
 from agent.vault import Vault
 
 COMPACT_BYTES = 8192
+# recovery.finish_open's action -> the outcome of a flow that an error ended (Engine._run)
+OUTCOME_AFTER_ERROR = {
+    "confirmed": steps.APPROVED,
+    "reversed": steps.REVERSED,
+    "closed": steps.FAILED,
+}
 
 
 class Engine:
@@ -117,43 +125,65 @@ class Engine:
         if self.recovered is None:
             self.recover()
 
+    def _run(self, flow, *args):
+        """Run a flow; an error that escapes it after phase one costs no held money.
+
+        The open transaction is finished at once as a restart would (agent/recovery.py: the
+        bank leg's status decides when it was asked, else a 0420 with reason ER), the queue is
+        drained, and the flow's result says so (docs/terminal.md "Errors inside a flow"). An
+        error before any 0100 left holds nothing and is raised as it is.
+        """
+        self._ready()
+        try:
+            return flow(self, *args)
+        except Exception as e:
+            if not self.ledger.open:
+                raise
+            return self._abandon(e)
+
+    def _abandon(self, error):
+        res = None
+        for entry in list(self.ledger.open):
+            action, stan = recovery.finish_open(self, entry, "ER", None, "error")
+            res = steps.new_result(entry["txn"]["flow"], entry["txn"]["amt"])
+            res["stan"] = stan
+            res["card_last4"] = entry["txn"].get("card")
+            res["reason"] = None if action == "confirmed" else "ER"
+            res["outcome"] = OUTCOME_AFTER_ERROR[action]
+        self.saf.drain(force=True)
+        res["error"] = type(error).__name__ + ": " + str(error)
+        res["message"] = steps.MESSAGES["terminal_error"]
+        self.display.show("reversed", reason="ER")
+        return res
+
     # -- flows (agent/flows.py) --------------------------------------------------------------
 
     def purchase_bank(self, amount, card=None):
-        self._ready()
-        return flows.purchase_bank(self, amount, card)
+        return self._run(flows.purchase_bank, amount, card)
 
     def purchase_club_credit(self, amount, card=None):
-        self._ready()
-        return flows.purchase_credit(self, amount, m.ACCOUNT_CLUB_CREDIT, card)
+        return self._run(flows.purchase_credit, amount, m.ACCOUNT_CLUB_CREDIT, card)
 
     def purchase_store_credit(self, amount, card=None):
-        self._ready()
-        return flows.purchase_credit(self, amount, m.ACCOUNT_STORE_CREDIT, card)
+        return self._run(flows.purchase_credit, amount, m.ACCOUNT_STORE_CREDIT, card)
 
     def purchase_cash(self, amount, card=None):
-        self._ready()
-        return flows.purchase_cash(self, amount, card)
+        return self._run(flows.purchase_cash, amount, card)
 
     def balance(self, card=None):
-        self._ready()
-        return flows.balance(self, card)
+        return self._run(flows.balance, card)
 
     def top_up(self, amount, card=None):
-        self._ready()
-        return flows.top_up(self, amount, card)
+        return self._run(flows.top_up, amount, card)
 
     def refund(self, amount, original_rrn, account=m.ACCOUNT_CLUB_CREDIT, card=None):
-        self._ready()
-        return flows.refund(self, amount, original_rrn, account, card)
+        return self._run(flows.refund, amount, original_rrn, account, card)
 
     def void_last(self):
-        self._ready()
-        return flows.void_last(self)
+        return self._run(flows.void_last)
 
     def close_day(self):
-        self._ready()
-        return flows.close_day(self)
+        return self._run(flows.close_day)
 
     def sign_on(self):
         self._ready()

@@ -42,9 +42,30 @@ def _card_removed(eng, res, entry):
     return res
 
 
+def _late(eng, res, entry):
+    """The customer took longer than the phase-two deadline: reverse (DL) before the club's
+    hold window can lapse under a confirmation (docs/terminal.md "Deadlines")."""
+    _reverse(eng, res, entry, "DL")
+    res["message"] = steps.MESSAGES["deadline"]
+    return res
+
+
+def _confirm(eng, res, entry, account=None, bank_ref=None):
+    """Phase two, then the approved screen and receipts; a refused confirmation prints
+    nothing and shows why (steps.confirmed)."""
+    steps.confirmed(eng, res, entry, account, bank_ref=bank_ref)
+    if res["outcome"] != steps.APPROVED:
+        return res
+    return finish(eng, res)
+
+
+FINISH_SCREENS = {"sale": "approved", "void": "voided"}
+
+
 def finish(eng, res, kind="sale"):
-    """The approved screen, both receipts, and a compaction when the journal has grown."""
-    eng.display.show("approved", **receipt.screen_params(res))
+    """The approved (voided) screen, both receipts, and a compaction when the journal has
+    grown."""
+    eng.display.show(FINISH_SCREENS[kind], **receipt.screen_params(res))
     print_receipts(eng, res, kind)
     eng.maybe_compact()
     return res
@@ -80,9 +101,10 @@ def purchase_bank(eng, amount, card=None):
         return _card_removed(eng, res, entry)
     if not eng.printer.ready():
         return _reverse(eng, res, entry, "PR")
+    if steps.past_deadline(eng, entry):
+        return _late(eng, res, entry)
     if res["payable"] <= 0:  # the club pays it all: nothing to charge on the bank leg
-        steps.confirmed(eng, res, entry)
-        return finish(eng, res)
+        return _confirm(eng, res, entry)
     txn_id = eng.terminal_id + res["stan"] + entry["txn"]["f7"]
     eng.ledger.record({"k": "pay", "s": res["stan"], "bid": txn_id, "amt": res["payable"]})
     eng.display.show("bank", payable=res["payable"])
@@ -93,8 +115,7 @@ def purchase_bank(eng, amount, card=None):
         outcome = steps.CANCELLED if reason == "CN" else steps.REVERSED
         return _reverse(eng, res, entry, reason, outcome)
     res["bank_reference"] = outcome.get("reference")
-    steps.confirmed(eng, res, entry, bank_ref=res["bank_reference"])
-    return finish(eng, res)
+    return _confirm(eng, res, entry, bank_ref=res["bank_reference"])
 
 
 def purchase_credit(eng, amount, account, card=None):
@@ -114,8 +135,9 @@ def purchase_credit(eng, amount, account, card=None):
         return _card_removed(eng, res, entry)
     if not eng.printer.ready():
         return _reverse(eng, res, entry, "PR")
-    steps.confirmed(eng, res, entry, account)
-    return finish(eng, res)
+    if steps.past_deadline(eng, entry):
+        return _late(eng, res, entry)
+    return _confirm(eng, res, entry, account)
 
 
 def purchase_cash(eng, amount, card=None):
@@ -161,8 +183,9 @@ def _two_phase(eng, flow, pc, amount, card, account=None, ask=None, tags=None):
         return _card_removed(eng, res, entry)
     if not eng.printer.ready():
         return _reverse(eng, res, entry, "PR")
-    steps.confirmed(eng, res, entry, account)
-    return finish(eng, res)
+    if steps.past_deadline(eng, entry):
+        return _late(eng, res, entry)
+    return _confirm(eng, res, entry, account)
 
 
 def balance(eng, card=None):
@@ -220,7 +243,11 @@ def void_last(eng):
     if last is None or last["state"] != "confirmed":
         return steps.fail(eng, res, steps.FAILED, "nothing_to_void")
     q = last["q"]
-    res["amount"] = res["payable"] = int(q["f"]["4"])
+    res["amount"] = int(q["f"]["4"])
+    # What goes back is what the customer paid (the payable after discount and fee); a 0220
+    # queued by an earlier version has no "paid": then field 4.
+    res["payable"] = q.get("paid", res["amount"])
+    res["discount"] = max(res["amount"] - res["payable"], 0)
     res["rrn"] = q["f"].get("37")
     res["card_last4"] = q.get("card")
     res["voided_flow"] = q.get("flow")
@@ -279,6 +306,7 @@ def close_day(eng):
     res["host_count"] = reply.number(m.TAG_RECON_DETAIL)
     res["parked"] = len(eng.ledger.parked)
     res["conflicts"] = eng.ledger.conflicts
+    res["exceptions"] = list(eng.ledger.exceptions)
     eng.ledger.record({"k": "rec", "s": stan, "rc": reply.rc, "tot": totals, "host": host})
     balanced = reply.rc == m.APPROVED
     res["outcome"] = steps.APPROVED if balanced else steps.DECLINED

@@ -39,6 +39,21 @@ def net_amount(totals):
     return totals["ca"] - totals["da"] - totals["cra"] + totals["dra"]
 
 
+def exception_of(item, rc):
+    """A confirmation the club refused, as the day report lists it: never dropped silently."""
+    fields = item["f"]
+    return {
+        "stan": item.get("txn"),
+        "rrn": fields.get("37"),
+        "pc": fields["3"],
+        "flow": item.get("flow"),
+        "card": item.get("card"),
+        "amt": int(fields["4"]),
+        "paid": item.get("paid"),
+        "rc": rc,
+    }
+
+
 class Ledger:
     def __init__(self, storage, name="journal"):
         self.journal = Journal(storage, name)
@@ -48,6 +63,7 @@ class Ledger:
         self.totals = new_totals()
         self.last = None  # {"q": the 0220 item, "state": pending|confirmed|conflict|voided}
         self.conflicts = 0  # 0220s answered 12 since the last close (paid, not on the club side)
+        self.exceptions = []  # those 0220s, one dict each (exception_of), for the day report
         self._apply = {
             "snap": self._snap,
             "txn": self._txn,
@@ -103,6 +119,7 @@ class Ledger:
                 "last": self.last,
                 "parked": self.parked,
                 "conf": self.conflicts,
+                "exc": self.exceptions,
             }
         ]
         records.extend(self.saf)
@@ -122,6 +139,7 @@ class Ledger:
         self.last = rec.get("last")
         self.parked = rec.get("parked") or []
         self.conflicts = rec.get("conf", 0)
+        self.exceptions = rec.get("exc") or []
 
     def _txn(self, rec):
         self.open.append({"txn": rec, "rsp": None, "pay": None})
@@ -174,6 +192,7 @@ class Ledger:
                 self._count(item, reversal=False)
             else:
                 self.conflicts += 1
+                self.exceptions.append(exception_of(item, rc))
             if ours:
                 last["state"] = "confirmed" if rc == "00" else "conflict"
         elif item.get("reason") == "VD" and rc == "00":
@@ -192,6 +211,7 @@ class Ledger:
         self.totals = new_totals()
         self.last = None
         self.conflicts = 0
+        self.exceptions = []
 
     def _count(self, item, reversal):
         fields = item["f"]

@@ -45,6 +45,7 @@ LABELS = {
         "discount": "Discount",
         "fee": "Fee",
         "payable": "Payable",
+        "given_back": "Given back",
         "bank_reference": "Bank ref",
         "stan": "STAN",
         "rrn": "RRN",
@@ -120,7 +121,8 @@ def document(res, copy, header, kind="sale", lang="en"):
     for key in AMOUNT_KEYS:
         value = res.get(key)
         if value is not None and (value or key in ("amount", "payable")):
-            doc.row(labels[key], money(value, lang), BOLD if key == "payable" else 0)
+            label = labels["given_back" if kind == "void" and key == "payable" else key]
+            doc.row(label, money(value, lang), BOLD if key == "payable" else 0)
     if res.get("bank_reference"):
         doc.row(labels["bank_reference"], localize(res["bank_reference"], lang))
     doc.row(labels["stan"], localize(res.get("stan") or "", lang))
@@ -200,11 +202,14 @@ def day_report(res, header):
         lines.append(row("Items given up", res["parked"]))
     if res.get("conflicts"):
         lines.append(row("Confirmations refused (12)", res["conflicts"]))
+    for exc in res.get("exceptions") or ():
+        # Exceptions: sales the club refused to confirm (the store is not paid for them).
+        lines.append(row(f"  STAN {exc['stan']} ****{exc.get('card') or ''}", money(exc["amt"])))
     return lines
 
 
 def screen_params(res):
-    """What the "approved" screen shows."""
+    """What the "approved" (and "voided") screen shows."""
     return {
         "flow": res["flow"],
         "amount": res.get("amount"),

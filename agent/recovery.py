@@ -2,7 +2,8 @@
 
 Rules for a transaction whose "txn" record has no outcome (docs/terminal.md "Recovery"):
 - single phase (310000): closed, nothing is held;
-- a "rsp" with a code other than 00: closed, nothing is held;
+- a "rsp" with a final code other than 00 (messages.FINAL_0110): closed, nothing is held; a
+  "rsp" with a code that is not final (journals of earlier versions) is reversed below;
 - a "pay" (the bank leg was asked): the bank leg's status of that payment decides: approved ->
   the 0220 is queued (tag 05 = its reference); anything else, or a bank leg without a status
   inquiry -> a 0420 PF is queued;
@@ -18,27 +19,29 @@ from agent.protocol import messages as m
 RESTART = m.CONDITION_RESENT_AFTER_RESTART
 
 
-def finish_open(eng, entry):
-    """Finish one open transaction; returns (action, stan)."""
+def finish_open(eng, entry, reason="PF", condition=RESTART, why="restart"):
+    """Finish one open transaction; returns (action, stan). Also used, with reason ER and no
+    condition, when an error escapes a flow (agent/engine.py): nothing waits for a restart."""
     txn = entry["txn"]
     rsp = entry["rsp"]
     stan = txn["s"]
     if txn.get("single"):
-        steps.end(eng, stan, "restart")
+        steps.end(eng, stan, why)
         return ("closed", stan)
-    if rsp is not None and rsp.get("rc") != m.APPROVED:
-        steps.end(eng, stan, "restart")
+    if rsp is not None and rsp.get("rc") != m.APPROVED and rsp.get("rc") in m.FINAL_0110:
+        steps.end(eng, stan, why)
         return ("closed", stan)
     pay = entry["pay"]
     if pay is not None:
         outcome = steps.bank_status(eng, pay["bid"])
         if outcome is not None and outcome.get("status") == "approved":
+            ref = outcome.get("reference")
             item = steps.followup(
-                eng, entry, "0220", bank_ref=outcome.get("reference"), condition=RESTART
+                eng, entry, "0220", bank_ref=ref, condition=condition, paid=pay["amt"]
             )
             eng.saf.add(item)
             return ("confirmed", stan)
-    eng.saf.add(steps.followup(eng, entry, "0420", reason="PF", condition=RESTART))
+    eng.saf.add(steps.followup(eng, entry, "0420", reason=reason, condition=condition))
     return ("reversed", stan)
 
 

@@ -19,7 +19,7 @@ Response code table (field 39 of the 0230 / 0430):
 | 0220 | 00 | done |
 | 0220 | 12 | done, as a conflict (the host had reversed the transaction or let its hold lapse) |
 | 0220 | any other | retry, counted |
-| 0420 | 30, 63, 94, 96 | retry, counted (the host did not act on it) |
+| 0420 | 03, 30, 63, 94, 96 | retry, counted (the host did not act on it) |
 | 0420 | any other | done (00 undone; 12, 25 or anything else: nothing left to undo) |
 
 Give-up policy: no response and link failures are retried without counting (the host may be
@@ -40,7 +40,7 @@ CONFLICT = "conflict"
 RETRY = "retry"  # an answer that leaves the item queued; counted toward MAX_REFUSALS
 
 CONFIRM_CODES = {"00": DONE, "12": CONFLICT}  # others: RETRY
-REVERSAL_CODES = {"30": RETRY, "63": RETRY, "94": RETRY, "96": RETRY}  # others: DONE
+REVERSAL_CODES = {"03": RETRY, "30": RETRY, "63": RETRY, "94": RETRY, "96": RETRY}  # else DONE
 
 BACKOFF_MS = 5000
 BACKOFF_CAP_MS = 300000

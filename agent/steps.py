@@ -20,6 +20,11 @@ REVERSED = "reversed"
 CANCELLED = "cancelled"
 FAILED = "failed"
 
+# Seconds from the 0100 to the point of no return (the bank leg's payment, the 0220): the
+# club releases an unconfirmed approval after its hold window (15 minutes by default,
+# docs/protocol.md section 6), so the terminal gives up well before and reverses (reason DL).
+CONFIRM_DEADLINE_S = 600
+
 # Bank leg status -> reversal reason (docs/protocol.md 2.3 tag 0B).
 BANK_REVERSAL = {"declined": "BD", "cancelled": "CN", "timeout": "BT", "unknown": "BT"}
 
@@ -38,6 +43,11 @@ MESSAGES = {
     "no_bank": "No bank terminal connected",
     "unsent": "Club unreachable",
     "no_response": "No answer from the club; reversed",
+    "not_final": "No final answer from the club; reversed",
+    "deadline": "Too late to complete; reversed",
+    "terminal_error": "Terminal error; reversed",
+    "not_completed": "Not completed: the club refused the confirmation",
+    "bank_not_confirmed": "Paid at the bank; the club refused the confirmation",
     "no_answer": "No answer from the club",
     "enroll_cancelled": "Enrollment cancelled",
     "approved": "Approved",
@@ -170,12 +180,27 @@ def card_present(eng, card):
 
 
 def collect_enrollment(eng):
-    """{tag: value} for tags 07..0A from the keypad, or None when the customer cancels."""
+    """{tag: value} for tags 07..0A from the keypad, or None when the customer cancels.
+
+    Each answer is checked here (agent/enrollment.py): a wrong one is asked again under a
+    screen saying what is expected, never sent; after enrollment.TRIES wrong answers to one
+    question the enrollment is given up. A Jalali birth date is sent converted."""
+    from agent import enrollment  # only when a card is enrolled (heap)
+    from agent.timeutil import civil
+
+    today = civil(eng.clock.now() + eng.offset_s)[:3]
     tags = {}
     for field, kind, tag in ENROLLMENT:
         eng.display.show("enroll", field=field)
-        value = eng.keypad.ask(field, kind)
-        if not value:
+        for _ in range(enrollment.TRIES):
+            value = eng.keypad.ask(field, kind)
+            if not value:
+                return None
+            value, screen = enrollment.check(field, str(value), today)
+            if screen is None:
+                break
+            eng.display.show(screen, field=field)
+        if value is None:
             return None
         tags[tag] = value
     return tags
@@ -204,8 +229,10 @@ def phase_one(eng, res, flow, pc, amount, card, tags=None):
     eng.ledger.record(rec)
     res["stan"] = stan
     eng.display.show("working", flow=flow)
+    final = None if rec.get("single") else m.FINAL_0110
+    eng.ledger.entry(stan)["t0"] = eng.clock.ticks_ms()  # RAM only: the deadline's start
     try:
-        reply = eng.club.request(msg, pan=card.pan, expiry=card.expiry)
+        reply = eng.club.request(msg, pan=card.pan, expiry=card.expiry, final=final)
     except NoResponse as e:
         if not e.sent:
             end(eng, stan, "unsent")
@@ -214,12 +241,27 @@ def phase_one(eng, res, flow, pc, amount, card, tags=None):
             end(eng, stan, "no answer")
             fail(eng, res, FAILED, "no_answer")
         else:
+            # Possibly approved at the club (docs/protocol.md 6.2): only a reversal closes it.
             reverse(eng, eng.ledger.entry(stan), e.reason)
             res["reason"] = e.reason
-            fail(eng, res, REVERSED, "no_response", reason=e.reason)
+            res["response_code"] = e.code
+            if e.code is None:
+                fail(eng, res, REVERSED, "no_response", reason=e.reason)
+            else:  # answered, but not finally (63, 96 ...): shown as not completed
+                res["outcome"] = REVERSED
+                res["message"] = MESSAGES["not_final"]
+                eng.display.show("reversed", reason=e.reason)
         return None
     eng.ledger.record({"k": "rsp", "s": stan, "rc": reply.rc, "rrn": reply.rrn})
     return reply
+
+
+def past_deadline(eng, entry):
+    """True when phase two may no longer start: more than `confirm_deadline_s` (a margin
+    inside the club's hold window, docs/terminal.md "Deadlines") since the 0100 left."""
+    limit_ms = eng.config.get("confirm_deadline_s", CONFIRM_DEADLINE_S) * 1000
+    t0 = entry.get("t0")
+    return t0 is not None and eng.clock.ticks_ms() - t0 > limit_ms
 
 
 def authorize(eng, res, flow, pc, amount, card, tags=None, account=None):
@@ -294,11 +336,12 @@ def end(eng, stan, why):
     eng.ledger.record({"k": "end", "s": stan, "why": why})
 
 
-def followup(eng, entry, mti, reason=None, bank_ref=None, condition=None):
+def followup(eng, entry, mti, reason=None, bank_ref=None, condition=None, paid=None):
     """A store-and-forward item (0220 or 0420) for the transaction of `entry`.
 
     Everything but the MTI and the KSN is fixed here, once: repeats must carry the same
-    content (docs/protocol.md section 6).
+    content (docs/protocol.md section 6). paid: what the customer paid (the payable), kept
+    with a 0220 so a void gives back that, not field 4.
     """
     txn = entry["txn"]
     rsp = entry.get("rsp")
@@ -325,6 +368,8 @@ def followup(eng, entry, mti, reason=None, bank_ref=None, condition=None):
         item["pan"] = txn["pan"]
     if reason:
         item["reason"] = reason
+    if paid is not None:
+        item["paid"] = paid
     return item
 
 
@@ -335,10 +380,11 @@ def reverse(eng, entry, reason, condition=None):
     return item
 
 
-def confirm(eng, entry, bank_ref=None, condition=None):
+def confirm(eng, entry, bank_ref=None, condition=None, paid=None):
     """Queue the 0220 (durably, closing the transaction) and try to send it now; the 0230's
     Reply, or None when it is still queued."""
-    item = eng.saf.add(followup(eng, entry, "0220", bank_ref=bank_ref, condition=condition))
+    item = followup(eng, entry, "0220", bank_ref=bank_ref, condition=condition, paid=paid)
+    item = eng.saf.add(item)
     eng.saf.drain(force=True)
     return eng.saf.last_reply.get(item["id"])
 
@@ -371,11 +417,25 @@ def bank_status(eng, txn_id):
 
 
 def confirmed(eng, res, entry, account=None, bank_ref=None, condition=None):
-    """Phase two of an approved transaction; fills res from the 0230 when it comes."""
-    reply = confirm(eng, entry, bank_ref=bank_ref, condition=condition)
+    """Phase two of an approved transaction; fills res from the 0230 when it comes.
+
+    A 0230 that refuses the confirmation (12: the club had reversed it or released its hold)
+    is not an approval: the result is declined; the journal keeps it as an exception for the
+    day report (agent/ledger.py). A confirmation still queued is approved: the club holds the
+    approval and the queue delivers it (docs/terminal.md "Store and forward").
+    """
+    reply = confirm(eng, entry, bank_ref=bank_ref, condition=condition, paid=res["payable"])
     res["outcome"] = APPROVED
     if reply is not None:
         res["confirmed"] = reply.rc == m.APPROVED
         fill(res, reply, account)
+        if not res["confirmed"]:
+            res["outcome"] = DECLINED
+            res["response_code"] = reply.rc
+            res["points_earned"] = 0
+            key = "bank_not_confirmed" if bank_ref else "not_completed"
+            res["message"] = MESSAGES[key]
+            eng.display.show("declined", code=reply.rc, message=res["message"])
+            return res
     res["message"] = MESSAGES["approved" if res["confirmed"] else "queued"]
     return res

@@ -44,6 +44,7 @@ s confirm|Pay {payable}|Credit {balance}|OK to accept|Cancel to stop
 s confirm_topup|Top-up {amount}|Credit after|{balance}|OK = cash received
 s bank|Pay on bank terminal|{payable}
 s approved|APPROVED|Paid {payable}|Points {points}|Credit {balance}
+s voided|VOIDED|Given back {payable}
 s declined|DECLINED ({code})|{message}
 s reversed|NOT COMPLETED|{why}|Reversal sent ({reason})
 s balance|Points {points}|Club {club_credit}|Store {store_credit}|Tier {tier}
@@ -58,6 +59,9 @@ s unsent|Club unreachable
 s no_answer|No answer from club
 s no_response|No answer from club|Reversal queued ({reason})
 s enroll_cancelled|Enrollment|cancelled
+s enroll_phone|Phone not valid|11 digits from 09,|e.g. 09121234567|Please try again
+s enroll_date|Birth date not valid|YYYYMMDD, e.g.|19900321|Please try again
+s enroll_invalid|Not valid: {field}|Please try again
 s nothing_to_void|Nothing to void
 s recovering|Restarting|Open {open}|Queued {queued}
 s closing|End of day|Sending totals
@@ -69,10 +73,14 @@ c confirm|Pay? OK/Cancel|{payable}
 c confirm_topup|Top-up: OK=cash|{amount}
 c bank|Pay by bank card|{payable}
 c approved|APPROVED  Paid:|{payable}
+c voided|VOIDED  Back:|{payable}
 c declined|{message}
 c reversed|Not completed|{why}
 c balance|Points {points}|Cr {club_credit}
 c enroll|New member|Enter {field}
+c enroll_phone|Phone: 11 digits|from 09
+c enroll_date|Date: YYYYMMDD|e.g. 19900321
+c enroll_invalid|Not valid:|{field}
 c busy|Club unreachable|{count} pending
 c no_paper|Printer|No paper
 c no_response|No answer|Reversal queued
@@ -85,6 +93,9 @@ r VD|Voided
 r PF|Power failure
 r MC|Security error
 r PR|Check printer
+r NF|No final answer
+r DL|Too late
+r ER|Terminal error
 f phone|phone
 f gender|gender
 f birth_date|birth date
@@ -101,6 +112,7 @@ s confirm|پرداخت {payable}|اعتبار {balance}|تایید: پذیرش|�
 s confirm_topup|افزایش {amount}|اعتبار پس از آن|{balance}|تایید: وجه رسید
 s bank|پرداخت با کارت بانکی|{payable}
 s approved|تایید شد|پرداخت {payable}|امتیاز {points}|اعتبار {balance}
+s voided|ابطال شد|مبلغ برگشتی {payable}
 s declined|رد شد ({code})|{message}
 s reversed|انجام نشد|{why}|برگشت ارسال شد ({reason})
 s balance|امتیاز {points}|باشگاه {club_credit}|فروشگاه {store_credit}|سطح {tier}
@@ -115,6 +127,9 @@ s unsent|باشگاه در دسترس نیست
 s no_answer|باشگاه پاسخ نداد
 s no_response|باشگاه پاسخ نداد|برگشت در صف ({reason})
 s enroll_cancelled|ثبت نام|لغو شد
+s enroll_phone|شماره همراه نادرست|۱۱ رقم، با ۰۹|مانند ۰۹۱۲۱۲۳۴۵۶۷|دوباره وارد کنید
+s enroll_date|تاریخ تولد نادرست|سال ماه روز شمسی|مانند ۱۳۶۹۰۱۰۱|دوباره وارد کنید
+s enroll_invalid|{field} نادرست است|دوباره وارد کنید
 s nothing_to_void|چیزی برای ابطال نیست
 s recovering|راه‌اندازی دوباره|باز {open}|در صف {queued}
 s closing|پایان روز|ارسال جمع‌ها
@@ -126,10 +141,14 @@ c confirm|تایید یا لغو:|{payable}
 c confirm_topup|افزایش اعتبار؟|{amount}
 c bank|پرداخت با کارت|{payable}
 c approved|تایید شد|{payable}
+c voided|ابطال شد|{payable}
 c declined|{message}
 c reversed|انجام نشد|{why}
 c balance|امتیاز {points}|{club_credit}
 c enroll|وارد کنید:|{field}
+c enroll_phone|شماره نادرست|۱۱ رقم، با ۰۹
+c enroll_date|تاریخ نادرست|مانند ۱۳۶۹۰۱۰۱
+c enroll_invalid|{field}|نادرست است
 c busy|باشگاه قطع است|{count} در صف
 c no_paper|چاپگر|کاغذ ندارد
 c no_response|باشگاه پاسخ نداد|برگشت در صف
@@ -142,6 +161,9 @@ r VD|ابطال شد
 r PF|قطع برق
 r MC|خطای امنیتی
 r PR|چاپگر آماده نیست
+r NF|پاسخ قطعی نیامد
+r DL|زمان تمام شد
+r ER|خطای پایانه
 f phone|تلفن همراه
 f gender|جنسیت
 f birth_date|تاریخ تولد
@@ -160,6 +182,7 @@ x 57|برای این کارت مجاز نیست
 x 62|کارت مسدود است
 x 63|خطای امنیتی
 x 64|ثبت نام لازم است
+x 77|مشخصات عضو نادرست
 x 94|تراکنش تکراری
 x 95|جمع‌ها برابر نیست
 x 96|خطای سیستم

@@ -21,6 +21,7 @@ LABELS = {
     "discount": "تخفیف",
     "fee": "کارمزد",
     "payable": "قابل پرداخت",
+    "given_back": "مبلغ برگشتی",
     "bank_reference": "مرجع بانکی",
     "stan": "شماره پیگیری",
     "rrn": "شماره مرجع",

@@ -91,6 +91,14 @@ RESPONSE_CODES = {
     SYSTEM_ERROR: ("system error", "System error"),
 }
 
+# The answers to a 0100 that only the club's own decision on this very request gives: it was
+# carried out (00) or it was not (docs/protocol.md 6.2). 03 is final too: the club's copies
+# and repeats of an answered request never reach its terminal check, and a terminal the club
+# no longer accepts could not reverse anyway. Any other answer to a request that may move money
+# (63, 94, 96, a code not listed here) is not final: the request stays "possibly approved", is
+# repeated as a 0101, and then reversed; never closed as a decline.
+FINAL_0110 = ("00", "03", "05", "12", "13", "14", "25", "30", "51", "54", "57", "62", "64")
+
 # Field 22 POS entry modes.
 ENTRY_CHIP = "051"
 ENTRY_STRIPE = "021"
@@ -138,6 +146,9 @@ REVERSAL_REASONS = {
     "PF": "unfinished at power failure",
     "MC": "response MAC failed",
     "PR": "printer failure",
+    "NF": "no final answer (docs/protocol.md 6.2)",
+    "DL": "phase two deadline passed",
+    "ER": "terminal error",
 }
 
 # Field 54 amount types.

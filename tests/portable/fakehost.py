@@ -55,6 +55,7 @@ class FakeHost:
         self.enrolled = []
         self.rrn = 0
         self.closed = []  # the terminal totals of each 0500
+        self.edit = None  # fn(response dict) before sealing: a club answering something odd
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -83,6 +84,9 @@ class FakeHost:
             response = self._process(mti[:3] + "0", message, tags, pan)
             if response["39"] != "96":  # a system error is not an answer to keep
                 self.seen[key] = (content, response)
+        if self.edit is not None:
+            response = dict(response)
+            self.edit(response)
         return protect.seal(response, keys, protect.RESPONSE)
 
     def _content(self, message, secrets):
@@ -248,6 +252,9 @@ class HostLink:
     "badmac"  the answer comes back with a corrupted MAC
     "down"    the connection cannot be made (LinkDown, sent=False)
     "cut"     the connection breaks after the request left (LinkDown, sent=True)
+    "copy"    the network delivers the request twice and loses the first answer: the terminal
+              gets the answer to the copy (this host, like the club before docs/protocol.md
+              6.2, answers a copy under a used KSN 63)
     A wait that ends without an answer moves the clock by the whole window.
     """
 
@@ -266,6 +273,8 @@ class HostLink:
             raise LinkDown("connection refused", sent=False)
         self.inbox = self.held
         self.held = []
+        if action == "copy":
+            self.host.handle(payload)
         if action != "lost":
             answer = self.host.handle(payload)
             if action == "badmac":

@@ -23,8 +23,9 @@ MICROPYTHON_HEAP = 360448
 MODES = ("before", "after", "torn")
 
 
-class PowerCut(Exception):
-    pass
+class PowerCut(BaseException):
+    """The power going: not an error the engine may handle (Engine._run finishes open work on
+    an Exception; nothing runs after a real cut)."""
 
 
 class CutStorage:
