@@ -67,6 +67,7 @@ NOT_PERMITTED_CARD = "57"
 BLOCKED_CARD = "62"
 SECURITY_VIOLATION = "63"
 ENROLLMENT_REQUIRED = "64"
+DETAILS_REFUSED = "77"
 DUPLICATE = "94"
 OUT_OF_BALANCE = "95"
 SYSTEM_ERROR = "96"
@@ -86,6 +87,7 @@ RESPONSE_CODES = {
     BLOCKED_CARD: ("blocked card", "Card blocked"),
     SECURITY_VIOLATION: ("security violation", "Security error"),
     ENROLLMENT_REQUIRED: ("enrollment required", "Enrollment required"),
+    DETAILS_REFUSED: ("holder details refused", "Check phone and birth date"),
     DUPLICATE: ("duplicate", "Duplicate"),
     OUT_OF_BALANCE: ("out of balance", "Totals differ"),
     SYSTEM_ERROR: ("system error", "System error"),
@@ -97,7 +99,7 @@ RESPONSE_CODES = {
 # no longer accepts could not reverse anyway. Any other answer to a request that may move money
 # (63, 94, 96, a code not listed here) is not final: the request stays "possibly approved", is
 # repeated as a 0101, and then reversed; never closed as a decline.
-FINAL_0110 = ("00", "03", "05", "12", "13", "14", "25", "30", "51", "54", "57", "62", "64")
+FINAL_0110 = ("00", "03", "05", "12", "13", "14", "25", "30", "51", "54", "57", "62", "64", "77")
 
 # Field 22 POS entry modes.
 ENTRY_CHIP = "051"
