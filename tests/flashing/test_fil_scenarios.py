@@ -84,8 +84,9 @@ SUBSET = {
     ),
     "netfault.yaml": (
         "the 0110 is dropped; the repeat (0101) is answered",
-        "the 0100 is sent twice; the club answers the copy 63 (replay), "
-        "the terminal keeps the first",
+        "the 0100 is sent twice; the club answers the copy with its recorded answer "
+        "(protocol.md 6.2)",
+        "the 0100 is sent twice and the first 0110 is lost; the copy's answer completes the sale",
     ),
 }
 # the rest of the library, each with why it cannot run on the device (the docstring's list)
