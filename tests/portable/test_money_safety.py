@@ -64,17 +64,23 @@ def test_no_final_answer_at_all_ends_in_a_reversal_not_a_decline():
         assert t.display.shown[-1] == ("reversed", {"reason": "NF"})
 
 
+def answering(mti, code):
+    """A terminal whose club answers every `mti` with field 39 = `code`."""
+    t = Terminal()
+    t.engine.recover()
+
+    def edit(response):
+        if response["t"] == mti:
+            response["39"] = code
+
+    t.host.edit = edit
+    return t
+
+
 def test_other_answers_that_are_not_final():
     """94, 96 and an unknown code to a 0100 that may move money: repeat, then reverse."""
     for code in ("94", "96", "99"):
-        t = Terminal()
-        t.engine.recover()
-
-        def odd(response, code=code):
-            if response["t"] == "0110":
-                response["39"] = code
-
-        t.host.edit = odd
+        t = answering("0110", code)
         res = t.engine.purchase_club_credit(100000, card())
         assert (res["outcome"], res["reason"], res["response_code"]) == ("reversed", "NF", code)
         assert mtis(t) == ["0100", "0101", "0420"], code
@@ -85,14 +91,7 @@ def test_final_declines_close_without_a_reversal():
     for code in m.FINAL_0110:
         if code in ("00", "64"):
             continue
-        t = Terminal()
-        t.engine.recover()
-
-        def decline(response, code=code):
-            if response["t"] == "0110":
-                response["39"] = code
-
-        t.host.edit = decline
+        t = answering("0110", code)
         res = t.engine.purchase_cash(100000, card())
         assert (res["outcome"], res["response_code"]) == ("declined", code), code
         assert mtis(t) == ["0100"], code
@@ -248,14 +247,8 @@ def test_phase_two_past_the_terminals_deadline_is_reversed():
 
 
 def test_a_confirmation_refused_at_the_till_is_not_approved():
-    def refuse(response):
-        if response["t"] == "0230":
-            response["39"] = "12"
-
     for flow in ("club_credit", "bank"):
-        t = Terminal()
-        t.engine.recover()
-        t.host.edit = refuse
+        t = answering("0230", "12")
         if flow == "bank":
             res = t.engine.purchase_bank(1200000, card())
         else:
@@ -289,9 +282,7 @@ def test_a_confirmation_refused_later_is_kept_for_the_day_report():
 
 
 def test_exceptions_survive_compaction_and_restart():
-    t = Terminal()
-    t.engine.recover()
-    t.host.edit = lambda r: r.update({"39": "12"}) if r["t"] == "0230" else None
+    t = answering("0230", "12")
     t.engine.purchase_club_credit(90000, card())
     t.engine.ledger.compact()
     t2 = t.restart()
