@@ -25,7 +25,7 @@ KEYS_BY_DIRECTION = {
 
 
 def mac_field(message):
-    """ "128" when the message has a field 65..128 (and so a secondary bitmap), else "64"."""
+    """ "128" when the message has a field 65..127 (and so a secondary bitmap), else "64"."""
     for key in message:
         if key not in ("t", "64", "128") and int(key) > 64:
             return "128"
@@ -69,6 +69,8 @@ def open_sealed(data, keys_for_ksn, direction=REQUEST):
         raise DecodeError("no MAC field", field=int(field))
     if ("64" in message) and field == "128":
         raise DecodeError("MAC in field 64 of a message with a secondary bitmap", field=64)
+    if ("128" in message) and field == "64":
+        raise DecodeError("MAC in field 128 of a message without a field 65..127", field=128)
     ksn = message.get("53")
     if ksn is None:
         raise DecodeError("no KSN", field=53)

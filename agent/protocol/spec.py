@@ -49,7 +49,7 @@ FIELDS = {
     88: ("Debits, amount", N, FIXED, 16),
     89: ("Debits, reversal amount", N, FIXED, 16),
     90: ("Original data elements", N, FIXED, 42),
-    97: ("Amount, net reconciliation", XN, FIXED, 17),
+    97: ("Amount, net reconciliation", XN, FIXED, 17),  # the standard's "x+n 16": sign + 16
     128: ("Message authentication code", B, FIXED, 8),
 }
 # fmt: on

@@ -43,7 +43,10 @@ def _values(fields):
 
 def reconcile(ctx):
     """Compare the terminal's totals since its last reconciliation with the host's; close the
-    window either way (the 0510 carries the host's totals)."""
+    window either way (the 0510 carries the host's totals, with 00 or 95 only).
+
+    The items are events (docs/protocol.md 5.8): a purchase confirmed and later voided is a
+    debit and a debit reversal, each in the window it happened in; 0E counts the items."""
     msg = ctx.message
     items = ctx.store.open_recon_items(ctx.terminal_id)
     totals = host_totals(items)
@@ -58,7 +61,8 @@ def reconcile(ctx):
     return Reply(code, {TAG_RECON_DETAIL: str(len(items))}, fields=fields)
 
 
-# field 70 -> response code (sign-on, sign-off, echo; a key change has none pending here)
+# field 70 -> response code (sign-on, sign-off, echo; a key change has none pending here);
+# any other 3 digits: 12 (docs/protocol.md 5.9)
 NETWORK = {"001": "00", "002": "00", "301": "00", "161": "12"}
 
 

@@ -15,7 +15,10 @@ pyiso8583 conventions used here (pyiso8583 4.x, iso8583/specs.py):
   (the agent's codec uses bytes).
 - pyiso8583 does not check character classes (n, an, ans, x+n are all plain ASCII to it), and
   a bitmap bit for a field outside this dict makes its decode raise KeyError, not DecodeError:
-  server code catches both.
+  server code catches both. There is no "65": a message with bit 65 set does not decode here,
+  as docs/protocol.md section 2 says.
+- Field 97 is the standard's "x+n 16": the sign C or D, then 16 digits. max_len counts the
+  sign, 17, as in pyiso8583's own default_ascii spec and docs/protocol.md 2.1.
 """
 
 # ruff: noqa: E501  (one field per line, as in pyiso8583's specs.py: the table reads as a table)

@@ -6,9 +6,15 @@ classes (pyiso8583 treats n, an, ans and x+n alike), the bitmap rules, the field
 type must and may carry, and fixed values. Messages here are dicts like the agent's: "t" the
 MTI, "2".."128" string keys, str values, bytes for binary fields.
 
-Two failures, two outcomes (docs/protocol.md 4.3 step 1): Undecodable (the frame does not
-decode at all: drop it and close the connection) and FormatError (it decodes, but a field is
-missing or wrong: answer 30).
+Two failures, two outcomes (docs/protocol.md 4.3 step 1 lists which is which): Undecodable
+(the frame does not decode at all: a bit for a field not in the map, such as field 2 or bit 65,
+a length prefix out of range, a field cut short, a byte above 0x7F in a text field, bytes after
+the MAC: drop it and close the connection) and FormatError (it decodes, but a field is missing,
+not allowed, or has characters or a value the profile does not allow: answer 30).
+
+What any answer to a refused request carries, a 30 included, is response_skeleton's: the
+echoed fields the request carried well formed, nothing the table marks mandatory beyond 39, 53
+and the MAC (docs/protocol.md 2.1, "Refusals"); the MAC field follows from what is left.
 """
 
 import iso8583
@@ -65,9 +71,12 @@ ECHO = {
     "0810": ("7", "11", "42", "70"),
 }
 
-ENTRY_MODES = ("051", "021", "012", "000")
+# Every 0100 names a card (field 62 tag 01): there is no card-less entry mode ("000").
+ENTRY_MODES = ("051", "021", "012")
 CONDITIONS = ("00", "06")
 CURRENCY = "364"
+# Field 90 names the 0100 (the terminal writes 0100 even after a 0101); matching uses only its
+# STAN and field 7, so 0101 there is accepted too.
 ORIGINAL_MTIS = ("0100", "0101")
 MAC_LEN = 8
 
@@ -99,6 +108,10 @@ def decode(data):
     mti = raw.get("t", "")
     if len(mti) != 4 or not mti.isdigit():
         raise Undecodable("MTI is not 4 digits", "t")
+    # pyiso8583 reads bit 65 as the announcement of a tertiary bitmap (fields 129..192) and,
+    # when that bitmap is all zeros, decodes the message; the profile has no bit 65 at all.
+    if int(raw.get("1", "00")[:2], 16) & 0x80:
+        raise Undecodable("bit 65 (a tertiary bitmap) is not used", "bitmap")
     secondary = "1" in raw
     message = {"t": mti}
     for key, value in raw.items():
@@ -118,7 +131,7 @@ def encode(message):
 
 
 def mac_field(message):
-    """ "128" when a field 65..128 is present (and so a secondary bitmap), else "64"."""
+    """ "128" when a field 65..127 is present (and so a secondary bitmap), else "64"."""
     for key in message:
         if key.isdigit() and key not in ("64", "128") and int(key) > 64:
             return "128"
@@ -143,6 +156,24 @@ def _check_chars(key, value):
 
 # field -> (allowed values, what they are)
 _VALUES = {"49": (CURRENCY,), "22": ENTRY_MODES, "25": CONDITIONS}
+
+
+def _check_tlv(data):
+    """Field 48 of a request is whole TLV items, each tag once, every value UTF-8 text
+    (docs/protocol.md 2.3): else 30, whether or not the host reads the field for this request."""
+    seen = set()
+    i = 0
+    while i < len(data):
+        if i + 2 > len(data) or i + 2 + data[i + 1] > len(data):
+            raise FormatError(f"TLV item cut short at offset {i}", "48")
+        if data[i] in seen:
+            raise FormatError(f"TLV tag {data[i]:02X} repeated at offset {i}", "48")
+        seen.add(data[i])
+        try:
+            data[i + 2 : i + 2 + data[i + 1]].decode()
+        except UnicodeDecodeError:
+            raise FormatError(f"TLV tag {data[i]:02X} is not UTF-8 text", "48") from None
+        i += 2 + data[i + 1]
 
 
 def check_format(message, secondary):
@@ -175,6 +206,8 @@ def check_format(message, secondary):
         f90 = message["90"]
         if f90[:4] not in ORIGINAL_MTIS or f90[20:] != "0" * 22:
             raise FormatError("original data elements: MTI 0100 + STAN + field 7 + 22 zeros", "90")
+    if "48" in message:
+        _check_tlv(message["48"])
     if len(message["53"]) != 12:
         raise FormatError("KSN must be 12 bytes", "53")
 
@@ -185,8 +218,11 @@ def parse_original(f90):
 
 
 def response_skeleton(request):
-    """The response MTI and the fields it echoes from `request`, those present and well
-    formed (a 30 answer to a malformed request echoes what it can)."""
+    """The response MTI and the fields it echoes from `request` (the E cells of
+    docs/protocol.md 2.1), those present and well formed: a 30 answer to a malformed request
+    echoes what it can. A refusal (30, 63, 03, 94, 96) is this plus field 39, and then 53 and
+    the MAC: a refused 0500 has no totals, so its 0510 has its MAC in 64, as has an 0810 to an
+    0800 without a usable field 70."""
     response_mti = RESPONSE[request["t"]]
     out = {"t": response_mti}
     for key in ECHO[response_mti]:
