@@ -54,6 +54,21 @@ def new_invoice(command):
     return f"{command[0].upper()}{time.strftime('%y%m%d%H%M%S')}{random.randrange(1000):03d}"
 
 
+def _positive(kind):
+    """An argparse type: a number of `kind` above 0."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"a number above 0 is required, not {text!r}")
+        return value
+
+    return parse
+
+
 def _common():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--port", default=os.environ.get("VAFA_ECR_PORT"),
@@ -127,6 +142,11 @@ def add_arguments(parser):
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin allowed to call it, e.g. http://localhost:3000 "
                         "(repeatable; requests without an Origin header are allowed)")  # fmt: skip
+    p.add_argument("--read-timeout", type=_positive(float), default=5.0, metavar="SECONDS",
+                   help="seconds a request has to arrive whole, and its answer to be taken "
+                        "(5); a slower connection is closed")  # fmt: skip
+    p.add_argument("--max-connections", type=_positive(int), default=32, metavar="N",
+                   help="connections served at once (32); one more is answered 503")  # fmt: skip
 
 
 def _call(client, args):
@@ -248,7 +268,8 @@ def serve(args):
               f"and has no authentication, so it serves this PC only", file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     client = _client(args)
-    server = make_server(client, host, int(port), args.allow_origin, args.port)
+    server = make_server(client, host, int(port), args.allow_origin, args.port,
+                         args.read_timeout, args.max_connections)  # fmt: skip
     print(f"bridge: http://{server.server_address[0]}:{server.server_port} -> {args.port}",
           flush=True)  # fmt: skip
     signal.signal(signal.SIGTERM, _interrupt)

@@ -13,19 +13,38 @@ cashier software (docs/ecr.md section 9).
     GET  /health      {"ok": true, "port": "...", "busy": false}
 
 200 with the Result as JSON whenever the terminal answered (approved or not: look at
-"result"); 400 for a bad request; 409 while another command is in flight (the link carries one
-at a time); 502 when the terminal cannot be reached. Binds 127.0.0.1 only. A request from a web
+"result"); 400 for a bad request, with a sentence saying what is wrong (a body that is not one
+flat JSON object of the route's keys, is nested too deeply, is too large, is not UTF-8, or does
+not match its Content-Length); 409 while another command is in flight (the link carries one at
+a time); 502 when the terminal cannot be reached; 503 when max_connections are open already.
+Every answer, errors included, is a JSON object. Binds 127.0.0.1 only. A request from a web
 page (it has an Origin header) must come from an origin given with --allow-origin, and POSTs
 must be application/json, so that no other page the cashier opens can start a sale.
+
+Limits: one request per connection; the request (line, headers and body) must arrive whole
+within read_timeout seconds of the connection, however it trickles in, and the answer must be
+taken within as many; at most max_connections are served at once (a thread each), and one more
+is answered 503 at once by the accepting thread, which never waits for it.
 """
 
+import contextlib
+import io
 import json
+import re
+import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from hostbridge.deadline import Deadline
 from hostbridge.errors import BridgeError, LinkError, MessageError
 
 MAX_BODY = 65536
+MAX_DEPTH = 8  # JSON nesting, checked before parsing: the parser recurses once per level
+READ_TIMEOUT = 5.0  # seconds for a whole request to arrive (and for its answer to be taken)
+MAX_CONNECTIONS = 32  # a browser opens 6 per host; the rest is room for other cashier tools
+LINGER_S = 1.0  # after the answer: how long the client's unread bytes are swallowed, at most
+LINGER_BYTES = 1 << 20
 
 # path -> (client method, mandatory keys, optional keys)
 ROUTES = {
@@ -40,23 +59,201 @@ ROUTES = {
     "/topup": ("topup", ("amount", "invoice", "cashier"), ()),
 }
 
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
+_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "true or false"}
+
+
+def json_depth(data):
+    """How deeply the arrays and objects of JSON text (bytes) nest, found without parsing it:
+    brackets inside strings do not count.
+
+    >>> json_depth(b'{"text": "[[[", "a": [1, {"b": 2}]}')
+    3
+    """
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_STRING.sub(b'""', data)):
+        if bracket in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _kind(value):
+    return "null" if value is None else _KINDS.get(type(value), "a number")
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _value_problem(body):
+    """What is wrong with the values of a parsed body, or None: each must be a string, a number,
+    true, false or null (the codec then checks it against its field)."""
+    for key, value in body.items():
+        if isinstance(value, (dict, list)):
+            return f"{key!r} must be a string or a number, not {_kind(value)}"
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"{key!r} is not Unicode text (it has a lone surrogate)"
+    return None
+
+
+def _raw_answer(status, reason, body):
+    """A whole HTTP answer as bytes, for the accepting thread to send without a handler."""
+    data = json.dumps(body).encode()
+    head = (
+        f"HTTP/1.0 {status} {reason}\r\nServer: vafa-bridge/1\r\n"
+        f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(data)}\r\n"
+        "Retry-After: 1\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's receiving side with one deadline for everything read, not one per recv: a
+    peer that trickles a byte now and then (slowloris) is cut off all the same."""
+
+    def __init__(self, sock, deadline):
+        self.sock = sock
+        self.deadline = deadline
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        left = self.deadline.left()
+        if left is not None and left <= 0:
+            raise TimeoutError("the request did not arrive in time")
+        self.sock.settimeout(left)
+        return self.sock.recv_into(buffer)
+
 
 class BridgeServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a burst of connections waits in the backlog, not in SYN retries
 
-    def __init__(self, address, client, allow_origins=(), label=""):
+    def __init__(
+        self,
+        address,
+        client,
+        allow_origins=(),
+        label="",
+        *,
+        read_timeout=READ_TIMEOUT,
+        max_connections=MAX_CONNECTIONS,
+    ):
         super().__init__(address, Handler)
         self.client = client
         self.allow_origins = set(allow_origins)
         self.label = label
         self.lock = threading.Lock()
+        self.read_timeout = read_timeout
+        self.max_connections = max_connections
+        self.open_connections = 0
+        self.refused = 0
+        self._count = threading.Lock()
+        self._busy = _raw_answer(
+            503,
+            "Service Unavailable",
+            {"error": f"too many connections ({max_connections} open): try again"},
+        )
+
+    def process_request(self, request, client_address):
+        with self._count:
+            room = self.open_connections < self.max_connections
+            if room:
+                self.open_connections += 1
+        if not room:
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except RuntimeError:  # no thread could be started
+            self._leave()
+            self._refuse(request)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._leave()
+
+    def _leave(self):
+        with self._count:
+            self.open_connections -= 1
+
+    def _refuse(self, request):
+        """503 from the accepting thread, which must never wait: what the client has sent so
+        far is read first (closing over unread bytes would reset the connection under the
+        answer), then the answer goes out if the socket buffer takes it, and the socket closes."""
+        self.refused += 1
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                request.recv(65536)
+            request.send(self._busy)
+        self.shutdown_request(request)
+
+    def handle_error(self, request, client_address):
+        # A peer that went away or stalled (OSError, TimeoutError) needs no word. Anything else
+        # is a bug: one line, never a traceback.
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            print(f"vafa bridge serve: {type(error).__name__}: {error}", file=sys.stderr)
 
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "vafa-bridge/1"
+    # a request line without a version (garbage, or HTTP/0.9) is still answered with a status
+    # line and headers: an HTTP/0.9 answer would be the bare JSON body
+    default_request_version = "HTTP/1.0"
+
+    def setup(self):
+        super().setup()
+        self.rfile.close()  # the makefile() reader: replaced by one with a deadline
+        self.deadline = Deadline(self.server.read_timeout)
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self.deadline))
+
+    def finish(self):
+        super().finish()
+        self._linger()
+
+    def _linger(self):
+        """Close gracefully: send FIN, then swallow what the client still sends (a body not
+        read because the answer came first), for LINGER_S and LINGER_BYTES at most, until its
+        FIN. Closing over unread bytes would reset the connection and lose the answer."""
+        deadline = Deadline(min(LINGER_S, self.server.read_timeout))
+        swallowed = 0
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            while swallowed < LINGER_BYTES and not deadline.expired():
+                self.connection.settimeout(deadline.left())
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                swallowed += len(chunk)
 
     def log_message(self, format, *args):  # quiet: the CLI prints its own lines
         pass
+
+    def flush_headers(self):
+        # the answer goes out now: the peer has read_timeout seconds to take it
+        self.connection.settimeout(self.server.read_timeout)
+        super().flush_headers()
+
+    def send_error(self, code, message=None, explain=None):
+        # http.server's own refusals (request line or header too long, too many headers, a
+        # malformed request line, an unsupported method) in JSON, like every other answer
+        self.close_connection = True
+        body = {"error": message or self.responses.get(code, ("error",))[0]}
+        if explain:
+            body["detail"] = explain
+        self._reply(code, body)
 
     def _origin_ok(self):
         origin = self.headers.get("Origin")
@@ -67,7 +264,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        origin = self.headers.get("Origin")
+        headers = getattr(self, "headers", None)  # none when the request line was refused
+        origin = headers.get("Origin") if headers is not None else None
         if origin and origin in self.server.allow_origins:
             self.send_header("Access-Control-Allow-Origin", origin)
             self.send_header("Vary", "Origin")
@@ -117,6 +315,10 @@ class Handler(BaseHTTPRequestHandler):
             problem = f"missing {missing}" if missing else f"unknown keys {extra}"
             self._reply(400, {"error": problem, "required": list(must), "optional": list(may)})
             return
+        problem = _value_problem(body)
+        if problem:
+            self._reply(400, {"error": problem})
+            return
         if not self.server.lock.acquire(blocking=False):
             self._reply(409, {"result": "10", "result_text": "busy", "error": "busy"})
             return
@@ -130,26 +332,73 @@ class Handler(BaseHTTPRequestHandler):
             status, answer = 502, {"error": str(e), "kind": type(e).__name__}
         except BridgeError as e:
             status, answer = 500, {"error": str(e)}
+        except Exception as e:  # a bug: an answer and one line, not a dropped connection
+            print(f"vafa bridge serve: {self.path}: {type(e).__name__}: {e}", file=sys.stderr)
+            status, answer = 500, {"error": f"internal error: {type(e).__name__}: {e}"}
         finally:
             self.server.lock.release()
         self._reply(status, answer)
 
     def _body(self):
-        try:
-            size = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            return "bad Content-Length"
+        """The request's JSON object, or a sentence saying what is wrong with it."""
+        if "Transfer-Encoding" in self.headers:
+            return "Transfer-Encoding is not supported: send the body with a Content-Length"
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length", ())}
+        if not lengths:
+            return "Content-Length is required"
+        if len(lengths) > 1:
+            return f"conflicting Content-Length headers: {', '.join(sorted(lengths))}"
+        text = lengths.pop()
+        if not (text.isascii() and text.isdigit()):
+            return f"bad Content-Length {text!r}: a number of bytes is required"
+        size = int(text)
         if not 0 < size <= MAX_BODY:
-            return f"a JSON object of 1..{MAX_BODY} bytes is required"
+            return f"a body of 1..{MAX_BODY} bytes is required; Content-Length says {size}"
+        data = bytearray()
+        with contextlib.suppress(TimeoutError):
+            while len(data) < size:
+                chunk = self.rfile.read1(size - len(data))
+                if not chunk:
+                    break
+                data += chunk
+        if len(data) < size:
+            return (
+                f"the body stopped after {len(data)} of the {size} bytes its Content-Length "
+                f"says (within {self.server.read_timeout:g} s)"
+            )
+        depth = json_depth(data)
+        if depth > MAX_DEPTH:
+            return (
+                f"JSON nested {depth} levels deep (at most {MAX_DEPTH}): a flat object is required"
+            )
         try:
-            body = json.loads(self.rfile.read(size))
-        except ValueError as e:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return f"the body is not UTF-8: {e.reason} at byte {e.start}"
+        try:
+            body = json.loads(text, parse_constant=_no_constant)
+        except ValueError as e:  # JSONDecodeError; also an integer of over 4300 digits
             return f"not JSON: {e}"
         if not isinstance(body, dict):
-            return "a JSON object is required"
+            return f"a JSON object is required, not {_kind(body)}"
         return body
 
 
-def make_server(client, host="127.0.0.1", port=8765, allow_origins=(), label=""):
+def make_server(
+    client,
+    host="127.0.0.1",
+    port=8765,
+    allow_origins=(),
+    label="",
+    read_timeout=READ_TIMEOUT,
+    max_connections=MAX_CONNECTIONS,
+):
     """A BridgeServer bound to host:port (port 0: any free port; see server.server_port)."""
-    return BridgeServer((host, port), client, allow_origins, label)
+    return BridgeServer(
+        (host, port),
+        client,
+        allow_origins,
+        label,
+        read_timeout=read_timeout,
+        max_connections=max_connections,
+    )
