@@ -302,6 +302,7 @@ def void(ctx, txn, reason):
         or tehran.local_date(txn["confirmed_at"]) != today
         or txn["refunded"]
         or txn["refund_held"]
+        or store.reconciled(txn["id"])
     ):
         return Reply("12", txn=txn)
     card_id = txn["card_id"]

@@ -553,11 +553,21 @@ class Storage:
         )
 
     def last_confirmed_txn(self, terminal_id):
+        """The transaction the terminal confirmed last, whatever it became since (a voided
+        one stays the last: the one before it is not voidable, docs/protocol.md 5.5)."""
         return self._one(
             "SELECT * FROM txns WHERE terminal_id = ? AND confirmed_at IS NOT NULL "
-            "AND state = 'confirmed' ORDER BY confirmed_at DESC, id DESC LIMIT 1",
+            "ORDER BY confirmed_at DESC, id DESC LIMIT 1",
             (terminal_id,),
         )
+
+    def reconciled(self, txn_id):
+        """True when a reconciliation (0510) has closed the window the transaction counts in."""
+        row = self._one(
+            "SELECT 1 FROM recon_items WHERE txn_id = ? AND batch_id IS NOT NULL LIMIT 1",
+            (txn_id,),
+        )
+        return row is not None
 
     def add_hold(self, **values):
         return self._insert("holds", values)

@@ -260,6 +260,27 @@ def test_only_the_last_confirmed_transaction_may_be_voided(server, terminal):
     assert txn(server, a.rrn)["state"] == "confirmed"
 
 
+def test_voiding_the_last_does_not_make_the_one_before_voidable(server, terminal):
+    """docs/protocol.md 5.5: one void, of the last confirmed transaction; after it, the one
+    before is not "the last" (it was confirmed earlier)."""
+    msg_a, a = terminal.authorize(CASH, 100_000, CARD_A)
+    terminal.confirm(msg_a, a, CARD_A)
+    msg_b, b = terminal.authorize(CASH, 100_000, CARD_B)
+    terminal.confirm(msg_b, b, CARD_B)
+    assert terminal.reverse(msg_b, CARD_B, b.rrn, "VD").code == "00"
+    assert terminal.reverse(msg_a, CARD_A, a.rrn, "VD").code == "12"
+    assert txn(server, a.rrn)["state"] == "confirmed"
+
+
+def test_no_void_after_the_reconciliation(server, terminal):
+    msg, sale = terminal.authorize(CASH, 100_000, CARD_A)
+    terminal.confirm(msg, sale, CARD_A)
+    totals = {"76": 1, "88": 100_000, "97": "D" + f"{100_000:016d}"}
+    assert terminal.reconcile(totals).code == "00"
+    assert terminal.reverse(msg, CARD_A, sale.rrn, "VD").code == "12"
+    assert txn(server, sale.rrn)["state"] == "confirmed"
+
+
 def test_void_of_a_top_up_whose_credit_was_spent_is_refused(server, terminal):
     msg, first = terminal.authorize("210060", 100_000, CARD_C)
     terminal.confirm(msg, first, CARD_C)
