@@ -73,7 +73,7 @@ def handle(ctx):
     if handler is None:
         return Reply("12")
     pan = ctx.secrets.get(SECRET_CARD)
-    if not pan or not pan.isdigit() or not 12 <= len(pan) <= 19:  # docs/protocol.md 4.1
+    if not pan or pan.strip(ASCII_DIGITS) or not 12 <= len(pan) <= 19:  # docs/protocol.md 4.1
         return Reply("30")
     try:
         card, code = resolve_card(ctx, pan, proc)
