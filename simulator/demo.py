@@ -4,11 +4,23 @@ A fresh SQLite club in a data directory, seeded with the demo club (docs/testing
 reference club server on TCP loopback; an emulated terminal (the real agent engine with file
 storage and its own DUKPT key) paying through the bank-leg simulator. Each flow shows its
 screens and receipts as text; the run ends with a summary and the club's ledger check.
+
+    vafa demo                          # its own fresh club, then the ledger check
+    vafa demo --club 10.0.0.5:8583     # the same flows against an outside club
+
+An outside club (--club) must hold the demo seed (`vafa club-server seed-demo`: terminal 1 at
+VAFA00000000001, the cards of docs/testing.md) and the test BDK. Its database is not here, so
+the ledger check is skipped (run `vafa club-server ledger-check --db PATH` where it is) and the
+exit status says whether the club signed the terminal on and answered every flow. The
+terminal's DUKPT state and STAN are kept in --data-dir between runs (everything else there is
+emptied): that club remembers the last KSN counter of terminal 1 (and refuses a replayed one)
+and its recent STANs (a request with a STAN and field 7 it saw is taken for a copy). A bad
+--club (not HOST:PORT, or nothing accepts a connection there) is one line and exit 2.
 """
 
 import binascii
+import contextlib
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -26,6 +38,9 @@ from simulator.cards.slots import open_slot
 from simulator.club_server import seed
 from simulator.club_server.ledger import ledger_check
 from simulator.club_server.server import TEST_BDK, run_in_thread
+from simulator.pos_emulator import club_link
+from simulator.pos_emulator.club_link import ClubAddressError, parse_club, probe_club
+from simulator.pos_emulator.terminal import empty_folder, terminal_merchant
 
 DEFAULT_DATA_DIR = "var/demo"
 TERMINAL_NUMBER = 1
@@ -84,9 +99,11 @@ def script(state):
 
 
 def sign_on(terminal):
-    code = terminal.engine.sign_on()
-    outcome = "approved" if code == "00" else "declined"
-    return {"flow": "sign_on", "response_code": code, "outcome": outcome, "amount": 0}
+    """The sign-on; when it fails, the message says what happened (club_link.sign_on)."""
+    res = club_link.sign_on(terminal.engine, terminal.link, TERMINAL_NUMBER)
+    if res["outcome"] == "approved":
+        res["message"] = ""  # the result line says it already
+    return res
 
 
 def keep_rrn(state, result):
@@ -103,10 +120,13 @@ def refund_kept(terminal, state, amount):
 
 
 class Terminal:
-    """The emulated terminal: the agent's engine wired to simulated hardware."""
+    """The emulated terminal: the agent's engine wired to simulated hardware.
 
-    def __init__(self, root, port, card_path="inprocess"):
+    merchant: (merchant id, store name) the club registered terminal 1 under."""
+
+    def __init__(self, root, port, card_path="inprocess", host="127.0.0.1", merchant=None):
         terminal_id, ikid_hex = seed.terminal_identity(TERMINAL_NUMBER)
+        merchant_id, merchant_name = merchant or terminal_merchant(TERMINAL_NUMBER)
         self.storage = FileStorage(str(root))
         dukpt = TerminalDukpt(self.storage.store("dukpt"))
         if not dukpt.loaded:  # provisioning: the club's initial key for this terminal
@@ -115,7 +135,7 @@ class Terminal:
         self.screens = ScreenLog()
         self.printer = RecordingPrinter()
         self.bank = BankSimulator(journal_path=str(Path(root) / "bank.jsonl"))
-        self.link = TcpClubLink("127.0.0.1", port)
+        self.link = club_link.WatchedLink(TcpClubLink(host, port))
         self.slot = open_slot(card_path)  # where the virtual club cards go
         self.engine = Engine(
             self.link,
@@ -128,8 +148,8 @@ class Terminal:
             self.storage,
             {
                 "terminal_id": terminal_id,
-                "merchant_id": seed.DEMO_MERCHANT,
-                "merchant_name": seed.MERCHANTS[seed.DEMO_MERCHANT][0],
+                "merchant_id": merchant_id,
+                "merchant_name": merchant_name,
                 "storage_key": bytes(range(16)),
                 "timeout_ms": 5000,
             },
@@ -185,27 +205,49 @@ def card_path_for(wanted, out=print):
     return "pcsc"
 
 
-def run_demo(data_dir, out=print, card="inprocess"):
-    """Run the whole script; return the JSON-able report."""
+def fresh_data_dir(data_dir, keep_lasting):
+    """Empty data_dir, keeping the terminal's DUKPT state and STAN when asked (an outside club
+    remembers them); the terminal's folder."""
+    empty_folder(data_dir, keep_lasting)
+    terminal_dir = data_dir / "terminal"
+    terminal_dir.mkdir(parents=True, exist_ok=True)
+    return terminal_dir
+
+
+def run_demo(data_dir, out=print, card="inprocess", club=None):
+    """Run the whole script; return the JSON-able report. club: (host, port) of an outside
+    club to run against instead of a fresh local one (ClubAddressError when nothing accepts a
+    connection there)."""
     data_dir = Path(data_dir)
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
-    (data_dir / "terminal").mkdir(parents=True)
+    if club is not None:
+        probe_club(*club)
+    terminal_dir = fresh_data_dir(data_dir, keep_lasting=club is not None)
     db = str(data_dir / "club.db")
     aes_cryptography.install()
-    seed.seed_demo(db)
     transactions = []
-    with run_in_thread(db) as club:
-        out(f"club server on 127.0.0.1:{club.port}, database {db}")
+    with contextlib.ExitStack() as stack:
+        if club is None:
+            seed.seed_demo(db)
+            server = stack.enter_context(run_in_thread(db))
+            host, port = "127.0.0.1", server.port
+            out(f"club server on 127.0.0.1:{port}, database {db}")
+        else:
+            server = None
+            host, port = club
+            out(f"club: {host}:{port} (outside club: it must hold the demo seed; the ledger "
+                f"check is skipped)")  # fmt: skip
         card_path = card_path_for(card, out)
-        terminal = Terminal(data_dir / "terminal", club.port, card_path)
+        merchant = terminal_merchant(TERMINAL_NUMBER, server)
+        terminal = Terminal(terminal_dir, port, card_path, host, merchant)
         how = "through pcscd (vpcd)" if card_path == "pcsc" else "in process"
         out(f"club cards: virtual, read {how} (SELECT, READ CARD DATA, INTERNAL AUTHENTICATE)")
         recovered = terminal.engine.recover()
-        out(f"terminal {seed.terminal_identity(TERMINAL_NUMBER)[0]} started; "
-            f"unfinished work found: {len(recovered['actions'])}")  # fmt: skip
+        out(f"terminal {seed.terminal_identity(TERMINAL_NUMBER)[0]} at merchant {merchant[0]} "
+            f"started; unfinished work found: {len(recovered['actions'])}")  # fmt: skip
         state = {}
+        unanswered = 0
         for n, (title, call) in enumerate(script(state), 1):
+            terminal.link.forget()
             try:
                 res = call(terminal)
             finally:
@@ -217,22 +259,45 @@ def run_demo(data_dir, out=print, card="inprocess"):
             for receipt in terminal.receipts():
                 out("\n".join("    | " + line for line in receipt))
             out(result_line(res))
+            why = terminal.link.problem and res.get("response_code") is None
+            if why:
+                unanswered += 1
+                out(f"   why: {terminal.link.problem}")
             transactions.append(summary_row(title, res))
+            if res.get("flow") == "sign_on" and res.get("outcome") != "approved":
+                out("the club did not sign the terminal on: nothing else was run")
+                break
         terminal.link.close()
         terminal.slot.close()
         charged = terminal.bank.charged_total()
-    report = ledger_check(db)
+    signed_on = bool(transactions) and transactions[0]["outcome"] == "approved"
     out("")
     out(summary_table(transactions))
     out(f"bank leg charged {charged:,} rials in total")
-    out(str(report))
+    if club is None:
+        ledger = ledger_check(db)
+        ledger_ok, findings = ledger.ok, ledger.findings
+        out(str(ledger))
+        ok = ledger_ok and signed_on
+    else:
+        ledger_ok, findings = None, []
+        out("ledger check: skipped: the outside club's database is not here; run "
+            "`vafa club-server ledger-check --db PATH` where it is")  # fmt: skip
+        ok = signed_on and not unanswered
+        out(f"club {host}:{port}: sign-on {'approved' if signed_on else 'refused'}; "
+            f"{unanswered} flow(s) without an answer")  # fmt: skip
     return {
         "data_dir": str(data_dir),
+        "club": f"{host}:{port}",
+        "outside_club": club is not None,
         "transactions": transactions,
         "bank_charged_total": charged,
         "card_path": card_path,
-        "ledger_ok": report.ok,
-        "ledger_findings": report.findings,
+        "signed_on": signed_on,
+        "unanswered": unanswered,
+        "ledger_ok": ledger_ok,
+        "ledger_findings": findings,
+        "ok": ok,
     }
 
 
@@ -277,6 +342,10 @@ def add_arguments(parser):
                         help=f"where the club database and terminal files go; emptied first "
                              f"(default: {DEFAULT_DATA_DIR})")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object, no text")
+    parser.add_argument("--club", metavar="HOST:PORT",
+                        help="run the flows against this outside club instead of a fresh local "
+                             "one; it must hold the demo seed (vafa club-server seed-demo); the "
+                             "ledger check is then skipped")  # fmt: skip
     parser.add_argument(
         "--card",
         choices=("inprocess", "pcsc"),
@@ -286,10 +355,16 @@ def add_arguments(parser):
 
 
 def run(args):
+    """Exit 0 when the run is good (local club: signed on and the ledger check passes; outside
+    club: signed on and every flow answered), 1 when not, 2 for a bad --club."""
+    try:
+        club = parse_club(args.club) if args.club else None
+        out = (lambda *a: None) if args.json else print
+        report = run_demo(args.data_dir, out=out, card=args.card, club=club)
+    except ClubAddressError as e:
+        print(f"vafa demo: {e}", file=sys.stderr)
+        return 2
     if args.json:
-        report = run_demo(args.data_dir, out=lambda *a: None, card=args.card)
         json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
-    else:
-        report = run_demo(args.data_dir, card=args.card)
-    return 0 if report["ledger_ok"] else 1
+    return 0 if report["ok"] else 1

@@ -1,11 +1,18 @@
-"""`vafa demo`: the main job, run as a user runs it (a subprocess of the console entry point)."""
+"""`vafa demo`: the main job, run as a user runs it (a subprocess of the console entry point),
+against its own club and against an outside club (a real club server on TCP, in this process)."""
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from simulator.club_server import seed
+from simulator.club_server.ledger import ledger_check
+from simulator.club_server.server import run_in_thread
+from simulator.pos_emulator.terminal import start_demo_club
 
 FLOWS = {"sign_on", "bank", "club_credit", "store_credit", "cash", "balance", "top_up",
          "refund", "void", "close"}  # fmt: skip
@@ -51,3 +58,91 @@ def test_demo_text_and_no_card_number_in_clear(tmp_path):
         assert number not in done.stdout
         for path in files:
             assert number.encode() not in path.read_bytes(), (number[-4:], path.name)
+
+
+def club_accounts(club, pan):
+    """{(kind, merchant id): balance} of a card, read from a club's database."""
+    vault = seed.vault_for(club.server.db_path)
+
+    def read(store):
+        card = store.card_by_hash(vault.lookup_hash(pan))
+        return {
+            (a["kind"], a["merchant_id"]): a["balance"] for a in store.accounts_of_card(card["id"])
+        }
+
+    return club.call(read)
+
+
+def test_demo_runs_against_an_outside_club(tmp_path):
+    club = start_demo_club(tmp_path / "outside" / "club.db")  # seed-demo, as docs/testing.md asks
+    try:
+        address = f"127.0.0.1:{club.port}"
+        reports = []
+        for _ in range(2):  # the second run: the terminal's key counter was kept
+            done = run_demo(tmp_path / "demo", "--club", address, "--json")
+            assert done.returncode == 0, done.stderr + done.stdout[-2000:]
+            reports.append(json.loads(done.stdout))
+        messages = club.server.stats["messages"]
+        points = club_accounts(club, seed.CARD_B)
+        ledger = club.call(ledger_check)
+    finally:
+        club.stop()
+    for report in reports:
+        assert report["club"] == address and report["outside_club"] is True
+        assert report["signed_on"] is True and report["unanswered"] == 0
+        assert report["ledger_ok"] is None  # skipped: the outside club's database is not here
+        assert {row["flow"] for row in report["transactions"]} == FLOWS
+    # the flows reached the outside club: two runs of a dozen flows, and the cash purchase of
+    # each run gave card B 45 points (40 + 90 = 130: 100 of them became 100,000 store credit)
+    assert messages >= 2 * len(FLOWS)
+    assert points[("points", seed.DEMO_MERCHANT)] == 30
+    assert points[("store", seed.DEMO_MERCHANT)] == 100_000
+    assert ledger.ok, ledger.findings
+    assert not (tmp_path / "demo" / "club.db").exists()  # no club of its own
+
+
+def test_demo_text_against_an_outside_club_says_the_ledger_check_is_skipped(tmp_path):
+    club = start_demo_club(tmp_path / "outside" / "club.db")
+    try:
+        done = run_demo(tmp_path / "demo", "--club", f"127.0.0.1:{club.port}")
+    finally:
+        club.stop()
+    assert done.returncode == 0, done.stderr
+    assert f"club: 127.0.0.1:{club.port} (outside club" in done.stdout
+    assert "ledger check: skipped" in done.stdout and "ledger-check --db" in done.stdout
+
+
+def test_demo_against_a_club_without_the_demo_seed_says_why_and_fails(tmp_path):
+    club = run_in_thread(str(tmp_path / "empty.db"))  # a club that never heard of VT000001
+    try:
+        done = run_demo(tmp_path / "demo", "--club", f"127.0.0.1:{club.port}")
+    finally:
+        club.stop()
+    assert done.returncode == 1
+    assert "the club closed the connection on the first message without answering" in done.stdout
+    assert "initial key id 5641464100000001 of terminal VT000001" in done.stdout
+    assert "nothing else was run" in done.stdout
+
+
+def closed_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("clubhost", "--club 'clubhost': no port; expected HOST:PORT"),
+        ("clubhost:http", "--club 'clubhost:http': port 'http' is not a number"),
+        ("127.0.0.1:99999", "--club '127.0.0.1:99999': port 99999 is not in 1..65535"),
+        ("CLOSED", "no club answers there"),
+    ],
+)
+def test_demo_bad_club_is_one_line_and_exit_2(tmp_path, value, message):
+    value = value.replace("CLOSED", f"127.0.0.1:{closed_port()}")
+    done = run_demo(tmp_path / "demo", "--club", value)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith("vafa demo: ") and done.stderr.count("\n") == 1
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -8,7 +8,12 @@
 The real engine (simulator/pos_emulator/terminal.py) behind an ECR port, so that
 `vafa bridge` (or a cashier application) drives it exactly as it would drive a device. With no
 --club it starts its own demo club server, as `vafa demo` does. When a sale asks for a card,
-the reader presents the --card persona.
+the reader presents the --card persona. After power-up the terminal signs on, as a device does
+(docs/protocol.md 5.9), and the result is shown ("sign-on: ...").
+
+--club HOST:PORT is honoured by every mode: the interactive and headless terminal, --scenario
+(every scenario against that club instead of a fresh seeded copy each) and --load. A value that
+is not HOST:PORT, or where nothing accepts a connection, is one line on stderr and exit 2.
 
 Modes: a mode is a function (args, world) -> exit status, registered in MODES and chosen by
 choose_mode(). "headless" serves the ECR port and logs one line per event; it is chosen when
@@ -16,7 +21,6 @@ no interactive mode applies (no terminal, --headless, or none registered). The i
 and --scenario register their own modes (and arguments in add_arguments) the same way.
 """
 
-import shutil
 import signal
 import sys
 import threading
@@ -25,13 +29,18 @@ from pathlib import Path
 from agent.ecr.link import Link
 from agent.ecr.server import EcrServer
 from agent.ecr.session import ThreadRunner
+from simulator.club_server import seed
+from simulator.pos_emulator.club_link import ClubAddressError, parse_club, probe_club
 from simulator.pos_emulator.ecr_port import EcrPortError, open_ecr_port
 from simulator.pos_emulator.terminal import (
     DEFAULT_PERSONA,
     PERSONAS,
     TERMINAL_NUMBER,
     EmulatedTerminal,
+    empty_folder,
     start_demo_club,
+    terminal_folder,
+    terminal_merchant,
 )
 
 DEFAULT_DATA_DIR = "var/emulator"
@@ -43,16 +52,23 @@ def add_arguments(parser):
         help="expose the ECR port: tcp://HOST:PORT (port 0: any), pty (a socat pair; prints "
              "the cashier side), pty:PATH, or a serial port path")  # fmt: skip
     add("--club", metavar="HOST:PORT",
-        help="the club server (default: start the demo club server here)")  # fmt: skip
+        help="an outside club server, for every mode (default: start the demo club server "
+             "here; docs/testing.md \"An outside club\" says what it must hold)")  # fmt: skip
     add("--card", default=DEFAULT_PERSONA, choices=sorted(PERSONAS),
         help=f"the card the customer presents (default: {DEFAULT_PERSONA}): "
              + "; ".join(f"{k}: {v[0]}" for k, v in sorted(PERSONAS.items())))  # fmt: skip
     add("--data-dir", default=DEFAULT_DATA_DIR,
         help=f"terminal files and the demo club's database; kept between runs, so results "
              f"survive a restart (default: {DEFAULT_DATA_DIR})")  # fmt: skip
-    add("--fresh", action="store_true", help="empty --data-dir first")
+    add("--fresh", action="store_true",
+        help="empty --data-dir first (with --club, the terminals' key counters and STANs stay: "
+             "that club remembers them)")  # fmt: skip
     add("--terminal", type=int, default=TERMINAL_NUMBER,
-        help="terminal number in the club (docs/testing.md; default 1)")  # fmt: skip
+        help="terminal number in the club (docs/testing.md; default 1): 1 and 2 sell at the "
+             "hypermarket, 3 at the pool, 4 at the bookshop, 99 is not registered")  # fmt: skip
+    add("--merchant", metavar="ID",
+        help="merchant id the terminal sends (field 42); default: the one the club registered "
+             "for --terminal (the demo club's table for an outside club)")  # fmt: skip
     add("--baud", type=int, default=115200, help="serial ECR port rate")
     add("--headless", action="store_true", help="no interactive screen, even on a terminal")
     add("--verbose", "-v", action="store_true", help="also log every screen and receipt")
@@ -86,7 +102,8 @@ class World:
     def __init__(self, args, out=print):
         self.args = args
         self.out = out
-        self.club = None
+        self.club = None  # the demo club server started here, when there is no --club
+        self.address = None  # (host, port) of the club every mode talks to
         self.terminal = None
         self.opened = None
         self.server = None
@@ -105,25 +122,42 @@ class World:
 
     def start(self):
         args = self.args
+        mode = choose_mode(args)
+        outside = parse_club(args.club) if args.club else None  # before anything is touched
         data = Path(args.data_dir)
-        if args.fresh and data.exists():
-            shutil.rmtree(data)
+        if args.fresh:  # an outside club remembers the terminals' key counters and STANs
+            empty_folder(data, keep_lasting=outside is not None)
         data.mkdir(parents=True, exist_ok=True)
-        if args.club:
-            host, _, port = args.club.rpartition(":")
-            host, port = host or "127.0.0.1", int(port)
-            self.out(f"club: {host}:{port}")
-        else:
+        if outside is not None:
+            probe_club(*outside)  # fail fast: nothing there is one line, not a run of failures
+            self.address = outside
+            self.out(f"club: {outside[0]}:{outside[1]} (outside club)")
+        elif mode != "scenario":  # scenarios start a fresh seeded club each
             self.club = start_demo_club(data / "club.db")
-            host, port = "127.0.0.1", self.club.port
-            self.out(f"club: 127.0.0.1:{port} (demo club server, database {data / 'club.db'})")
+            self.address = ("127.0.0.1", self.club.port)
+            self.out(f"club: 127.0.0.1:{self.club.port} (demo club server, database "
+                     f"{data / 'club.db'})")  # fmt: skip
+        if mode in ("scenario", "load"):  # they power up terminals of their own
+            return
+        host, port = self.address
+        if getattr(args, "merchant", None):
+            merchant = (args.merchant, seed.MERCHANTS.get(args.merchant, ("",))[0])
+        else:
+            merchant = terminal_merchant(args.terminal, self.club)
         self.terminal = EmulatedTerminal(
-            data / f"terminal-{args.terminal}", port, host, args.card, args.terminal
+            terminal_folder(data, args.terminal),
+            port,
+            host,
+            args.card,
+            args.terminal,
+            merchant=merchant,
         )
-        report = self.terminal.engine.recover()
-        self.out(f"terminal: {self.terminal.terminal_id}, card persona {args.card} "
-                 f"({PERSONAS[args.card][0]}); unfinished work found: "
+        report = self.terminal.power_up()
+        store = f" ({merchant[1]})" if merchant[1] else ""
+        self.out(f"terminal: {self.terminal.terminal_id} at merchant {merchant[0]}{store}, card "
+                 f"persona {args.card} ({PERSONAS[args.card][0]}); unfinished work found: "
                  f"{len(report['actions'])}")  # fmt: skip
+        self.out(f"sign-on: {self.terminal.signed_on['message']}")
         if args.ecr:
             session = self.terminal.ecr_session(ThreadRunner())
             resolved = session.recover(report)
@@ -193,15 +227,27 @@ MODES["ui"] = run_ui
 
 
 def run_scenarios(args, world):
-    """--scenario: each scenario runs against its own fresh seeded club (not the world's)."""
+    """--scenario: each scenario runs against its own fresh seeded club, or with --club against
+    that club (each terminal number one terminal, its files in --data-dir, across scenarios
+    and runs)."""
     from simulator.pos_emulator.scenario import run_files
 
     factory = None
     if getattr(args, "firmware", None):
+        if world.address is not None:
+            print("vafa emulator: --firmware runs each scenario against a fresh seeded club "
+                  "of its own; it does not take --club", file=sys.stderr)  # fmt: skip
+            return 2
         from simulator.fil import firmware_factory
 
         factory = firmware_factory(args.firmware)
-    return run_files(args.scenario, world.out, terminal_factory=factory)
+    return run_files(
+        args.scenario,
+        world.out,
+        terminal_factory=factory,
+        club=world.address,
+        data_dir=args.data_dir,  # the terminals' own folders: one terminal per number
+    )
 
 
 def run_load(args, world):
@@ -242,7 +288,7 @@ def run(args):
     try:
         with world:
             return MODES[mode](args, world)
-    except EcrPortError as e:
+    except (EcrPortError, ClubAddressError) as e:
         print(f"vafa emulator: {e}", file=sys.stderr)
         return 2
     finally:

@@ -2,18 +2,20 @@
 
 Each terminal is the real engine (EmulatedTerminal) with its own identity: terminal numbers
 from seed.LOAD_TERMINALS_FIRST (1001), registered with seed.add_load_terminals when the club
-is the local demo club. Each runs in its own thread, back to back for S seconds, a cash
-purchase with one of the seeded members' cards (turn by turn), then drains its queue. The
-report: transactions, throughput, p50 and p99 of the sale's time at the terminal, errors, and
-the club's ledger check (local club only).
+is the local demo club (an outside club needs `vafa club-server add-terminals`). Each powers up
+(recovers, signs on; a terminal whose sign-on fails sells nothing), then runs in its own
+thread, back to back for S seconds, a cash purchase with one of the seeded members' cards
+(turn by turn), then drains its queue. The report: transactions, throughput, p50 and p99 of
+the sale's time at the terminal, errors (each with what the club link saw, and the most common
+one named), and the club's ledger check (local club only).
 """
 
 import threading
 import time
-from pathlib import Path
+from collections import Counter
 
 from simulator.club_server import seed
-from simulator.pos_emulator.terminal import EmulatedTerminal
+from simulator.pos_emulator.terminal import EmulatedTerminal, terminal_folder
 
 CARDS = ("active", "member-b", "new-member", "prepaid")
 AMOUNT = 100_000
@@ -33,30 +35,43 @@ class LoadTerminal(threading.Thread):
         self.index = index
         self.deadline = deadline
         self.latencies = []
-        self.errors = []
+        self.errors = []  # (kind: the same words for alike errors of any terminal, detail)
 
     def run(self):
         engine = self.terminal.engine
         try:
-            engine.recover()
+            self.terminal.power_up()
+            signed_on = self.terminal.signed_on
+            if signed_on["outcome"] != "approved":
+                self.error("sign-on: " + signed_on["reason"], "sign-on: " + signed_on["message"])
+                return
             turn = self.index
             while time.monotonic() < self.deadline:
                 self.terminal.reader.persona = CARDS[turn % len(CARDS)]
                 turn += 1
+                self.terminal.link.forget()
                 start = time.perf_counter()
                 res = engine.purchase_cash(AMOUNT)
                 self.latencies.append((time.perf_counter() - start) * 1000)
                 if res["outcome"] != "approved":
-                    self.errors.append(f"{res['outcome']} {res['response_code']}: {res['message']}")
+                    why = self.terminal.explain(res)
+                    self.error(
+                        f"sale {res['outcome']} ({res['response_code'] or 'no code'}): "
+                        f"{res['message']}" + (f": {why}" if why else "")
+                    )
                 self.terminal.screens.take()
                 self.terminal.receipts()
             engine.saf.drain(force=True)
             if engine.pending():
-                self.errors.append(f"{engine.pending()} confirmation(s) still queued")
+                self.error("confirmations still queued", f"{engine.pending()} confirmation(s) "
+                           "still queued")  # fmt: skip
         except Exception as e:
-            self.errors.append(f"{type(e).__name__}: {e}")
+            self.error(f"{type(e).__name__}: {e}")
         finally:
             self.terminal.close()
+
+    def error(self, kind, detail=None):
+        self.errors.append((kind, detail or kind))
 
 
 def run_load(count, seconds, data_dir, host, port, db_path=None, out=print):
@@ -66,9 +81,8 @@ def run_load(count, seconds, data_dir, host, port, db_path=None, out=print):
         seed.add_load_terminals(str(db_path), count)
     first = seed.LOAD_TERMINALS_FIRST
     deadline = time.monotonic() + seconds
-    root = Path(data_dir) / "load"
     terminals = [
-        LoadTerminal(root / f"terminal-{first + i}", host, port, first + i, i, deadline)
+        LoadTerminal(terminal_folder(data_dir, first + i), host, port, first + i, i, deadline)
         for i in range(count)
     ]
     started = time.perf_counter()
@@ -78,7 +92,8 @@ def run_load(count, seconds, data_dir, host, port, db_path=None, out=print):
         t.join()
     elapsed = time.perf_counter() - started
     latencies = [x for t in terminals for x in t.latencies]
-    errors = [f"{t.terminal.terminal_id}: {e}" for t in terminals for e in t.errors]
+    errors = [f"{t.terminal.terminal_id}: {detail}" for t in terminals for _, detail in t.errors]
+    kinds = Counter(kind for t in terminals for kind, _ in t.errors)
     report = {
         "terminals": count,
         "seconds": round(elapsed, 2),
@@ -87,8 +102,12 @@ def run_load(count, seconds, data_dir, host, port, db_path=None, out=print):
         "p50_ms": round(percentile(latencies, 50), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
         "errors": len(errors),
+        "dominant_error": None,
         "ledger_ok": None,
     }
+    if kinds:
+        text, times = kinds.most_common(1)[0]
+        report["dominant_error"] = {"error": text, "count": times}
     ledger = None
     if db_path is not None:
         from simulator.club_server.ledger import ledger_check
@@ -100,6 +119,9 @@ def run_load(count, seconds, data_dir, host, port, db_path=None, out=print):
         f"{report['seconds']} s: {report['throughput_per_s']}/s, p50 {report['p50_ms']} ms, "
         f"p99 {report['p99_ms']} ms, errors {report['errors']}"
     )
+    if kinds:
+        text, times = kinds.most_common(1)[0]
+        out(f"  most common error ({times} of {len(errors)}): {text}")
     for e in errors[:10]:
         out("  error: " + e)
     if ledger is not None:
@@ -112,9 +134,6 @@ def run_load(count, seconds, data_dir, host, port, db_path=None, out=print):
 
 def run_load_mode(args, world):
     db = world.club.server.db_path if world.club is not None else None
-    host, _, port = (args.club or "").rpartition(":")
-    port = int(port) if args.club else world.club.port
-    status, _ = run_load(
-        args.load, args.seconds, args.data_dir, host or "127.0.0.1", port, db, world.out
-    )
+    host, port = world.address
+    status, _ = run_load(args.load, args.seconds, args.data_dir, host, port, db, world.out)
     return status

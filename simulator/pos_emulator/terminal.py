@@ -3,7 +3,7 @@
 
     club = start_demo_club("var/emulator/club.db")           # or a club server of your own
     terminal = EmulatedTerminal("var/emulator/terminal", club.port, card="active")
-    terminal.engine.recover()
+    terminal.power_up()                                       # recover, then sign on
     terminal.engine.purchase_cash(450_000)                    # the reader presents the persona
 
 Ports: the club link over TCP (agent/links/tcp.py), the bank-leg simulator (simulator/bank),
@@ -13,6 +13,15 @@ text screens, a recording printer (behind a ReceiptTap, so the ECR session can h
 to the cashier's software), the system clock and file storage. The terminal is provisioned
 with the demo club's test keys (docs/testing.md "Keys") on first start.
 
+Identity: terminal number n is terminal id VT + n and initial key id 56414641 + n (seed.py);
+the merchant id it sends (field 42) is the one the club registered terminal n under
+(terminal_merchant: the club's database when the club runs in this process, else the demo
+club's table), so terminal 3 sells at the pool and terminal 4 at the bookshop.
+
+Power-up (power_up()) is what a terminal does when switched on: finish unfinished work
+(recover), then sign on (docs/protocol.md 5.9); the sign-on's report is kept in `signed_on`.
+The club link is a WatchedLink (club_link.py), so a flow that got no answer can say why.
+
 Card personas: for now a persona is an agent.ports.Card built from the seeded card numbers
 (simulator/club_server/seed.py), handed to the engine as a read card. The names follow
 simulator/cards/personas.py where both have one; switching to those virtual cards (read
@@ -20,6 +29,7 @@ through agent/card_io/clubcard.py, as `vafa demo` does) is the next step.
 """
 
 import binascii
+import shutil
 from pathlib import Path
 
 from agent.display.text import render
@@ -32,6 +42,7 @@ from agent.protocol.dukpt import TerminalDukpt, derive_initial_key
 from agent.storage import FileStorage
 from simulator.bank import BankSimulator
 from simulator.club_server import seed
+from simulator.pos_emulator import club_link
 
 TERMINAL_NUMBER = 1
 # The member who enrolls when a card from the club's stock is used for the first time.
@@ -54,6 +65,10 @@ PERSONAS = {
     "unknown": ("a card the club never issued: 14", seed.UNKNOWN_CARD, CHIP),
 }  # fmt: skip
 DEFAULT_PERSONA = "active"
+# What a club remembers a terminal by, so a terminal whose other files are thrown away must
+# keep: its DUKPT state (the club refuses a KSN counter it saw) and its STAN (the club takes a
+# request with a STAN and field 7 it saw for a copy of that one: docs/protocol.md section 6).
+LASTING_BLOBS = ("dukpt", "stan")
 
 
 def persona_card(name):
@@ -106,8 +121,58 @@ def provision(storage, number=TERMINAL_NUMBER):
     return dukpt
 
 
+def terminal_folder(data_dir, number):
+    """Where terminal `number` keeps its files under a data directory: `vafa emulator`, its
+    scenarios against an outside club and its load mode (load terminals under load/) agree, so
+    a terminal number is one terminal to the club whichever of them runs it."""
+    if number >= seed.LOAD_TERMINALS_FIRST:
+        return Path(data_dir) / "load" / f"terminal-{number}"
+    return Path(data_dir) / f"terminal-{number}"
+
+
+def empty_folder(folder, keep_lasting=False):
+    """Delete everything under `folder`; with keep_lasting, the terminals' LASTING_BLOBS stay
+    (for an outside club, which remembers them)."""
+    folder = Path(folder)
+    kept = {}
+    if keep_lasting:
+        kept = {p: p.read_bytes() for name in LASTING_BLOBS for p in folder.rglob(name)}
+    if folder.exists():
+        shutil.rmtree(folder)
+    for path, data in kept.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def terminal_merchant(number, club=None):
+    """(merchant id, store name) the club registered terminal `number` under.
+
+    club: a ServerThread (start_demo_club, run_in_thread) whose database is asked; without one,
+    or when it does not know the terminal, the demo club's table (seed.TERMINALS; load
+    terminals from seed.LOAD_TERMINALS_FIRST are registered at the demo store, as
+    `vafa club-server add-terminals` does by default).
+    """
+    if club is not None:
+        _, ikid = seed.terminal_identity(number)
+
+        def look(store):
+            terminal = store.terminal_by_ikid(ikid)
+            if terminal is None:
+                return None
+            merchant = store.merchant(terminal["merchant_id"])
+            return terminal["merchant_id"], merchant["name"] if merchant else ""
+
+        found = club.call(look)
+        if found is not None:
+            return found
+    merchant_id = seed.TERMINALS.get(number, (seed.DEMO_MERCHANT,))[0]
+    return merchant_id, seed.MERCHANTS.get(merchant_id, ("",))[0]
+
+
 class EmulatedTerminal:
-    """The emulated terminal: the agent's engine wired to simulated hardware."""
+    """The emulated terminal: the agent's engine wired to simulated hardware.
+
+    merchant: (merchant id, store name) to send; default terminal_merchant(number)."""
 
     def __init__(
         self,
@@ -117,10 +182,13 @@ class EmulatedTerminal:
         card=DEFAULT_PERSONA,
         number=TERMINAL_NUMBER,
         timeout_ms=5000,
+        merchant=None,
     ):
         aes_cryptography.install()
         self.number = number
-        self.terminal_id, _ = seed.terminal_identity(number)
+        self.terminal_id, self.ikid = seed.terminal_identity(number)
+        self.merchant_id, self.merchant_name = merchant or terminal_merchant(number)
+        self.signed_on = None  # the sign-on's report, once power_up() ran
         self.storage = FileStorage(str(root))
         dukpt = provision(self.storage, number)
         self.screens = ScreenLog()
@@ -128,7 +196,7 @@ class EmulatedTerminal:
         self.tap = ReceiptTap(self.printer)
         self.reader = PersonaReader(card)
         self.bank = BankSimulator(journal_path=str(Path(root) / "bank.jsonl"))
-        self.link = TcpClubLink(club_host, club_port)
+        self.link = club_link.WatchedLink(TcpClubLink(club_host, club_port))
         self.engine = Engine(
             self.link,
             self.bank,
@@ -140,13 +208,24 @@ class EmulatedTerminal:
             self.storage,
             {
                 "terminal_id": self.terminal_id,
-                "merchant_id": seed.DEMO_MERCHANT,
-                "merchant_name": seed.MERCHANTS[seed.DEMO_MERCHANT][0],
+                "merchant_id": self.merchant_id,
+                "merchant_name": self.merchant_name,
                 "storage_key": bytes(range(16)),
                 "timeout_ms": timeout_ms,
             },
             dukpt=dukpt,
         )
+
+    def power_up(self):
+        """Switched on: finish unfinished work, then sign on (docs/protocol.md 5.9). Returns the
+        recovery report (agent/recovery.py); the sign-on's report is kept in `signed_on`."""
+        recovered = self.engine.recover()
+        self.signed_on = club_link.sign_on(self.engine, self.link, self.number)
+        return recovered
+
+    def explain(self, result):
+        """Why a flow got no answer from the club, when the link saw it; else None."""
+        return club_link.explain(result, self.link)
 
     def ecr_session(self, runner=None):
         """The ECR session over this terminal's engine (agent/ecr/session.py)."""

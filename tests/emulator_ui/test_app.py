@@ -187,3 +187,46 @@ def test_balance_by_tap_and_the_card_leaves_the_field(terminal):
     assert app.lines[0].startswith("Points ")
     assert app.lines[3] == "Tier A"
     assert app.slot.inside is None  # a tapped card is gone once the flow is over
+
+
+def test_the_log_shows_the_sign_on_after_power_up_and_the_store(tmp_path):
+    club = start_demo_club(tmp_path / "club.db")
+    term = EmulatedTerminal(tmp_path / "terminal", club.port, number=3)
+    term.power_up()
+
+    async def scenario():
+        app = EmulatorApp(term, lang="en")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.05)
+        return app
+
+    try:
+        app = asyncio.run(scenario())
+    finally:
+        term.close()
+        club.stop()
+    assert "terminal VT000003 at Abi Pool" in app.sub_title
+    assert any(line.endswith("sign-on: approved (00)") for line in app.event_lines)
+
+
+def test_a_sale_the_club_does_not_answer_says_why(tmp_path):
+    club = start_demo_club(tmp_path / "club.db")
+    term = EmulatedTerminal(tmp_path / "terminal", club.port, number=1001)  # not registered
+    term.power_up()
+
+    async def scenario():
+        app = EmulatorApp(term, lang="en")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("i", *"50000", "f4")
+            await until(pilot, lambda: not app.busy)
+        return app
+
+    try:
+        app = asyncio.run(scenario())
+    finally:
+        term.close()
+        club.stop()
+    log = "\n".join(app.event_lines)
+    assert "sign-on: no answer: the club closed the connection on the first message" in log
+    assert "result: cash" in log
+    assert "why: the club closed the connection without answering" in log

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from simulator.club_server import seed
 from simulator.pos_emulator import cli
 from simulator.pos_emulator.load import run_load
-from simulator.pos_emulator.scenario import ScenarioError, load_file, run_files
+from simulator.pos_emulator.scenario import ScenarioError, load_all, load_file, run_files
 from simulator.pos_emulator.terminal import start_demo_club
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
@@ -186,7 +187,75 @@ def test_the_whole_library_passes():
     assert " 0 failed" in out
 
 
-def test_cli_scenario_mode(tmp_path):
+def test_the_library_sells_at_every_seeded_store_on_its_own_terminals():
+    """Every active terminal of the demo club (so every store) has scenarios in the library,
+    and they pass: each terminal number sends the merchant id the club registered it under."""
+    by_terminal = {}
+    for sc in load_all([str(LIBRARY)]):
+        by_terminal.setdefault(sc.terminal.get("number", 1), []).append(sc.name)
+    active = {n for n, (_merchant, status) in seed.TERMINALS.items() if status == "active"}
+    assert active <= set(by_terminal), sorted(active - set(by_terminal))
+    stores = {seed.TERMINALS[n][0] for n in by_terminal if n in seed.TERMINALS}
+    assert stores == set(seed.MERCHANTS)
+    status, out = run([str(LIBRARY / "stores.yaml")])
+    assert status == 0, out
+
+
+def args_for(*argv):
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    return parser.parse_args([str(a) for a in argv])
+
+
+def club_balances(club, pan, merchant=seed.DEMO_MERCHANT):
+    """{kind: balance} of a card at a merchant (and its club credit), from a club's database."""
+    vault = seed.vault_for(club.server.db_path)
+
+    def read(store):
+        card = store.card_by_hash(vault.lookup_hash(pan))
+        rows = store.accounts_of_card(card["id"])
+        return {a["kind"]: a["balance"] for a in rows if a["merchant_id"] in ("", merchant)}
+
+    return club.call(read)
+
+
+def test_cli_scenario_mode_runs_against_the_outside_club(tmp_path):
+    outside = start_demo_club(tmp_path / "outside" / "club.db")
+    path = write(
+        tmp_path,
+        """
+        name: a pool sale at the outside club
+        terminal: {number: 3}
+        club: {slow_delay: 1}
+        steps:
+          - card: new-member
+          - flow: cash
+            amount: 100000
+            expect: {outcome: approved, result: {points_earned: 20}}
+          - drain: true
+            expect: {pending: 0, ledger_ok: true, balances: {card: new-member, points: 20}}
+    """,
+    )
+    args = args_for("--scenario", path, "--club", f"127.0.0.1:{outside.port}",
+                    "--data-dir", tmp_path / "data")  # fmt: skip
+    lines = []
+    try:
+        with cli.World(args, lines.append) as world:
+            assert world.club is None  # no club of its own
+            # twice: the terminal's key counter and STAN are kept between runs
+            assert cli.MODES["scenario"](args, world) == 0, lines
+            assert cli.MODES["scenario"](args, world) == 0, lines
+        pool = club_balances(outside, seed.CARD_C, "VAFA00000000002")
+    finally:
+        outside.stop()
+    assert pool["points"] == 40  # both runs sold at the outside club's pool
+    out = "\n".join(lines)
+    assert "outside club: scenarios run against it as it is" in out
+    assert (
+        "not checked: 2 expectation(s) that read the club's database (balances, ledger_ok)" in out
+    )
+    assert "not applied: club settings slow_delay" in out
+
     path = write(tmp_path, "name: echo\nsteps:\n  - flow: echo\n    expect: {outcome: declined}\n")
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
@@ -212,6 +281,47 @@ def test_load_mode_small(tmp_path):
     assert report["ledger_ok"] is True
     assert report["p99_ms"] >= report["p50_ms"] > 0
     assert any(line.startswith("ledger check: OK") for line in lines)
+
+
+def test_load_against_a_club_that_does_not_know_the_terminals_says_so(tmp_path):
+    """The club closes the connection of an unknown initial key id ("unknown initial key id" in
+    its log); the terminal side says so, and the summary names the most common error."""
+    outside = start_demo_club(tmp_path / "outside" / "club.db")  # no load terminals registered
+    args = args_for("--load", 2, "--seconds", 1, "--club", f"127.0.0.1:{outside.port}",
+                    "--data-dir", tmp_path / "data")  # fmt: skip
+    lines = []
+    try:
+        with cli.World(args, lines.append) as world:
+            assert cli.MODES["load"](args, world) == 1
+    finally:
+        outside.stop()
+    out = "\n".join(lines)
+    assert (
+        "most common error (2 of 2): sign-on: no answer: the club closed the connection on the "
+        "first message without answering (it does not know the terminal's initial key id"
+    ) in out
+    assert "VT001001: sign-on: no answer" in out and "initial key id 5641464100001001" in out
+    assert "No answer from the club" not in out
+
+
+def test_load_without_a_club_says_it_cannot_be_reached(tmp_path):
+    lines = []
+    port = closed_port()
+    status, report = run_load(2, 0.5, tmp_path, "127.0.0.1", port, None, lines.append)
+    assert status == 1 and report["transactions"] == 0
+    assert report["dominant_error"]["count"] == 2
+    error = report["dominant_error"]["error"]
+    assert error.startswith("sign-on: no answer: the club cannot be reached")
+    assert f"cannot connect to 127.0.0.1:{port}" in error
+    assert f"  most common error (2 of 2): {error}" in lines
+
+
+def closed_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def test_cli_load_mode(tmp_path):

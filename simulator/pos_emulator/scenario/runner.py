@@ -6,6 +6,18 @@ netfault proxy in front of it, and `concurrency` emulated terminals (EmulatedTer
 real engine) that run the steps `repeat` times each, in their own threads. A copy stops at its
 first failed expectation; the failures name the file, scenario, copy, round, step and
 expectation.
+
+Each terminal sends the merchant id its club registered it under (terminal 3: the pool,
+terminal 4: the bookshop; terminal.terminal_merchant), and `balances` read store credit and
+points at that merchant unless the row names one.
+
+An outside club (run_files(club=(host, port)), `vafa emulator --scenario ... --club`): no
+copy, no club of its own; every scenario talks to that club as it is. Its database is not
+here, so the expectations that read it (`balances`, `ledger_ok`) are counted as not checked
+and reported; the scenario's `club:` settings do not apply; the club's time is not measured.
+Each terminal number is one terminal for the whole run (its files in one folder, kept between
+scenarios and runs), because that club remembers it: its KSN counter, its STANs, its totals
+of the day (terminal.LASTING_BLOBS).
 """
 
 import copy as copying
@@ -29,10 +41,18 @@ from simulator.pos_emulator.scenario.schema import (
     expand_paths,
     load_file,
 )
-from simulator.pos_emulator.terminal import ENROLLMENT, PERSONAS, SWIPE, EmulatedTerminal
+from simulator.pos_emulator.terminal import (
+    ENROLLMENT,
+    PERSONAS,
+    SWIPE,
+    EmulatedTerminal,
+    terminal_folder,
+    terminal_merchant,
+)
 
 ENTRY_CODES = {"insert": "051", "swipe": "021", "manual": "012"}
 BANK_PREFIX = "603799"
+CLUB_DATABASE_KEYS = ("balances", "ledger_ok")  # expectations that read the club's database
 
 _template_lock = threading.Lock()
 _template = {}
@@ -152,17 +172,19 @@ class Copy:
         self.world = world
         self.index = index
         self.number = number
-        self.root = world.root / f"terminal-{number}"
+        self.root = world.terminal_root(number)
         self.proxy = None
-        port = world.club.port
+        host, port = world.address
         if world.scenario.netfault is not None:
             from simulator.netfault import FaultProxy, Plan
 
             nf = world.scenario.netfault
             plan = Plan(nf["faults"], nf["delay_s"])
-            self.proxy = FaultProxy("127.0.0.1", port, plan).start_in_thread()
-            port = self.proxy.port
+            self.proxy = FaultProxy(host, port, plan).start_in_thread()
+            host, port = "127.0.0.1", self.proxy.port
+        self.host = host
         self.port = port
+        self.merchant = terminal_merchant(number, world.club)
         self.reader = ScenarioReader()
         self.keypad = ScriptedKeypad(dict(ENROLLMENT))
         self.terminal = None
@@ -179,7 +201,12 @@ class Copy:
             return {"actions": []}
         options = self.world.scenario.terminal
         t = EmulatedTerminal(
-            self.root, self.port, number=self.number, timeout_ms=options.get("timeout_ms", 5000)
+            self.root,
+            self.port,
+            self.host,
+            number=self.number,
+            timeout_ms=options.get("timeout_ms", 5000),
+            merchant=self.merchant,
         )
         t.engine.reader = t.reader = self.reader
         t.engine.keypad = self.keypad
@@ -203,11 +230,20 @@ class Copy:
 
 
 class World:
-    def __init__(self, scenario, terminal_factory=None):
+    """What one scenario runs against: its club (a fresh seeded copy, or the outside club at
+    `outside` = (host, port)), and its copies. keep: the folder of the terminals' files kept
+    between scenarios (outside club only)."""
+
+    def __init__(self, scenario, terminal_factory=None, outside=None, keep=None):
         self.scenario = scenario
         self.terminal_factory = terminal_factory  # (copy) -> terminal; None: EmulatedTerminal
         self.root = Path(tempfile.mkdtemp(prefix="vafa-scenario-"))
-        self.club = None
+        self.club = None  # the club server of this scenario (None with an outside club)
+        self.outside = outside
+        self.keep = Path(keep) if keep is not None else None
+        self.address = outside
+        self.timer = None
+        self.unchecked = []  # expectations an outside club's database would answer
         self.copies = []
 
     def __enter__(self):
@@ -222,6 +258,18 @@ class World:
         self.close()
 
     def start(self):
+        sc = self.scenario
+        if sc.concurrency > 1:
+            first = seed.LOAD_TERMINALS_FIRST
+            numbers = list(range(first, first + sc.concurrency))
+        else:
+            numbers = [sc.terminal.get("number", 1)]
+        if self.outside is None:
+            self.start_club(numbers)
+        for i, n in enumerate(numbers):
+            self.copies.append(Copy(self, i, n))
+
+    def start_club(self, numbers):
         from simulator.club_server.server import run_in_thread
 
         sc = self.scenario
@@ -230,16 +278,18 @@ class World:
         shutil.copyfile(template, db)
         shutil.copyfile(str(template) + ".key", str(db) + ".key")
         if sc.concurrency > 1:
-            first = seed.LOAD_TERMINALS_FIRST
-            numbers = list(range(first, first + sc.concurrency))
             seed.add_load_terminals(str(db), sc.concurrency)
-        else:
-            numbers = [sc.terminal.get("number", 1)]
         self.db_path = str(db)
         self.club = run_in_thread(str(db), **sc.club)
+        self.address = ("127.0.0.1", self.club.port)
         self.timer = ServerTimer(self.club.server)
-        for i, n in enumerate(numbers):
-            self.copies.append(Copy(self, i, n))
+
+    def terminal_root(self, number):
+        """Terminal `number`'s files: fresh for each scenario, or with an outside club kept in
+        `keep` (the club remembers the terminal)."""
+        if self.outside is not None and self.keep is not None:
+            return terminal_folder(self.keep, number)
+        return self.root / f"terminal-{number}"
 
     def close(self):
         for c in self.copies:
@@ -415,9 +465,12 @@ def check(c, step, expect, result, screens, receipts, charges):
         want("pending", expect["pending"], c.terminal.engine.pending(), " queued")
     if "bank_charges" in expect:
         want("bank_charges", expect["bank_charges"], charges)
+    if c.world.club is None:  # an outside club: its database is not here
+        c.world.unchecked.extend(key for key in CLUB_DATABASE_KEYS if key in expect)
+        return failed
     for row in expect.get("balances", ()):
         pan = persona_number(row["card"]) or row["card"]
-        merchant = row.get("merchant", seed.DEMO_MERCHANT)
+        merchant = row.get("merchant", c.merchant[0])
         found = c.world.balances(pan, merchant)
         if found is None:
             failed.append(f"expected balances of card {row['card']}, but the club has no such card")
@@ -484,6 +537,7 @@ class ScenarioResult:
     failures: list = field(default_factory=list)
     seconds: float = 0.0
     timing: list = field(default_factory=list)  # rows: see timing_rows()
+    notes: list = field(default_factory=list)  # what was not checked, and why
 
     @property
     def ok(self):
@@ -492,33 +546,56 @@ class ScenarioResult:
 
 def timing_rows(world):
     """Per step: [label, runs, terminal ms mean, terminal ms max, server ms, messages].
-    Server time: the club's handling of the messages that arrived during the step's runs."""
+    Server time: the club's handling of the messages that arrived during the step's runs
+    (None: not measured, an outside club)."""
     sc = world.scenario
     steps = [*sc.steps, *sc.after]
     windows = {}
     for c in world.copies:
         for key, start, end in c.windows:
             windows.setdefault(key, []).append((start, end))
-    messages = sorted(world.timer.messages)
+    messages = sorted(world.timer.messages) if world.timer is not None else None
     rows = []
     for step in steps:
         spans = windows.get((step.part, step.index), [])
         if not spans:
             continue
         took = [(e - s) * 1000 for s, e in spans]
-        server = [d for t, d in messages if any(s <= t < e for s, e in spans)]
         label = f"{'after ' if step.part == 'after' else ''}{step.index} {step.name}"
+        if messages is None:
+            rows.append([label, len(spans), sum(took) / len(took), max(took), None, None])
+            continue
+        server = [d for t, d in messages if any(s <= t < e for s, e in spans)]
         rows.append(
             [label, len(spans), sum(took) / len(took), max(took), sum(server) * 1000, len(server)]
         )
     return rows
 
 
-def run_scenario(sc, terminal_factory=None):
+def outside_notes(sc, world):
+    """What a run against an outside club left unchecked or unapplied, in words."""
+    notes = []
+    if world.unchecked:
+        kinds = ", ".join(sorted(set(world.unchecked)))
+        notes.append(
+            f"not checked: {len(world.unchecked)} expectation(s) that read the club's database "
+            f"({kinds}): the outside club's database is not here"
+        )
+    if sc.club:
+        notes.append(
+            f"not applied: club settings {', '.join(sorted(sc.club))} (the outside club keeps "
+            "its own)"
+        )
+    return notes
+
+
+def run_scenario(sc, terminal_factory=None, club=None, keep=None):
+    """Run one scenario; club=(host, port): against that outside club (keep: the folder where
+    the terminals' files are kept between scenarios)."""
     started = time.perf_counter()
     result = ScenarioResult(sc.file, sc.name)
     try:
-        with World(sc, terminal_factory) as world:
+        with World(sc, terminal_factory, club, keep) as world:
             copies = world.copies
             if len(copies) == 1:
                 run_copy(copies[0], sc.steps, sc.repeat)
@@ -540,6 +617,8 @@ def run_scenario(sc, terminal_factory=None):
             for c in copies:
                 result.failures.extend(f"{sc.file}: {sc.name}: {f}" for f in c.failures)
             result.timing = timing_rows(world)
+            if club is not None:
+                result.notes = outside_notes(sc, world)
     except Exception as e:
         result.failures.append(f"{sc.file}: {sc.name}: could not run: {type(e).__name__}: {e}")
     result.seconds = time.perf_counter() - started
@@ -551,6 +630,11 @@ def format_timing(rows):
         f"    {'step':<34} {'runs':>4} {'terminal ms':>12} {'max':>8} {'server ms':>10} {'msgs':>5}"
     ]
     for label, runs, mean, top, server, count in rows:
+        if server is None:  # an outside club: its time is not measured here
+            lines.append(
+                f"    {label[:34]:<34} {runs:>4} {mean:>12.1f} {top:>8.1f} {'-':>10} {'-':>5}"
+            )
+            continue
         lines.append(
             f"    {label[:34]:<34} {runs:>4} {mean:>12.1f} {top:>8.1f} "
             f"{server / runs:>10.1f} {count:>5}"
@@ -569,18 +653,27 @@ def load_all(paths):
     return scenarios
 
 
-def run_files(paths, out=print, timing=True, terminal_factory=None):
+def run_files(paths, out=print, timing=True, terminal_factory=None, club=None, data_dir=None):
     """Run the scenarios of these files; the exit status: 0 all passed, 1 a failure, 2 a file
     that is not a valid scenario (nothing runs then). terminal_factory(copy) -> terminal
-    replaces the emulated terminal (simulator/fil.firmware_factory: the flashed device)."""
+    replaces the emulated terminal (simulator/fil.firmware_factory: the flashed device).
+    club=(host, port): every scenario against that outside club instead of a fresh seeded
+    one; data_dir: where the terminals' files are kept for it, one terminal per number
+    (default: a folder that lasts for this call only)."""
     try:
         scenarios = load_all(paths)
     except ScenarioError as e:
         out(f"scenario error: {e}")
         return 2
+    keep = None
+    if club is not None:
+        keep = data_dir or tempfile.mkdtemp(prefix="vafa-scenario-terminals-")
+        out(f"club: {club[0]}:{club[1]} (outside club: scenarios run against it as it is; "
+            f"terminal files kept in {keep})")  # fmt: skip
     results = []
+    unchecked = 0
     for sc in scenarios:
-        r = run_scenario(sc, terminal_factory)
+        r = run_scenario(sc, terminal_factory, club, keep)
         results.append(r)
         shape = f"{len(sc.steps) + len(sc.after)} steps"
         if sc.concurrency > 1 or sc.repeat > 1:
@@ -588,10 +681,16 @@ def run_files(paths, out=print, timing=True, terminal_factory=None):
         out(f"{'PASS' if r.ok else 'FAIL'} {sc.file}: {sc.name} ({shape}, {r.seconds:.2f} s)")
         for f in r.failures:
             out("  " + f)
+        for note in r.notes:
+            out("  " + note)
+        unchecked += bool(r.notes)
         if timing and r.timing:
             for line in format_timing(r.timing):
                 out(line)
     failed = [r for r in results if not r.ok]
     total = sum(r.seconds for r in results)
     out(f"scenarios: {len(results) - len(failed)} passed, {len(failed)} failed ({total:.1f} s)")
+    if unchecked:
+        out(f"{unchecked} scenario(s) had expectations not checked or settings not applied "
+            "against the outside club (see their notes)")  # fmt: skip
     return 1 if failed else 0

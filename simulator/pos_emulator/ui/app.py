@@ -5,7 +5,8 @@ terminal, without --ecr).
     keypad    digits, Enter = OK, Esc = Cancel, Backspace; F1..F9 (or the buttons) pick a flow
     card slot Up / Down choose a card; i insert, t tap, s swipe, p pull out
     printer   the receipts as printed, in the printer's language
-    log       engine events: flows, screens, card events and results (card numbers masked)
+    log       engine events: the sign-on after power-up, flows, screens, card events and
+              results (card numbers masked; a flow the club did not answer says why)
 
 A flow runs in a worker thread (the engine blocks on the card reader and the keypad, which the
 UI feeds), so the UI stays responsive. Persian is drawn shaped and in display order (see
@@ -149,7 +150,8 @@ class EmulatorApp(App):
 
     def on_mount(self):
         self._ui_thread = threading.get_ident()
-        self.sub_title = f"terminal {self.engine.terminal_id}" + (
+        store = self.engine.config.get("merchant_name") or self.engine.config["merchant_id"]
+        self.sub_title = f"terminal {self.engine.terminal_id} at {store}" + (
             f", club {self.club}" if self.club else ""
         )
         self.query_one("#display").border_title = "Display"
@@ -160,6 +162,9 @@ class EmulatorApp(App):
         self._refresh_cards()
         self._event(f"terminal {self.engine.terminal_id} ready; display and printer in "
                     f"{self.display_port.lang}")  # fmt: skip
+        signed_on = getattr(self.terminal, "signed_on", None)
+        if signed_on is not None:  # power_up() ran: what the club said to the sign-on
+            self._event(f"sign-on: {signed_on['message']}")
 
     def on_unmount(self):
         self.keypad.answer(None)
@@ -398,6 +403,9 @@ class EmulatorApp(App):
 
     def _run(self, call):
         """In the worker thread: the flow, then its result to the UI."""
+        link = getattr(self.terminal, "link", None)
+        if hasattr(link, "forget"):
+            link.forget()
         try:
             res = call()
         except Exception as e:  # the engine's own failure: logged, the terminal goes on
@@ -413,6 +421,10 @@ class EmulatorApp(App):
             account = next(a for a, (f, _pc) in CREDIT_FLOWS.items() if f == flow)
             self.last_sale = (res.get("rrn"), account)
         self._event(result_line(res))
+        explain = getattr(self.terminal, "explain", None)
+        why = explain(res) if explain is not None and res.get("flow") != "?" else None
+        if why:
+            self._event(f"why: {why}")
         self._refresh_display()
         self._refresh_cards()
 
