@@ -126,10 +126,11 @@ def demo_kit(keys, number=1, club_host="127.0.0.1", club_port=8583):
     from simulator.club_server import seed
 
     tid, ikid_hex = seed.terminal_identity(number)
+    merchant = seed.TERMINALS[number][0] if number in seed.TERMINALS else seed.DEMO_MERCHANT
     config = terminal_config(
         terminal_id=tid,
-        merchant_id=seed.DEMO_MERCHANT,
-        merchant_name=seed.MERCHANTS[seed.DEMO_MERCHANT][0],
+        merchant_id=merchant,
+        merchant_name=seed.MERCHANTS[merchant][0],
         club_host=club_host,
         club_port=club_port,
     )
