@@ -90,7 +90,8 @@ SUBSET = {
         "Abi Pool - store credit the pool gave is spent at the pool (57 at the hypermarket)",
         "Ketab Bookshop VT000004 - a bank-card purchase is 10 % off for tier A, no fee",
         "Ketab Bookshop - club credit earns points but no discount (bank cards only)",
-        "Ketab Bookshop - above its 2,000,000,000 rials limit is 13; hypermarket store credit is 57",
+        "Ketab Bookshop - above its 2,000,000,000 rials limit is 13; "
+        "hypermarket store credit is 57",
     ),
     "netfault.yaml": (
         "the 0110 is dropped; the repeat (0101) is answered",
