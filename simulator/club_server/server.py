@@ -15,6 +15,12 @@ and every socket send waits for it (about 30 % fewer messages per second with 1,
 Nothing a terminal sends can stop the server: a frame that does not decode closes its
 connection; anything unexpected is logged (never with a card number) and answered 96 when
 the request can still be answered, else its connection is closed.
+
+Nothing a peer does can hold the server either (docs/protocol.md section 1): a connection
+quiet for idle_timeout is closed; so is one whose frame is not complete frame_timeout seconds
+after its first byte (half a frame, then a stall), or that does not take its answers within
+frame_timeout; beyond max_connections open at once, a new connection is closed at once.
+Bad input is a warning line, never a traceback.
 """
 
 import asyncio
@@ -37,6 +43,11 @@ log = logging.getLogger("vafa.club_server")
 # ANSI X9.24-3-2017 test BDK. TEST ONLY: never use it for a real terminal.
 TEST_BDK = bytes.fromhex("FEDCBA9876543210F1F1F1F1F1F1F1F1")
 SLOW_DELAY = 12.0  # seconds: more than the terminal's 10 s response timer
+IDLE_TIMEOUT = 300.0  # seconds without a byte before a connection is closed
+FRAME_TIMEOUT = 10.0  # seconds from a frame's first byte to its last (and to take an answer)
+MAX_CONNECTIONS = 4096  # open at once (also capped by the process's open-files limit)
+FD_RESERVE = 64  # open files kept for the database, logs and the listener
+REFUSAL_LOG_S = 10.0  # at most one warning line per this many seconds about refusals
 
 
 class Database:
@@ -85,7 +96,8 @@ class ClubServer:
     the X9.24-3 test BDK, TEST ONLY). hold_window: seconds an approval waits for its 0220
     before the sweeper releases it. secret: the 32-byte server secret for card-number hashes
     (default: read from, or created in, DB_PATH.key). slow_delay: seconds a "slow" outcome
-    waits. clock: a function returning Unix seconds (handed in for tests).
+    waits. clock: a function returning Unix seconds (handed in for tests). idle_timeout,
+    frame_timeout, max_connections: the connection limits of the module doc.
     """
 
     def __init__(
@@ -99,7 +111,9 @@ class ClubServer:
         secret=None,
         slow_delay=SLOW_DELAY,
         sweep_interval=None,
-        idle_timeout=300.0,
+        idle_timeout=IDLE_TIMEOUT,
+        frame_timeout=FRAME_TIMEOUT,
+        max_connections=MAX_CONNECTIONS,
         request_retention=7 * 86400.0,
         clock=time.time,
         outcomes=None,
@@ -120,6 +134,9 @@ class ClubServer:
         self.slow_delay = slow_delay
         self.sweep_interval = sweep_interval or min(60.0, max(self.config.hold_window / 4, 0.05))
         self.idle_timeout = idle_timeout
+        self.frame_timeout = frame_timeout
+        self.max_connections = max_connections
+        self._refusal_logged = float("-inf")
         self._clock = clock
         self._backlog = backlog
         self.db = Database(self.db_path, threaded=db_thread)
@@ -128,7 +145,13 @@ class ClubServer:
         self._known_ikids = set()
         self._writers = set()
         self._tasks = set()
-        self.stats = {"connections": 0, "messages": 0, "closed_by_server": 0, "errors": 0}
+        self.stats = {
+            "connections": 0,
+            "messages": 0,
+            "closed_by_server": 0,
+            "errors": 0,
+            "refused": 0,
+        }
         self.port = None
 
     # -- life cycle -------------------------------------------------------------------------
@@ -137,7 +160,11 @@ class ClubServer:
         from agent.protocol import aes_cryptography
 
         aes_cryptography.install()  # AES through OpenSSL, not the portable pure-Python one
-        _raise_open_files_limit()
+        open_files = _raise_open_files_limit()
+        if open_files is not None and self.max_connections > open_files - FD_RESERVE:
+            self.max_connections = max(1, open_files - FD_RESERVE)
+            log.info("at most %d connections: the open-files limit is %d", self.max_connections,
+                     open_files)  # fmt: skip
         await self.db.open()
         await self.sweep()  # approvals left open while the server was down are released now
         self._server = await asyncio.start_server(
@@ -195,18 +222,19 @@ class ClubServer:
     # -- connections --------------------------------------------------------------------------
 
     async def _connection(self, reader, writer):
+        if len(self._writers) >= self.max_connections:
+            self._refuse(writer)
+            return
         self._writers.add(writer)
         self.stats["connections"] += 1
         try:
             while True:
                 try:
-                    # asyncio.timeout, not wait_for: no task per message (docs/performance.md)
-                    async with asyncio.timeout(self.idle_timeout):
-                        payload = await framing.read_frame(reader)
+                    payload = await self._read_frame(reader)
                 except FramingError as e:
                     log.warning("framing error, closing: %s", e)
                     break
-                except (TimeoutError, ConnectionError):
+                except OSError:  # reset by the peer, or another socket error
                     break
                 if payload is None:
                     break
@@ -222,9 +250,7 @@ class ClubServer:
                     break
                 if not self._send(writer, outcome, keys):
                     break
-                try:
-                    await writer.drain()  # a peer that does not read cannot pile up answers
-                except ConnectionError:
+                if not await self._drained(writer):
                     break
         except Exception:  # a bug here must cost one connection, never the server
             self.stats["errors"] += 1
@@ -232,6 +258,68 @@ class ClubServer:
         finally:
             self._writers.discard(writer)
             writer.close()
+
+    async def _read_frame(self, reader):
+        """One frame's payload (framing.read_frame, with two clocks); None at a clean end of
+        the stream or after idle_timeout without a byte. FramingError for a length of 0 or
+        above 4096, an end mid-frame, or a frame not complete frame_timeout seconds after its
+        first byte: a terminal may stay quiet for minutes, but half a frame and then nothing is
+        a dead or hostile peer."""
+        started = False
+        try:
+            # asyncio.timeout, not wait_for: no task per message (docs/performance.md)
+            async with asyncio.timeout(self.idle_timeout) as clock:
+                head = await reader.read(2)
+                if not head:
+                    return None
+                started = True
+                clock.reschedule(asyncio.get_running_loop().time() + self.frame_timeout)
+                if len(head) == 1:
+                    head += await reader.readexactly(1)
+                size = (head[0] << 8) | head[1]
+                if not 0 < size <= framing.MAX_FRAME:
+                    raise FramingError(f"frame length {size}, allowed 1..{framing.MAX_FRAME}")
+                return await reader.readexactly(size)
+        except TimeoutError:
+            if not started:
+                return None  # idle: close quietly (the terminal reconnects when it needs to)
+            raise FramingError(
+                f"frame not complete {self.frame_timeout:g} s after its first byte"
+            ) from None
+        except EOFError:  # asyncio.IncompleteReadError
+            raise FramingError("connection closed mid-frame") from None
+
+    async def _drained(self, writer):
+        """False when the peer does not take what was written within frame_timeout (it sends
+        requests and never reads the answers): its connection is closed, not waited on
+        forever. Nothing buffered, the usual case, costs no timer."""
+        if not writer.transport.get_write_buffer_size():
+            return True
+        try:
+            async with asyncio.timeout(self.frame_timeout):
+                await writer.drain()
+        except TimeoutError:
+            log.warning("answers not taken within %g s, closing", self.frame_timeout)
+            writer.transport.abort()  # close() would wait for the peer to take them: forever
+            return False
+        except OSError:  # the connection broke
+            return False
+        return True
+
+    def _refuse(self, writer):
+        """Close a connection beyond max_connections at once. There is nothing to answer
+        (no request yet, and no keys to seal an answer with); waiting would let a flood of
+        connections hold the sockets the terminals need."""
+        self.stats["refused"] += 1
+        now = time.monotonic()
+        if now - self._refusal_logged >= REFUSAL_LOG_S:
+            self._refusal_logged = now
+            log.warning(
+                "%d connections open (max_connections): closing new ones (%d so far)",
+                len(self._writers),
+                self.stats["refused"],
+            )
+        writer.close()
 
     def _send(self, writer, outcome, keys):
         try:
@@ -418,7 +506,8 @@ def run_in_thread(db_path, **kwargs):
 
 def _raise_open_files_limit():
     """Let one process hold a thousand terminals' sockets: raise the soft limit of open files
-    to the hard limit (where the platform has one)."""
+    to the hard limit (where the platform has one). The soft limit now, or None when there is
+    none or it cannot be told."""
     try:
         import resource
 
@@ -427,5 +516,7 @@ def _raise_open_files_limit():
             resource.setrlimit(
                 resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard)
             )
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     except (ImportError, ValueError, OSError):
-        pass
+        return None
+    return None if soft == resource.RLIM_INFINITY else soft
