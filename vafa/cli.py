@@ -11,7 +11,7 @@ import sys
 
 # subcommand -> (module providing add_arguments/run, one-line help)
 JOBS = {
-    "demo": ("simulator.demo", "run every club flow end to end against a local club server"),
+    "demo": ("simulator.demo", "run every club flow end to end against a local (or --club) club server"),
     "club-server": (
         "simulator.club_server.cli",
         "the reference club (loyalty) server and its admin",
