@@ -11,6 +11,11 @@ board's UART or socket on MicroPython):
     server = EcrServer(port, session)
     while running:
         server.poll(50)
+
+One answer is in flight at a time (docs/ecr.md section 4); at most `max_waiting` more wait
+behind it. A cashier that sends commands faster than it acknowledges the answers (a flood, or
+software that never reads) would otherwise grow that queue until the heap is gone; beyond it,
+answers are dropped, and a result kept by invoice stays kept for a status inquiry.
 """
 
 from agent.ecr import spec
@@ -19,9 +24,11 @@ from agent.ecr.link import Link
 from agent.ecr.message import decode_message, encode_body
 from agent.ports import SystemClock
 
+MAX_WAITING = 8  # answers queued behind the one in flight; a cashier that keeps the rules has 1
+
 
 class EcrServer:
-    def __init__(self, port, session, link=None, ticks_ms=None, log=None):
+    def __init__(self, port, session, link=None, ticks_ms=None, log=None, max_waiting=MAX_WAITING):
         self.port = port
         self.session = session
         self.link = link if link is not None else Link()
@@ -29,6 +36,9 @@ class EcrServer:
         self.log = log
         self.generation = getattr(port, "generation", 0)
         self.lost = 0  # answers never acknowledged (kept for a status inquiry)
+        self.max_waiting = max_waiting
+        self.dropped = 0  # answers not queued: max_waiting were waiting already
+        self._dropping = False
         wake = getattr(port, "wake", None)
         if wake is not None:
             session.notify = wake  # a finished command wakes the loop: no polling delay
@@ -49,12 +59,15 @@ class EcrServer:
         now = self.ticks_ms()
         payloads = self.link.feed(data, now) if data else []
         payloads.extend(self.link.poll(now))
-        sent = []
+        replies = []
         for payload in payloads:
-            sent.extend(self._command(payload))
-        sent.extend(self.session.poll())
-        for msg_type, fields in sent:
-            self.link.send(encode_body(msg_type, fields), now)
+            replies.extend(self._command(payload))
+        replies.extend(self.session.poll())
+        sent = []
+        for msg_type, fields in replies:
+            if self._room():
+                self.link.send(encode_body(msg_type, fields), now)
+                sent.append((msg_type, fields))
         self._lost(self.link.take_failed())
         out = self.link.take_output()
         if out:
@@ -73,6 +86,19 @@ class EcrServer:
         name = spec.COMMANDS.get(msg["type"], f"type {msg['type']:02X}")
         self._say(f"<- {name} {msg['fields'].get('invoice') or ''}".rstrip())
         return self.session.handle(msg)
+
+    def _room(self):
+        """Whether one more answer may be queued; counts and reports the ones that may not
+        (one line per flood, not one per answer)."""
+        if len(self.link.queue) < self.max_waiting:
+            self._dropping = False
+            return True
+        self.dropped += 1
+        if not self._dropping:
+            self._dropping = True
+            self._say(f"{self.max_waiting} answers wait for an ACK: dropping more "
+                      "(results stay kept for a status inquiry)")  # fmt: skip
+        return False
 
     def _lost(self, bodies):
         for body in bodies:

@@ -8,6 +8,11 @@
 
 Over TCP the terminal is the server (as ECR terminals are); one cashier at a time: a new
 connection replaces the old one, and `generation` changes so the link forgets the old one.
+
+A write that the cashier's side does not take within WRITE_TIMEOUT_S (plus, on a serial line,
+the wire time of a whole frame) fails with OSError instead of stopping the terminal's loop: a
+cashier that never reads is disconnected (TCP) or the port reopened (serial), and the answers
+stay kept for a status inquiry (docs/ecr.md section 2.1).
 """
 
 import contextlib
@@ -21,6 +26,8 @@ import time
 from pathlib import Path
 
 INSTALL_HINT = "run 'sudo bash scripts/install-system-deps.sh' (Debian: apt-get install socat)"
+WRITE_TIMEOUT_S = 2.0
+FRAME_BYTES = 4096 + 6  # the longest frame (docs/ecr.md 2.2)
 
 
 class EcrPortError(OSError):
@@ -28,7 +35,7 @@ class EcrPortError(OSError):
 
 
 class TcpEcrPort:
-    def __init__(self, host="127.0.0.1", port=0):
+    def __init__(self, host="127.0.0.1", port=0, write_timeout_s=WRITE_TIMEOUT_S):
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -37,6 +44,7 @@ class TcpEcrPort:
             self.listener.close()
             raise EcrPortError(f"cannot listen on {host}:{port}: {e}") from None
         self.listener.listen(1)
+        self.write_timeout_s = write_timeout_s
         self.conn = None
         self.generation = 0
         self.connections = 0
@@ -67,8 +75,17 @@ class TcpEcrPort:
         if self._wake_r in readable:
             os.read(self._wake_r, 512)
         if self.listener in readable:
-            conn, _ = self.listener.accept()
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:  # gone between connect and accept, or no file descriptor left
+                return data
+            try:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                # reads wait in select() above; the timeout bounds a write the cashier never takes
+                conn.settimeout(self.write_timeout_s)
+            except OSError:
+                conn.close()
+                return data
             self._drop()
             self.conn = conn
             self.generation += 1
@@ -113,12 +130,14 @@ class TcpEcrPort:
 class SerialEcrPort:
     """A serial port or a pty through pyserial; reopens after the device went away."""
 
-    def __init__(self, path, baudrate=115200):
+    def __init__(self, path, baudrate=115200, write_timeout_s=WRITE_TIMEOUT_S):
         import serial
 
         self._serial = serial
         self.path = path
         self.baudrate = baudrate
+        # a frame's time on the wire is not a stall: 4 s for the longest at 9,600 bit/s
+        self.write_timeout_s = write_timeout_s + FRAME_BYTES * 10 / baudrate
         self.port = None
         self.generation = 0
         self.open()
@@ -129,7 +148,9 @@ class SerialEcrPort:
 
     def open(self):
         try:
-            self.port = self._serial.Serial(self.path, self.baudrate, timeout=0)
+            self.port = self._serial.Serial(
+                self.path, self.baudrate, timeout=0, write_timeout=self.write_timeout_s
+            )
         except (self._serial.SerialException, OSError) as e:
             raise EcrPortError(f"cannot open {self.path}: {e}") from None
 
