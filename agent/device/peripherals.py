@@ -147,9 +147,18 @@ def _wait(sock, timeout_ms):
     return events[0][1] if events else 0
 
 
-def _send_all(sock, data):
+WRITE_TIMEOUT_MS = 2000  # a peer that takes none of our bytes for this long is dropped
+
+
+def _send_all(sock, data, timeout_ms=WRITE_TIMEOUT_MS):
+    """All of data, or OSError: a peer that never reads (a stalled cashier) must not stop the
+    device's loop on a blocking send (docs/ecr.md 2.1)."""
     view = memoryview(data)
     while view:
+        p = select.poll()
+        p.register(sock, select.POLLOUT)
+        if not p.poll(timeout_ms):
+            raise OSError("the peer takes no data: write timed out")
         n = sock.send(view)
         if not n:
             raise OSError("connection closed")
