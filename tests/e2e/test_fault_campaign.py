@@ -436,6 +436,9 @@ class Campaign:
                 want = (None, "done")  # an inquiry moves nothing: either view may do
             elif belief.startswith("closed"):
                 want = (None,)
+            elif belief.startswith("conflict"):
+                want = ()  # paid or handed over, and the club refused the confirmation
+                problem("confirmation refused", txn, f"{belief}; the club's state {state}")
             else:
                 want = ()
                 problem("unfinished at the terminal", txn, belief)
