@@ -6,18 +6,22 @@
     vafa flash verify --port PORT
     vafa flash status --port PORT
     vafa flash base-image --firmware ESP32_GENERIC.bin [--out merged.bin]   # esptool merge-bin
+    vafa flash firmware --board unix-x86|mps2-an385 [--micropython-src DIR] [--model M] [--out DIR]
 
 Without --terminal, install provisions and installs the demo club's terminal 1; without a
 built bundle it builds one first. --model names the terminal model whose drivers the bundle
 carries (flashing/bundle.py MODELS; default vafa-t1); install and verify refuse a bundle built
 for another model than the one asked for. --keys FILE replaces the TEST ONLY demo keys
-(flashing/keys.py).
+(flashing/keys.py). `firmware` builds MicroPython from source with the model's modules frozen
+in (flashing/firmware.py; the source from --micropython-src or VAFA_MICROPYTHON_SRC).
 """
 
+import json
 import sys
 from pathlib import Path
 
 from flashing import bundle as bundles
+from flashing import firmware as firmwares
 from flashing import install as installer
 from flashing import provision, targets
 from flashing.device import DeviceError, MpremoteDevice
@@ -71,6 +75,36 @@ def add_arguments(parser):
     base.add_argument("--firmware", required=True)
     base.add_argument("--out")
     base.add_argument("--target", default="esp32", choices=sorted(targets.TARGETS))
+    boards = "; ".join(f"{b.name}: {b.description}" for b in firmwares.BOARDS.values())
+    fw = sub.add_parser(
+        "firmware",
+        help="build MicroPython from source with the agent frozen in",
+        description=f"Boards: {boards}. Exit 2: bad input or missing toolchain; 1: build failed.",
+    )
+    # Checked by flashing/firmware.py, not argparse choices: a bad value is one line, exit 2.
+    fw.add_argument("--board", metavar="|".join(sorted(firmwares.BOARDS)), help="the board")
+    fw.add_argument(
+        "--micropython-src",
+        metavar="DIR",
+        help=f"MicroPython source tree (default: ${firmwares.ENV_SOURCE})",
+    )
+    fw.add_argument(
+        "--model",
+        default=bundles.DEFAULT_MODEL,
+        metavar="|".join(sorted(bundles.MODELS)),
+        help=f"terminal model whose modules are frozen in (default {bundles.DEFAULT_MODEL})",
+    )
+    fw.add_argument(
+        "--out", metavar="DIR", help="cache folder for builds (default ~/.cache/vafa/firmware)"
+    )
+    fw.add_argument(
+        "--option",
+        action="append",
+        metavar="NAME=VALUE",
+        help="extra make variable, part of the cache key (e.g. MICROPY_HEAP_SIZE=65536)",
+    )
+    fw.add_argument("--rebuild", action="store_true", help="build even when cached")
+    fw.add_argument("--json", action="store_true", help="one JSON line; progress to stderr")
 
 
 def _progress(text):
@@ -113,6 +147,12 @@ def run(args):
             installer.InstallError) as e:  # fmt: skip
         print(f"vafa flash {args.action}: {e}", file=sys.stderr)
         return 1
+    except firmwares.FirmwareError as e:
+        print(f"vafa flash {args.action}: {e}", file=sys.stderr)
+        if e.detail:
+            print("make's last lines:", *("  " + line for line in e.detail), sep="\n",
+                  file=sys.stderr)  # fmt: skip
+        return e.exit_code
 
 
 def do_build(args, keys):
@@ -181,6 +221,33 @@ def do_base_image(args, keys):
     return 0
 
 
+def do_firmware(args, keys):
+    if not args.board:
+        raise firmwares.FirmwareError(
+            f"--board is required: one of {', '.join(sorted(firmwares.BOARDS))}"
+        )
+    board = firmwares.get_board(args.board)
+    firmwares.check_model(args.model)
+    options = firmwares.parse_options(args.option)
+    src = firmwares.find_source(args.micropython_src)
+    out = sys.stderr if args.json else sys.stdout
+    fw = firmwares.build(
+        board,
+        src,
+        model=args.model,
+        cache=args.out,
+        options=options,
+        progress=lambda text: print(text, file=out, flush=True),
+        rebuild=args.rebuild,
+    )
+    if args.json:
+        print(json.dumps(firmwares.as_json(fw)))
+    else:
+        for line in firmwares.main_lines(fw):
+            print(line)
+    return 0
+
+
 ACTIONS = {
     "build": do_build,
     "provision": do_provision,
@@ -188,4 +255,5 @@ ACTIONS = {
     "verify": do_verify,
     "status": do_status,
     "base-image": do_base_image,
+    "firmware": do_firmware,
 }
