@@ -33,6 +33,8 @@ case "$cmd" in
   test)
     ensure_venv
     bash scripts/install-system-deps.sh
+    # the firmware tests build MicroPython from this source (vafa flash firmware; docs/flashing.md)
+    if [ -z "${VAFA_MICROPYTHON_SRC:-}" ] && [ -d ../shared/micropython ]; then export VAFA_MICROPYTHON_SRC="$(cd ../shared/micropython && pwd)"; fi
     "$VENV/bin/pip" install -q 'tox>=4'
     exec "$VENV/bin/tox" "$@"
     ;;

@@ -8,6 +8,9 @@ PACKAGES=(
   socat                                  # pty pairs for serial lines (card readers, ECR, flashing)
   xvfb xdotool                           # keyboard-wedge readers: an X server and typed keystrokes
   fonts-dejavu-core fonts-dejavu-extra   # receipts and the pixel panel font: DejaVu Sans (Persian), Condensed
+  make gcc gcc-multilib                  # vafa flash firmware: mpy-cross, and the 32-bit unix port (unix-x86)
+  gcc-arm-none-eabi libnewlib-arm-none-eabi  # vafa flash firmware --board mps2-an385 (Cortex-M3)
+  qemu-system-arm                        # runs the mps2-an385 firmware (tests, technicians)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
