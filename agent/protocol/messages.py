@@ -96,10 +96,12 @@ RESPONSE_CODES = {
 # The answers to a 0100 that only the club's own decision on this very request gives: it was
 # carried out (00) or it was not (docs/protocol.md 6.2). 03 is final too: the club's copies
 # and repeats of an answered request never reach its terminal check, and a terminal the club
-# no longer accepts could not reverse anyway. Any other answer to a request that may move money
-# (63, 94, 96, a code not listed here) is not final: the request stays "possibly approved", is
+# no longer accepts could not reverse anyway. 30 is not final: a club that checks the format
+# before the MAC answers 30 to a repeat the network corrupted, whatever became of the original.
+# Any other answer to a request that may move money (30, 63, 94, 96, a code not listed here) is
+# not final: the request stays "possibly approved", is
 # repeated as a 0101, and then reversed; never closed as a decline.
-FINAL_0110 = ("00", "03", "05", "12", "13", "14", "25", "30", "51", "54", "57", "62", "64", "77")
+FINAL_0110 = ("00", "03", "05", "12", "13", "14", "25", "51", "54", "57", "62", "64", "77")
 
 # Field 22 POS entry modes.
 ENTRY_CHIP = "051"

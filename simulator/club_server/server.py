@@ -382,14 +382,17 @@ class ClubServer:
         except DukptError as e:
             log.warning("KSN %s unusable (%s), closing", ksn.hex().upper(), e)
             return CLOSE, None
+        # The MAC before the format (docs/protocol.md 4.3): a 30 then always concerns what the
+        # terminal really sent; a frame the network changed is 63, which a terminal does not
+        # take as the final answer to a sale (section 6.2).
+        if not protection.verify_request_mac(payload, keys):
+            log.warning("MAC failed: %s KSN %s", message["t"], ksn.hex().upper())
+            return Outcome(respond(message, "63")), keys
         try:
             wire.check_format(message, secondary)
         except wire.FormatError as e:
             log.warning("format error from %s: %s", ikid, e)
             return Outcome(respond(message, "30")), keys
-        if not protection.verify_request_mac(payload, keys):
-            log.warning("MAC failed: %s KSN %s", message["t"], ksn.hex().upper())
-            return Outcome(respond(message, "63")), keys
         secrets = None
         try:
             secrets = protection.decrypt_secrets(message["62"], keys)

@@ -78,8 +78,8 @@ def answering(mti, code):
 
 
 def test_other_answers_that_are_not_final():
-    """94, 96 and an unknown code to a 0100 that may move money: repeat, then reverse."""
-    for code in ("94", "96", "99"):
+    """30, 94, 96 and an unknown code to a 0100 that may move money: repeat, then reverse."""
+    for code in ("30", "63", "94", "96", "99"):
         t = answering("0110", code)
         res = t.engine.purchase_club_credit(100000, card())
         assert (res["outcome"], res["reason"], res["response_code"]) == ("reversed", "NF", code)
