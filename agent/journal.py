@@ -30,15 +30,14 @@ MAX_PAYLOAD = 0xFFFF
 
 
 def crc32(data):
-    """CRC-32/ISO-HDLC of data (binascii.crc32 where the interpreter has it)."""
+    """CRC-32/ISO-HDLC of data (binascii.crc32 where the interpreter has it, unsigned on both;
+    else agent/crc.py in Python, imported only then: its register is two 16-bit halves, as a
+    32-bit one would be a long int on the heap at every step on a 32-bit MicroPython)."""
     if _crc32 is not None:
-        return _crc32(data) & 0xFFFFFFFF
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0xEDB88320 & -(crc & 1))
-    return crc ^ 0xFFFFFFFF
+        return _crc32(data)
+    from agent.crc import crc32_halves
+
+    return int.from_bytes(crc32_halves(data), "big")
 
 
 def encode_record(record):

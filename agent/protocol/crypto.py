@@ -1,8 +1,9 @@
 """AES modes, AES-CMAC, HMAC-SHA256 and padding, over a registry of AES block backends.
 
 Bytes in, bytes out. A backend is a factory `factory(key) -> cipher` whose cipher has
-`encrypt_block(b16)` and `decrypt_block(b16)`, and raises ImportError when its library is
-missing on this interpreter. Built in:
+`encrypt_block(b16)` and `decrypt_block(b16)` (and may have `encrypt_into(buf, at)` and
+`decrypt_into(buf, at)`, working in place on 16 bytes of a bytearray, which CBC and CMAC then
+use), and raises ImportError when its library is missing on this interpreter. Built in:
 - "pure": agent.protocol.aes_pure (FIPS-197 in Python), everywhere;
 - "cryptolib": MicroPython's native AES, where `import cryptolib` works.
 CPython entry points add "cryptography" with agent.protocol.aes_cryptography.install().
@@ -66,6 +67,13 @@ class _CryptolibAES:
         if self._dec is None:
             self._dec = self._new(self._key, 1)
         return self._dec.decrypt(block)
+
+    def decrypt_into(self, buf, start):
+        """Decrypt buf[start:start + 16] (a bytearray) in place, with no new bytes object."""
+        if self._dec is None:
+            self._dec = self._new(self._key, 1)
+        block = buf if len(buf) == 16 else memoryview(buf)[start : start + 16]
+        self._dec.decrypt(block, block)
 
 
 # name -> factory(key) returning an object with encrypt_block / decrypt_block.
@@ -172,6 +180,20 @@ def _encrypter(cipher):
     return encrypt
 
 
+def _decrypter(cipher):
+    """f(buf, start) decrypting the block buf[start:start + 16] of a bytearray in place: the
+    cipher's decrypt_into where it has one (pure AES, cryptolib), else through decrypt_block."""
+    dec = getattr(cipher, "decrypt_into", None)
+    if dec is not None:
+        return dec
+    dec = cipher.decrypt_block
+
+    def decrypt(buf, start):
+        buf[start : start + 16] = dec(bytes(buf[start : start + 16]))
+
+    return decrypt
+
+
 def aes_ecb_encrypt(key, data, backend=None):
     """SP 800-38A 6.1 ECB; data is a multiple of 16 bytes (no padding)."""
     _check_blocks(data, "ECB data")
@@ -205,17 +227,20 @@ def aes_cbc_encrypt(key, iv, data, backend=None):
 
 
 def aes_cbc_decrypt(key, iv, data, backend=None):
-    """SP 800-38A 6.2 CBC: P_i = D(C_i) xor C_(i-1), C_0 = IV."""
+    """SP 800-38A 6.2 CBC: P_i = D(C_i) xor C_(i-1), C_0 = IV.
+
+    Works in one bytearray (a copy of data): each block decrypted in place, then xored with
+    the ciphertext block before it, read from data."""
     _check_iv(iv)
     _check_blocks(data, "CBC data")
-    dec = _cipher(key, backend).decrypt_block
-    out = bytearray(len(data))
+    decrypt = _decrypter(_cipher(key, backend))
+    out = bytearray(data)
     prev = iv
     at = 0
-    for i in range(0, len(data), 16):
-        plain = dec(bytes(data[i : i + 16]))
+    for i in range(0, len(out), 16):
+        decrypt(out, i)
         for j in range(16):
-            out[i + j] = plain[j] ^ prev[at + j]
+            out[i + j] ^= prev[at + j]
         prev = data
         at = i
     return bytes(out)

@@ -239,24 +239,29 @@ _CHECK = 8
 
 
 def _expected_registers(counter):
-    """The registers in use before the transaction of `counter`: its lowest one-bit p holds
-    the counter's own key, and every zero bit above p the key of the counter's bits above it
-    plus that bit (a future subtree). Nothing below p. Exhausted (0): none."""
-    if counter == 0:
-        return 0
-    p = _lowest_bit(counter)
-    above = 0xFFFFFFFF ^ ((2 << p) - 1)
-    return (1 << p) | (above & (counter ^ 0xFFFFFFFF))
+    """The registers in use before the transaction of `counter`, as the saved bitmap (4 bytes,
+    bit k of the big-endian word = register k): its lowest one-bit p holds the counter's own
+    key, and every zero bit above p the key of the counter's bits above it plus that bit (a
+    future subtree). Nothing below p. Exhausted (0): none."""
+    bitmap = bytearray(4)
+    if counter:
+        p = _lowest_bit(counter)
+        for k in range(p, NUM_REGISTERS):
+            if k == p or not counter >> k & 1:
+                bitmap[3 - k // 8] |= 1 << k % 8
+    return bytes(bitmap)
 
 
 def _encode_state(initial_key_id, counter, registers):
-    bitmap = 0
+    # The bitmap is built as bytes: registers 30 and 31 are in use below counter 2^30, and as
+    # an int it would then be a long int (heap) on a 32-bit MicroPython at every step.
+    bitmap = bytearray(4)
     keys = []
     for k in range(NUM_REGISTERS):
         if registers[k] is not None:
-            bitmap |= 1 << k
+            bitmap[3 - k // 8] |= 1 << k % 8
             keys.append(registers[k])
-    body = _MAGIC + bytes([_VERSION]) + initial_key_id + struct.pack(">II", counter, bitmap)
+    body = _MAGIC + bytes([_VERSION]) + initial_key_id + struct.pack(">I", counter) + bitmap
     body += b"".join(keys)
     return body + hashlib.sha256(body).digest()[:_CHECK]
 
@@ -270,15 +275,17 @@ def _decode_state(data):
     body = data[:-_CHECK]
     if hashlib.sha256(body).digest()[:_CHECK] != data[-_CHECK:]:
         raise DukptError("corrupt DUKPT state: checksum mismatch")
-    counter, bitmap = struct.unpack(">II", body[12:_HEADER])
+    counter = struct.unpack(">I", body[12:16])[0]
+    bitmap = body[16:_HEADER]
     if counter and (_ones(counter) > MAX_ONE_BITS or counter > COUNTER_MAX):
         raise DukptError(f"corrupt DUKPT state: counter {counter:08X}")
-    if bitmap != _expected_registers(counter) or len(body) != _HEADER + 16 * _ones(bitmap):
+    used = _ones(bitmap[0] << 8 | bitmap[1]) + _ones(bitmap[2] << 8 | bitmap[3])
+    if bitmap != _expected_registers(counter) or len(body) != _HEADER + 16 * used:
         raise DukptError("corrupt DUKPT state: registers do not match the counter")
     registers = [None] * NUM_REGISTERS
     at = _HEADER
     for k in range(NUM_REGISTERS):
-        if bitmap >> k & 1:
+        if bitmap[3 - k // 8] >> k % 8 & 1:
             registers[k] = body[at : at + 16]
             at += 16
     return body[4:12], counter, registers
