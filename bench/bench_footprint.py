@@ -1,6 +1,7 @@
 """Benchmark (not a test): the firmware's footprint on the unix MicroPython.
 
     python bench/bench_footprint.py [--low 32768] [--high 1048576] [--step 4096]
+                                    [--micropython BINARY] [--no-cryptolib]
 
 Builds the bundle (TEST ONLY demo key), installs it with the demo terminal's kit on a virtual
 device (a folder, each boot a fresh `micropython -X heapsize=N` process in it), starts the
@@ -36,6 +37,15 @@ sale and MicroPython garbage per sale (gc.mem_free with the collector off), modu
 source, for the text printer the device uses (RecordingPrinter: agent/printing/layout.py
 text_lines), ESC/POS ascii-58 and the Persian iran-system-80.
 
+`--micropython BINARY` runs the device (and the receipts' garbage count) on another unix
+MicroPython build, for example a 32-bit one built from source (docs/performance.md, "32-bit
+builds"); the default is the `micropython` on PATH or next to this Python. `--no-cryptolib`
+measures the pure-Python AES on a build that has cryptolib: right after the bundle's entry
+module is imported, before the terminal starts, the "cryptolib" backend is taken out of
+agent.protocol.crypto.BACKENDS (a build without cryptolib needs no switch). The JSON line
+names the binary and says whether its build has cryptolib, its word size and which AES
+backend the sale used.
+
 Prints a table and one JSON line.
 """
 
@@ -69,6 +79,7 @@ SALE = (
     "module = __import__(manifest['entry'], None, None, ['_'])\n"
     "gc.collect()\n"
     "code = gc.mem_alloc() - a0\n"
+    "# NO-CRYPTOLIB\n"
     "t = module.start(manifest, boot.confirm)\n"
     "t2 = time.ticks_us()\n"
     "gc.collect()\n"
@@ -95,7 +106,40 @@ SALE_ROM = ROM_MOUNT + SALE.replace(
 )
 assert SALE_ROM != ROM_MOUNT + SALE
 
-START = "import boot\nboot.run()\nprint('FOOTPRINT approved')\n"
+# boot.run() spelt out, so that --no-cryptolib can act between the import and the start.
+START = (
+    "import boot\n"
+    "manifest, module = boot.start()\n"
+    "# NO-CRYPTOLIB\n"
+    "module.start(manifest, boot.confirm)\n"
+    "print('FOOTPRINT approved')\n"
+)
+# What --no-cryptolib puts in place of that marker line: the terminal then uses the default
+# backend of a build without cryptolib (the pure AES).
+NO_CRYPTOLIB = (
+    "from agent.protocol import crypto as _crypto\n"
+    "_crypto.BACKENDS.pop('cryptolib', None)\n"
+    "del _crypto\n"
+)
+# Which AES backend the terminal uses, and the build: printed by one run after the purchase.
+PROBE = (
+    "import sys\n"
+    "from agent.protocol import crypto\n"
+    "try:\n"
+    "    import cryptolib\n"
+    "    has = True\n"
+    "except ImportError:\n"
+    "    has = False\n"
+    "print('FOOTPRINT-BUILD', crypto.default_backend(), has, 32 if sys.maxsize < 1 << 32 else 64)\n"
+)
+
+
+def without_cryptolib(script):
+    """script with the pure AES forced (the marker line replaced)."""
+    assert "# NO-CRYPTOLIB\n" in script
+    return script.replace("# NO-CRYPTOLIB\n", NO_CRYPTOLIB)
+
+
 # Blobs carried back into the template after each trial: the club refuses a reused KSN, so the
 # DUKPT counter (and the STAN) must move on even though every trial starts from the same copy.
 CARRY = ("vafa/data/dukpt", "vafa/data/stan")
@@ -138,7 +182,7 @@ for name, cls, args, head in CASES:
 )
 
 
-def receipts(runs=300):
+def receipts(runs=300, micropython=None):
     """{case: (CPython ms per sale, MicroPython bytes of garbage per sale)}."""
     space = {}
     exec(RECEIPTS, space)
@@ -152,7 +196,7 @@ def receipts(runs=300):
             ms = (time.perf_counter() - t0) / runs * 1000
             best = ms if best is None else min(best, ms)
         out[name] = [round(best, 3), None]
-    micropython = Path(sys.executable).parent / "micropython"
+    micropython = Path(micropython or Path(sys.executable).parent / "micropython")
     if micropython.exists():
         root = Path(__file__).resolve().parent.parent
         env = dict(os.environ, MICROPYPATH=".frozen:.")
@@ -165,15 +209,18 @@ def receipts(runs=300):
     return out
 
 
-def trial(template, heap, script=SALE):
-    """(completed, fields) of one run of `script` with this heap, on a copy of the template."""
+def trial(template, heap, script=SALE, micropython=None, lines=None):
+    """(completed, fields) of one run of `script` with this heap, on a copy of the template;
+    the run's output lines are added to `lines` when given."""
     with tempfile.TemporaryDirectory(prefix="vafa-fp-") as tmp:
         folder = Path(tmp) / "dev"
         shutil.copytree(template, folder)
-        out = VirtualDevice(folder, heapsize=heap).run(script)
+        out = VirtualDevice(folder, heapsize=heap, micropython=micropython).run(script)
         for name in CARRY:
             if (folder / name).exists():
                 shutil.copyfile(folder / name, Path(template) / name)
+    if lines is not None:
+        lines.extend(out.stdout.splitlines())
     for line in out.stdout.splitlines():
         if line.startswith("FOOTPRINT approved"):
             return True, [int(x) for x in line.split()[2:]]
@@ -183,13 +230,13 @@ def trial(template, heap, script=SALE):
 WINDOW = 32 * 1024  # the least heap must pass at every step up to this much above it
 
 
-def smallest(template, low, high, step, script=SALE):
-    ok, _ = trial(template, high, script)
+def smallest(template, low, high, step, script=SALE, micropython=None):
+    ok, _ = trial(template, high, script, micropython)
     if not ok:
         raise SystemExit(f"no purchase even with {high} bytes of heap")
     while high - low > step:
         mid = (low + high) // 2 // step * step
-        if trial(template, mid, script)[0]:
+        if trial(template, mid, script, micropython)[0]:
             high = mid
         else:
             low = mid
@@ -197,7 +244,7 @@ def smallest(template, low, high, step, script=SALE):
     # passes too, so the figure is one the run passes from, not an isolated lucky size.
     n = high + step
     while n < high + WINDOW:
-        if trial(template, n, script)[0]:
+        if trial(template, n, script, micropython)[0]:
             n += step
         else:
             high = n = n + step
@@ -211,8 +258,24 @@ def main(argv=None):
     parser.add_argument("--step", type=int, default=4096)
     parser.add_argument("--receipts", action="store_true", help="only the receipts of a sale")
     parser.add_argument("--source", type=Path, help="build from this tree's agent/ (before/after)")
+    parser.add_argument(
+        "--micropython", type=Path, help="the unix MicroPython binary (default: on PATH)"
+    )
+    parser.add_argument(
+        "--no-cryptolib", action="store_true", help="the pure AES even where cryptolib imports"
+    )
     args = parser.parse_args(argv)
-    sale_receipts = receipts()
+    mp = str(args.micropython.resolve()) if args.micropython else None
+    if mp and not Path(mp).is_file():
+        parser.error(f"--micropython {args.micropython}: no such file")
+    sale, start, sale_rom = SALE, START, SALE_ROM
+    if args.no_cryptolib:
+        sale, start, sale_rom = (
+            without_cryptolib(SALE),
+            without_cryptolib(START),
+            without_cryptolib(SALE_ROM),
+        )
+    sale_receipts = receipts(micropython=mp)
     rows = [(f"receipts of a sale, {name}", f"{ms} ms CPython, {g} bytes of garbage MicroPython")
             for name, (ms, g) in sale_receipts.items()]  # fmt: skip
     if args.receipts:
@@ -230,29 +293,39 @@ def main(argv=None):
             )
             kit = provision.write_kit(provision.demo_kit(k, club_port=club.port), tmp / "kit")
             first = tmp / "first"
-            install.install(VirtualDevice(first), targets.get("unix"), bundle, kit, k)
+            install.install(
+                VirtualDevice(first, micropython=mp), targets.get("unix"), bundle, kit, k
+            )
             later = tmp / "later"
             shutil.copytree(first, later)
-            out = VirtualDevice(later).run(START)  # provision + confirm once, keep that state
+            out = VirtualDevice(later, micropython=mp).run(start)  # provision + confirm once
             assert "FOOTPRINT approved" in out.stdout, out.stdout + out.stderr
             # the first start without a sale: `later` shares its identity and uses the KSNs
-            no_sale = SALE.replace(
+            no_sale = sale.replace(
                 f"t.purchase('cash', 450000, {CARD!r})", "{'outcome': 'approved'}"
             )
-            _, (_, start_us, _, _) = trial(first, args.high, no_sale)
-            _, (verify2_us, start2_us, alloc, code) = trial(later, args.high)
-            min_first = smallest(first, args.low, args.high, args.step, START)
-            min_later = smallest(later, args.low, args.high, args.step)
+            _, (_, start_us, _, _) = trial(first, args.high, no_sale, mp)
+            lines = []
+            _, (verify2_us, start2_us, alloc, code) = trial(
+                later, args.high, sale + PROBE, mp, lines
+            )
+            build = next(x.split()[1:] for x in lines if x.startswith("FOOTPRINT-BUILD"))
+            min_first = smallest(first, args.low, args.high, args.step, start, mp)
+            min_later = smallest(later, args.low, args.high, args.step, sale, mp)
             image = len(romfs.build(bundle.path, later / IMAGE))
-            ok, (_, rom_start_us, rom_alloc, rom_code) = trial(later, args.high, SALE_ROM)
+            ok, (_, rom_start_us, rom_alloc, rom_code) = trial(later, args.high, sale_rom, mp)
             assert ok, "no purchase from ROMFS"
             rom_alloc -= image  # the image stands for flash
-            min_rom = smallest(later, args.low + image, args.high + image, args.step, SALE_ROM)
+            min_rom = smallest(later, args.low + image, args.high + image, args.step, sale_rom, mp)
             min_rom -= image
         finally:
             club.stop()
     mpy = sum(e["size"] for e in bundle.files.values())
     result = {
+        "micropython": mp or targets.micropython_binary(),
+        "word_bits": int(build[2]),
+        "build_has_cryptolib": build[1] == "True",
+        "aes_backend": build[0],
         "bundle_files": len(bundle.files),
         "bundle_bytes": bundle.size,
         "mpy_bytes": mpy,
@@ -275,6 +348,8 @@ def main(argv=None):
         "receipts": sale_receipts,
     }
     rows += [
+        ("MicroPython", f"{result['micropython']} ({build[2]}-bit)"),
+        ("AES backend of the sale", f"{build[0]} (cryptolib in the build: {build[1]})"),
         ("bundle", f"{len(bundle.files)} files, {bundle.size} bytes ({mpy} of .mpy)"),
         ("boot: verify signature + hashes", f"{result['boot_verify_ms']} ms"),
         ("boot: import + start (recover)", f"{result['boot_import_start_ms']} ms"),
