@@ -5,8 +5,13 @@
     vafa bridge serve --port /dev/ttyUSB0 --allow-origin http://localhost:3000
 
 --port is a serial port path, socket://HOST:PORT or loop:// (default: $VAFA_ECR_PORT).
-Exit status: 0 approved (result 00), 1 the terminal answered otherwise, 3 the terminal could
-not be reached (no ACK, no answer, port missing), 2 a usage error.
+Exit status: 0 approved (result 00); 1 the terminal answered otherwise; 2 bad input (nothing
+was sent); 3 the port cannot be opened: the command was never sent (safe to send again);
+4 the command was sent but the terminal did not answer, not even a status inquiry: for a sale,
+refund, void, settlement or top-up the outcome is unknown, so ask with `vafa bridge status
+INVOICE` before anything is charged again. A port that cannot be opened fails at once, with
+the cause (no such port, nothing listening, a HOST:PORT without socket://); --timeout bounds
+the wait for the answer and, as long again, the status inquiries after a lost one.
 """
 
 import argparse
@@ -17,9 +22,20 @@ import signal
 import sys
 import time
 
-from hostbridge.errors import BridgeError, LinkError, WedgeError
+from hostbridge.errors import LinkError, MessageError, WedgeError
+from vafa import args as types
+from vafa.errors import BadInput, VafaError
 
-EXIT_OK, EXIT_ANSWERED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_ANSWERED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NO_ANSWER = 0, 1, 2, 3, 4
+# vafa/cli.py: the statuses of this job beyond the common ones, and its errors' statuses
+EXIT_CODES = {
+    EXIT_ANSWERED: "the terminal answered, not approved (or a failed operation)",
+    EXIT_UNREACHABLE: "the port cannot be opened: the command was never sent",
+    EXIT_NO_ANSWER: "sent, but no answer (not even to a status inquiry): ask "
+    "`vafa bridge status INVOICE` before charging again",
+}
+ERRORS = ((MessageError, EXIT_USAGE),)
+KEPT = ("sale", "refund", "void", "settlement", "settle", "topup")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 AMOUNT_FIELDS = ("amount", "discount", "fee", "payable", "balance", "store_balance")
 SHOWN = (
@@ -54,19 +70,19 @@ def new_invoice(command):
     return f"{command[0].upper()}{time.strftime('%y%m%d%H%M%S')}{random.randrange(1000):03d}"
 
 
-def _positive(kind):
-    """An argparse type: a number of `kind` above 0."""
+def _listen(text):
+    """--listen HOST:PORT (port 0: any free one) -> (host, port)."""
+    host, colon, port = text.strip().rpartition(":")
+    if not colon or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(
+            f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8765"
+        )
+    return host.strip("[]") or "127.0.0.1", int(port)
 
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            value = 0
-        if not 0 < value < float("inf"):
-            raise argparse.ArgumentTypeError(f"a number above 0 is required, not {text!r}")
-        return value
 
-    return parse
+AMOUNT = types.whole("amount", low=1, unit="rials")
+INVOICE = types.text("--invoice", 1, 20, printable=True)
+CASHIER = types.text("--cashier", 1, 16, printable=True)
 
 
 def _common():
@@ -74,10 +90,12 @@ def _common():
     common.add_argument("--port", default=os.environ.get("VAFA_ECR_PORT"),
                         help="serial port path, socket://HOST:PORT or loop:// "
                              "(default: $VAFA_ECR_PORT)")  # fmt: skip
-    common.add_argument("--baud", type=int, default=115200, help="serial line rate (115200)")
+    common.add_argument("--baud", type=types.whole("--baud", low=1), default=115200,
+                        help="serial line rate (115200)")  # fmt: skip
     common.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    common.add_argument("--timeout", type=float, default=None,
-                        help="seconds to wait for the answer (default: per command)")  # fmt: skip
+    common.add_argument("--timeout", type=types.number("--timeout", above=0), default=None,
+                        help="seconds to wait for the answer (default: per command), and as "
+                             "long again for status inquiries after a lost one")  # fmt: skip
     common.add_argument("--verbose", "-v", action="store_true", help="log the link's events")
     return common
 
@@ -91,9 +109,10 @@ def add_arguments(parser):
                               **kwargs)  # fmt: skip
 
     p = command("sale", "a sale: the customer pays `amount` rials with a club card")
-    p.add_argument("amount", type=int, help="rials")
-    p.add_argument("--invoice", help="the cashier software's invoice number (default: new)")
-    p.add_argument("--cashier", default=os.environ.get("VAFA_CASHIER", "1"))
+    p.add_argument("amount", type=AMOUNT, help="rials, above 0")
+    p.add_argument("--invoice", type=INVOICE,
+                   help="the cashier software's invoice number (default: new)")  # fmt: skip
+    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"))
     p.add_argument("--method", choices=("bank", "club", "store", "cash"), default="bank",
                    help="bank card with club discount (default), club credit, store credit, "
                         "cash")  # fmt: skip
@@ -102,50 +121,56 @@ def add_arguments(parser):
     p.add_argument("--wedge-enter", action="store_true", help="press Enter after it")
 
     p = command("balance", "the card's points and balances")
-    p.add_argument("--cashier", default=None)
+    p.add_argument("--cashier", type=CASHIER, default=None)
 
     p = command("refund", "refund (part of) an earlier purchase")
-    p.add_argument("amount", type=int, help="rials")
-    p.add_argument("--rrn", required=True, help="the purchase's RRN (12 characters)")
+    p.add_argument("amount", type=AMOUNT, help="rials, above 0")
+    p.add_argument("--rrn", required=True, type=types.text("--rrn", 12, 12, printable=True),
+                   help="the purchase's RRN (12 characters)")  # fmt: skip
     p.add_argument("--account", choices=("00", "40", "60", "70"), default=None,
                    help="where the money goes back: 00 cash, 40 bank card, 60 club credit "
                         "(default), 70 store credit")  # fmt: skip
-    p.add_argument("--invoice", default=None)
-    p.add_argument("--cashier", default=os.environ.get("VAFA_CASHIER", "1"))
+    p.add_argument("--invoice", type=INVOICE, default=None)
+    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"))
 
     p = command("void", "void the terminal's last transaction")
-    p.add_argument("--original", help="the invoice being voided (checked to be the last)")
-    p.add_argument("--invoice", default=None)
-    p.add_argument("--cashier", default=os.environ.get("VAFA_CASHIER", "1"))
+    p.add_argument("--original", type=types.text("--original", 1, 20, printable=True),
+                   help="the invoice being voided (checked to be the last)")  # fmt: skip
+    p.add_argument("--invoice", type=INVOICE, default=None)
+    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"))
 
     p = command("status", "what happened to an invoice (after a lost answer)")
-    p.add_argument("invoice")
+    p.add_argument("invoice", type=types.text("invoice", 1, 20, printable=True))
 
     p = command("settlement", "end of day: the terminal's totals to the club", aliases=["settle"])
-    p.add_argument("--invoice", default=None)
-    p.add_argument("--cashier", default=None)
+    p.add_argument("--invoice", type=INVOICE, default=None)
+    p.add_argument("--cashier", type=CASHIER, default=None)
 
     p = command("print", "print text on the terminal's printer")
     p.add_argument("text", nargs="+", help="lines (one argument per line; - reads stdin)")
 
     p = command("show", "show text on the terminal's display")
     p.add_argument("text", nargs="+", help="lines")
-    p.add_argument("--seconds", type=int, default=None)
+    p.add_argument("--seconds", type=types.whole("--seconds", 0, 999), default=None,
+                   help="how long the text stays (0..999)")  # fmt: skip
 
     p = command("topup", "a top-up: cash paid at the counter, credited to the card")
-    p.add_argument("amount", type=int, help="rials")
-    p.add_argument("--invoice", default=None)
-    p.add_argument("--cashier", default=os.environ.get("VAFA_CASHIER", "1"))
+    p.add_argument("amount", type=AMOUNT, help="rials, above 0")
+    p.add_argument("--invoice", type=INVOICE, default=None)
+    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"))
 
     p = command("serve", "a local HTTP/JSON endpoint for browser-based cashier software")
-    p.add_argument("--listen", default="127.0.0.1:8765", help="HOST:PORT (127.0.0.1:8765)")
+    p.add_argument("--listen", type=_listen, default="127.0.0.1:8765",
+                   help="HOST:PORT (127.0.0.1:8765)")  # fmt: skip
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin allowed to call it, e.g. http://localhost:3000 "
                         "(repeatable; requests without an Origin header are allowed)")  # fmt: skip
-    p.add_argument("--read-timeout", type=_positive(float), default=5.0, metavar="SECONDS",
+    p.add_argument("--read-timeout", type=types.number("--read-timeout", above=0), default=5.0,
+                   metavar="SECONDS",
                    help="seconds a request has to arrive whole, and its answer to be taken "
                         "(5); a slower connection is closed")  # fmt: skip
-    p.add_argument("--max-connections", type=_positive(int), default=32, metavar="N",
+    p.add_argument("--max-connections", type=types.whole("--max-connections", low=1),
+                   default=32, metavar="N",
                    help="connections served at once (32); one more is answered 503")  # fmt: skip
 
 
@@ -183,10 +208,17 @@ def _client(args):
     from hostbridge.link import Timers
 
     timers = Timers()
-    if args.timeout is not None:
+    if args.timeout is not None:  # the whole wait: the answer, then the status inquiries
         timers.response_s = dict.fromkeys(timers.response_s, args.timeout)
+        timers.recover_s = args.timeout
+        timers.busy_s = min(timers.busy_s, args.timeout)
     log = (lambda text: print("link:", text, file=sys.stderr)) if args.verbose else None
-    return EcrClient(args.port, args.baud, timers, log)
+
+    # a wait a person should know about is said even without -v: no silent minute
+    def notice(text):
+        print(f"vafa bridge {args.command}: {text}", file=sys.stderr, flush=True)
+
+    return EcrClient(args.port, args.baud, timers, log, notice=notice)
 
 
 def _print_result(result):
@@ -214,25 +246,35 @@ def _print_result(result):
             print("    | " + line)
 
 
+def _unreached(args, error):
+    """The exit status and one line for a command the terminal did not answer: never sent
+    (3: the port cannot be opened) or sent without an answer (4)."""
+    sent = error.sent is not False
+    text = str(error)
+    if not sent:
+        text += f"; the {args.command} was not sent"
+    elif args.command in KEPT and getattr(args, "invoice", None):
+        text += (f"; ask before anything is charged again: vafa bridge status {args.invoice} "
+                 f"--port {args.port}")  # fmt: skip
+    return (EXIT_NO_ANSWER if sent else EXIT_UNREACHABLE), text, sent
+
+
 def run(args):
     if not args.port:
-        print("vafa bridge: --port is required (or set VAFA_ECR_PORT)", file=sys.stderr)
-        return EXIT_USAGE
+        raise BadInput("--port is required (or set VAFA_ECR_PORT)", "--port")
     if args.command == "serve":
         return serve(args)
     client = _client(args)
     try:
         result = _call(client, args)
     except LinkError as e:
+        code, text, sent = _unreached(args, e)
         if args.json:
-            json.dump({"command": args.command, "error": str(e), "kind": type(e).__name__},
-                      sys.stdout)  # fmt: skip
+            json.dump({"command": args.command, "error": text, "kind": type(e).__name__,
+                       "sent": sent, "exit_status": code}, sys.stdout)  # fmt: skip
             sys.stdout.write("\n")
-        print(f"vafa bridge: {e}", file=sys.stderr)
-        return EXIT_UNREACHABLE
-    except BridgeError as e:
-        print(f"vafa bridge: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        print(f"vafa bridge {args.command}: {text}", file=sys.stderr)
+        return code
     finally:
         client.close()
     if args.json:
@@ -261,15 +303,22 @@ def _interrupt(signum, frame):
 def serve(args):
     from hostbridge.web import make_server
 
-    host, _, port = args.listen.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"
+    host, port = args.listen
     if host not in LOOPBACK:
-        print(f"vafa bridge serve: {host} is not a loopback address: the endpoint moves money "
-              f"and has no authentication, so it serves this PC only", file=sys.stderr)  # fmt: skip
-        return EXIT_USAGE
+        raise BadInput(f"--listen {host}: not a loopback address: the endpoint moves money and "
+                       f"has no authentication, so it serves this PC only", "--listen")  # fmt: skip
     client = _client(args)
-    server = make_server(client, host, int(port), args.allow_origin, args.port,
-                         args.read_timeout, args.max_connections)  # fmt: skip
+    try:  # fail fast: a wrong --port is said now, not at the first sale
+        client.transport.open()
+    except LinkError as e:
+        raise VafaError(f"{e} (start the bridge once the terminal is on)",
+                        exit_code=EXIT_UNREACHABLE) from None  # fmt: skip
+    try:
+        server = make_server(client, host, port, args.allow_origin, args.port,
+                             args.read_timeout, args.max_connections)  # fmt: skip
+    except OSError as e:
+        client.close()
+        raise BadInput(f"--listen {host}:{port}: {e.strerror or e}", "--listen") from None
     print(f"bridge: http://{server.server_address[0]}:{server.server_port} -> {args.port}",
           flush=True)  # fmt: skip
     signal.signal(signal.SIGTERM, _interrupt)

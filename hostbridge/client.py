@@ -10,20 +10,75 @@ ACK, no answer within its timer, or the line breaks, the client does not guess. 
 terminal for the status of the invoice (reconnecting as needed, for up to Timers.recover_s): a
 kept result is returned (`recovered` is True); "in progress" is asked again every T3; "unknown
 invoice" means the command never arrived, so it is sent again, once (safe: the terminal never
-runs an invoice twice). Only when the terminal cannot be reached at all does the call raise.
+runs an invoice twice). Only when the terminal cannot be reached at all does the call raise,
+and the LinkError's `sent` says which case it is: False, the command never left (the port
+could not be opened: PortError, raised at once, with no status inquiry since there is nothing
+to ask about); True, it went out and neither it nor a status inquiry was answered: its
+outcome is unknown.
+
+Values are checked before anything is sent (check_fields): a MessageError says which field and
+what it must be in the cashier's words ("amount must be a positive whole number of rials").
 """
 
 import time
 from dataclasses import dataclass, field
 
+from construct import ConstructError
+
 from hostbridge.deadline import Deadline
 from hostbridge.errors import LinkError, MessageError, ResponseTimeout
 from hostbridge.link import FrameLink, Timers
-from hostbridge.protocol import COMMAND_NAMES, COMMANDS, METHODS, RESPONSE, RESULTS
+from hostbridge.protocol import (
+    COMMAND_NAMES,
+    COMMANDS,
+    FIELD_TAGS,
+    FIELDS,
+    METHODS,
+    RESPONSE,
+    RESULTS,
+)
 from hostbridge.transport import Transport
 
 # results kept by invoice on the terminal
 KEPT = ("sale", "refund", "void", "settlement", "topup")
+
+# what each value the cashier sends must be, in the cashier's words: the codec's limits
+# (docs/ecr.md 3.3), and an amount above 0 (a sale of nothing is refused before it is sent)
+RULES = {
+    "amount": "a positive whole number of rials",
+    "invoice": "1 to 20 printable ASCII characters",
+    "cashier": "1 to 16 printable ASCII characters",
+    "method": "one of " + ", ".join(METHODS),
+    "original_rrn": "the purchase's RRN: 12 printable ASCII characters",
+    "account": "two digits: 00 cash, 40 bank card, 60 club credit, 70 store credit",
+    "original_invoice": "1 to 20 printable ASCII characters",
+    "text": "text of 1 to 2048 bytes in UTF-8",
+    "seconds": "a whole number of seconds from 0 to 999",
+}
+
+
+def check_fields(fields):
+    """MessageError naming the first field whose value cannot be sent, and what it must be.
+
+    >>> check_fields({"invoice": "INV-1", "cashier": ""})
+    Traceback (most recent call last):
+    hostbridge.errors.MessageError: cashier must be 1 to 16 printable ASCII characters, not ''
+    """
+    for name, value in fields.items():
+        tag = FIELD_TAGS.get(name)
+        if tag is None:
+            raise MessageError(f"no field named {name!r}")
+        ok = name != "amount" or (type(value) is int and value > 0)
+        if ok:
+            try:
+                FIELDS[tag][1].build(value)
+            except (ConstructError, TypeError, ValueError):
+                ok = False
+        if not ok:
+            rule = RULES.get(name, "a value the protocol can carry (docs/ecr.md 3.3)")
+            if name == "amount" and type(value) is int and value > 0:
+                rule = "at most 12 digits (999,999,999,999 rials)"
+            raise MessageError(f"{name} must be {rule}, not {value!r}")
 
 
 @dataclass
@@ -64,11 +119,14 @@ class Result:
 
 
 class EcrClient:
-    def __init__(self, url, baudrate=115200, timers=None, log=None, transport=None):
+    def __init__(self, url, baudrate=115200, timers=None, log=None, transport=None, notice=None):
+        """log: every event of the link (-v); notice: the few a waiting person should see
+        (a lost answer being asked about, for how long)."""
         self.timers = timers or Timers()
         self.transport = transport or Transport(url, baudrate)
         self.link = FrameLink(self.transport, self.timers, log)
         self.log = log
+        self.notice = notice
 
     def __enter__(self):
         return self
@@ -83,8 +141,10 @@ class EcrClient:
 
     def sale(self, amount, invoice, cashier, method="bank"):
         fields = {"amount": amount, "invoice": invoice, "cashier": cashier}
+        if method not in METHODS:
+            raise MessageError(f"method must be {RULES['method']}, not {method!r}")
         if method != "bank":
-            fields["method"] = METHODS.get(method, method)
+            fields["method"] = METHODS[method]
         return self.request("sale", fields)
 
     def balance(self, cashier=None, invoice=None):
@@ -124,6 +184,7 @@ class EcrClient:
         again after a pause, for up to Timers.busy_s (docs/ecr.md 6.2); the last answer is
         returned when the terminal is still busy then.
         """
+        check_fields(fields)
         deadline = Deadline(self.timers.busy_s)
         while True:
             result = self._request_once(command, fields, recover)
@@ -137,12 +198,21 @@ class EcrClient:
         recoverable = recover and command in KEPT and invoice
         try:
             self.link.send(command, fields)
-            return self._await(command, invoice, self.timers.response_s.get(command, 60.0))
-        except (LinkError, ResponseTimeout) as e:
-            if not recoverable:
+        except LinkError as e:
+            if e.sent is False or not recoverable:  # never sent: nothing to ask about
                 raise
-            self._say(f"{command} {invoice}: {e}; asking the terminal for its status")
-            return self._recover(command, fields, e)
+            error = e
+        else:
+            try:
+                return self._await(command, invoice, self.timers.response_s.get(command, 60.0))
+            except LinkError as e:
+                e.sent = True
+                if not recoverable:
+                    raise
+                error = e
+        self._notify(f"{command} {invoice}: {error}; asking the terminal for its status "
+                     f"(for up to {self.timers.recover_s:g} s)")  # fmt: skip
+        return self._recover(command, fields, error)
 
     def _await(self, command, invoice, seconds, also=None):
         """The answer to `command` (or to `also`) for this invoice, within `seconds`."""
@@ -191,11 +261,21 @@ class EcrClient:
                     continue
             answer.fields.pop("command", None)
             return Result(command, answer.fields, recovered=True)
-        raise type(error)(f"{error}; status of invoice {invoice} still unknown") from error
+        raise type(error)(
+            f"{command} {invoice} was sent, but {error}, and no status inquiry was answered "
+            f"within {self.timers.recover_s:g} s: its outcome is unknown",
+            sent=True,
+        ) from error
 
     def _say(self, text):
         if self.log:
             self.log(text)
+
+    def _notify(self, text):
+        if self.notice:
+            self.notice(text)
+        else:
+            self._say(text)
 
 
 def _given(**fields):

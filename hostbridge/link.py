@@ -146,7 +146,8 @@ class FrameLink:
 
     def send(self, msg_type, fields):
         """Send one message; returns its sequence number once ACKed. NoAck after `tries`
-        transmissions without an ACK; LinkError when the port cannot be opened."""
+        transmissions without an ACK; a LinkError with `sent` False when the frame never went
+        out (the port cannot be opened: PortError)."""
         self.seq = (self.seq + 1) & 0xFF
         seq = self.seq
         frame = build_frame(build_payload(seq, msg_type, fields))
@@ -158,17 +159,22 @@ class FrameLink:
             if attempt:
                 self.stats["retransmissions"] += 1
             try:
-                self.transport.write(frame)
-            except LinkError:
-                # a connection that broke since the last use (an idle TCP close): open it again
-                # once; a port that cannot be opened at all raises from here
-                self.transport.write(frame)
+                self._write(frame)
+            except LinkError as e:
+                if not attempt:  # the frame never went out whole: nothing happened
+                    e.sent = False
+                    raise
+                why = f"link down: {e}"
+                continue
             self.stats["frames_out"] += 1
             outcome = self._await_ack(seq, Deadline(wait))
             if outcome == "ack":
                 return seq
             why = outcome
-        raise NoAck(f"{self.timers.tries} transmissions, none acknowledged (last: {why})")
+        raise NoAck(
+            f"no ACK from the terminal: {self.timers.tries} transmissions, none acknowledged "
+            f"(last: {why})"
+        )
 
     def receive(self, deadline):
         """The next message from the terminal before the deadline, or None."""
@@ -180,6 +186,14 @@ class FrameLink:
             self._pump(deadline.slice(0.05))
 
     # -- inside ----------------------------------------------------------------------------
+
+    def _write(self, frame):
+        try:
+            self.transport.write(frame)
+        except LinkError:
+            # a connection that broke since the last use (an idle TCP close): open it again
+            # once; a port that cannot be opened at all raises from here
+            self.transport.write(frame)
 
     def _await_ack(self, seq, deadline):
         while not deadline.expired():

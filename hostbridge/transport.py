@@ -6,7 +6,9 @@
 
 read(timeout) returns what arrived within timeout seconds (b"" when nothing); a port that broke
 raises LinkError and is closed, and the next read or write opens it again (a terminal that
-closed an idle TCP connection, a USB cable pulled and plugged back).
+closed an idle TCP connection, a USB cable pulled and plugged back). A port that cannot be
+opened raises PortError at once, with the cause in words (vafa/ports.py: no such port, nothing
+listens there, a HOST:PORT without socket://, busy, no permission).
 """
 
 import contextlib
@@ -14,7 +16,7 @@ import socket
 
 import serial
 
-from hostbridge.errors import LinkError
+from hostbridge.errors import LinkError, PortError
 
 READ_CHUNK = 4096
 
@@ -41,7 +43,9 @@ class Transport:
         try:
             self.port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0)
         except (serial.SerialException, OSError, ValueError) as e:
-            raise LinkError(f"cannot open {self.url}: {e}") from None
+            from vafa.ports import open_problem
+
+            raise PortError(f"cannot open {open_problem(self.url, e)[1]}") from None
         self.opens += 1
         sock = getattr(self.port, "_socket", None)  # socket://: pyserial leaves Nagle on
         if sock is not None:

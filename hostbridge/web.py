@@ -15,8 +15,11 @@ cashier software (docs/ecr.md section 9).
 200 with the Result as JSON whenever the terminal answered (approved or not: look at
 "result"); 400 for a bad request, with a sentence saying what is wrong (a body that is not one
 flat JSON object of the route's keys, is nested too deeply, is too large, is not UTF-8, or does
-not match its Content-Length); 409 while another command is in flight (the link carries one at
-a time); 502 when the terminal cannot be reached; 503 when max_connections are open already.
+not match its Content-Length, or a value the terminal cannot take, said in the cashier's words:
+"amount must be a positive whole number of rials", checked before anything is sent); 409 while
+another command is in flight (the link carries one at a time); 502 when the terminal cannot be
+reached ("sent": false when the command never left, true when it went out unanswered and its
+outcome is unknown); 503 when max_connections are open already.
 Every answer, errors included, is a JSON object. Binds 127.0.0.1 only. A request from a web
 page (it has an Origin header) must come from an origin given with --allow-origin, and POSTs
 must be application/json, so that no other page the cashier opens can start a sale.
@@ -328,8 +331,9 @@ class Handler(BaseHTTPRequestHandler):
             status, answer = 200, getattr(self.server.client, method)(**body).to_dict()
         except MessageError as e:
             status, answer = 400, {"error": str(e)}
-        except LinkError as e:
-            status, answer = 502, {"error": str(e), "kind": type(e).__name__}
+        except LinkError as e:  # sent: false, the command never left (safe to send again)
+            status, answer = 502, {"error": str(e), "kind": type(e).__name__,
+                                   "sent": e.sent is not False}  # fmt: skip
         except BridgeError as e:
             status, answer = 500, {"error": str(e)}
         except Exception as e:  # a bug: an answer and one line, not a dropped connection

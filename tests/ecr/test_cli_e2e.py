@@ -164,7 +164,8 @@ def test_bridge_exit_statuses(tmp_path):
                              capture_output=True, text=True)  # fmt: skip
     assert no_port.returncode == 2 and "--port is required" in no_port.stderr
     code, error, _done = bridge_json("balance", "--port", str(tmp_path / "no-such-tty"))
-    assert code == 3 and error["kind"] == "LinkError" and "cannot open" in error["error"]
+    assert code == 3 and error["kind"] == "PortError" and "cannot open" in error["error"]
+    assert error["sent"] is False and "no such port" in error["error"]
     usage = bridge("sale", "--port", "loop://")
     assert usage.returncode == 2  # argparse: the amount is missing
 

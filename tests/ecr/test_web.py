@@ -137,7 +137,8 @@ def test_unreachable_terminal_is_502(tmp_path):
     thread.start()
     try:
         status, body, _ = call(f"http://127.0.0.1:{server.server_port}", "/balance", {})
-        assert status == 502 and body["kind"] == "LinkError"
+        # the port cannot be opened: the command never left, which the body says
+        assert status == 502 and body["kind"] == "PortError" and body["sent"] is False
     finally:
         server.shutdown()
         thread.join()
