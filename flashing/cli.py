@@ -14,10 +14,17 @@ carries (flashing/bundle.py MODELS; default vafa-t1); install and verify refuse 
 for another model than the one asked for. --keys FILE replaces the TEST ONLY demo keys
 (flashing/keys.py). `firmware` builds MicroPython from source with the model's modules frozen
 in (flashing/firmware.py; the source from --micropython-src or VAFA_MICROPYTHON_SRC).
+
+Every input is checked before anything is built or copied: --keys, --csv, --bundle (a given
+path must hold a bundle; only the default one is built when absent), --terminal (a kit folder),
+then the port (flashing/device.py probe: no such port, nothing listening, a busy port and a
+port without MicroPython are four different sentences, each within about two seconds). Exit
+status 2 for bad input (a wrong port or bundle included), 1 for a step that failed.
 """
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from flashing import bundle as bundles
@@ -26,16 +33,31 @@ from flashing import install as installer
 from flashing import provision, targets
 from flashing.device import DeviceError, MpremoteDevice
 from flashing.keys import load_keys
+from vafa import args as types
+from vafa.errors import BadInput, VafaError
 
 BUNDLE_DIR = Path("var/flash/bundle")
 TERMINALS_DIR = Path("var/flash/terminals")
+KIT_FILES = ("config.json", "initial_key.tr31")
+PROGRESS_S = 1.0  # a line this often while modules compile
+
+# vafa/cli.py: the statuses of this package's errors (DeviceError's own say 2 for a wrong port)
+ERRORS = (
+    (provision.ProvisionError, 2),
+    (bundles.BundleError, 1),
+    (targets.TargetError, 1),
+    (installer.InstallError, 1),
+    (DeviceError, 1),
+)
 
 
 def add_arguments(parser):
-    parser.add_argument("--keys", help="JSON file of keys (default: TEST ONLY demo keys)")
+    parser.add_argument("--keys", type=types.existing_file("--keys"),
+                        help="JSON file of keys (default: TEST ONLY demo keys)")  # fmt: skip
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = sub.add_parser("build", help="compile agent/ into a signed bundle")
-    build.add_argument("--out", default=str(BUNDLE_DIR))
+    build.add_argument("--out", default=str(BUNDLE_DIR),
+                       help=f"the bundle's folder, replaced (default {BUNDLE_DIR})")  # fmt: skip
     build.add_argument(
         "--model",
         default=bundles.DEFAULT_MODEL,
@@ -43,11 +65,15 @@ def add_arguments(parser):
         help=f"terminal model: which drivers go in (default {bundles.DEFAULT_MODEL})",
     )
     prov = sub.add_parser("provision", help="configuration and TR-31 key block per terminal")
-    prov.add_argument("--csv", help="CSV of terminals (columns: config fields and ikid)")
-    prov.add_argument("--terminal-number", type=int, default=1, help="demo terminal number")
-    prov.add_argument("--club-host", default="127.0.0.1")
-    prov.add_argument("--club-port", type=int, default=8583)
-    prov.add_argument("--out", default=str(TERMINALS_DIR))
+    prov.add_argument("--csv", type=types.existing_file("--csv"),
+                      help="CSV of terminals (columns: config fields and ikid)")  # fmt: skip
+    prov.add_argument("--terminal-number", type=types.whole("--terminal-number", 1, 999_999),
+                      default=1, help="demo terminal number")  # fmt: skip
+    prov.add_argument("--club-host", default="127.0.0.1", help="the club server's address")
+    prov.add_argument("--club-port", type=types.tcp_port("--club-port"), default=8583,
+                      help="the club server's port (8583)")  # fmt: skip
+    prov.add_argument("--out", default=str(TERMINALS_DIR),
+                      help=f"where kit folders go (default {TERMINALS_DIR})")  # fmt: skip
     for name, text in (
         ("install", "copy bundle and configuration onto a device"),
         ("verify", "read the device's file hashes back and compare"),
@@ -55,26 +81,32 @@ def add_arguments(parser):
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--port", required=True, help="serial port, pty or socket://HOST:PORT")
-        p.add_argument("--target", default="unix", choices=sorted(targets.TARGETS))
-        p.add_argument("--bundle", default=str(BUNDLE_DIR))
+        p.add_argument("--target", default="unix", choices=sorted(targets.TARGETS),
+                       help="the kind of device (default unix)")  # fmt: skip
         if name != "status":
+            p.add_argument("--bundle", help=f"a built bundle's folder (default {BUNDLE_DIR}, "
+                                            "built when absent)")  # fmt: skip
             p.add_argument(
                 "--model",
                 choices=sorted(bundles.MODELS),
                 help="the model the bundle must be built for (built if absent)",
             )
         if name == "install":
-            p.add_argument("--terminal", help="a kit folder (config.json, initial_key.tr31)")
-            p.add_argument("--club-port", type=int, default=8583, help="for the demo kit")
+            p.add_argument("--terminal", type=types.existing_dir("--terminal", "kit folder"),
+                           help="a kit folder (config.json, initial_key.tr31)")  # fmt: skip
+            p.add_argument("--club-port", type=types.tcp_port("--club-port"), default=8583,
+                           help="for the demo kit")  # fmt: skip
             p.add_argument(
                 "--reinject-key",
                 action="store_true",
                 help="send the key block even when the device has a DUKPT state",
             )
     base = sub.add_parser("base-image", help="ESP32: merge a MicroPython firmware (esptool)")
-    base.add_argument("--firmware", required=True)
-    base.add_argument("--out")
-    base.add_argument("--target", default="esp32", choices=sorted(targets.TARGETS))
+    base.add_argument("--firmware", required=True, type=types.existing_file("--firmware"),
+                      help="the board's MicroPython image (ESP32_GENERIC-*.bin)")  # fmt: skip
+    base.add_argument("--out", help="the merged image (default: beside --firmware)")
+    base.add_argument("--target", default="esp32", choices=sorted(targets.TARGETS),
+                      help="the board (default esp32)")  # fmt: skip
     boards = "; ".join(f"{b.name}: {b.description}" for b in firmwares.BOARDS.values())
     fw = sub.add_parser(
         "firmware",
@@ -111,13 +143,23 @@ def _progress(text):
     print(text, flush=True)
 
 
+def _compiling():
+    """A build progress callback: a line at the start, then at most one a second."""
+    last = [None]
+
+    def progress(i, n, name):
+        now = time.monotonic()
+        if i == n:
+            _progress(f"compiled {n} modules")
+        elif last[0] is None or now - last[0] >= PROGRESS_S:
+            _progress(f"compiling [{i}/{n}] {name}")
+            last[0] = now
+
+    return progress
+
+
 def _build(out, keys, model=bundles.DEFAULT_MODEL):
-    bundle = bundles.build(
-        out,
-        keys.firmware,
-        progress=lambda i, n, name: i == n and _progress(f"compiled {n} modules"),
-        model=model,
-    )
+    bundle = bundles.build(out, keys.firmware, progress=_compiling(), model=model)
     _progress(
         f"bundle {bundle.version} (model {model}): {len(bundle.files)} files, "
         f"{bundle.size} bytes -> {out}"
@@ -125,34 +167,71 @@ def _build(out, keys, model=bundles.DEFAULT_MODEL):
     return bundle
 
 
-def _bundle(path, keys, model=None):
-    """The bundle at path, built first when absent; BundleError when it was built for another
-    model than the one asked for (a technician flashing the wrong drivers finds out here)."""
-    if not (Path(path) / "manifest.json").exists():
-        return _build(path, keys, model or bundles.DEFAULT_MODEL)
-    bundle = bundles.Bundle(path).verify(keys.firmware)
+def _given_bundle(args, keys):
+    """The bundle of --bundle, checked before any device is opened: it exists, its signature
+    holds, it was built for --model (a technician flashing the wrong drivers finds out here).
+    None when --bundle was not given and the default one is not built yet: it is built once
+    the device answered (_bundle)."""
+    path = Path(args.bundle or BUNDLE_DIR)
+    model = getattr(args, "model", None)
+    if not (path / "manifest.json").exists():
+        if args.bundle is None:
+            return None
+        raise BadInput(f"--bundle {path}: no bundle there (no manifest.json); build one with "
+                       f"vafa flash build --out {path}", "--bundle")  # fmt: skip
+    try:
+        bundle = bundles.Bundle(path).verify(keys.firmware)
+    except bundles.BundleError as e:
+        raise BadInput(f"--bundle {e}", "--bundle") from None
     built_for = bundle.manifest.get("model")
     if model is not None and built_for != model:
-        raise bundles.BundleError(
-            path, f"built for model {built_for}, not {model}: vafa flash build --model {model}"
-        )
+        raise BadInput(f"--bundle {path}: built for model {built_for}, not {model}: vafa flash "
+                       f"build --model {model}", "--bundle")  # fmt: skip
     return bundle
 
 
+def _bundle(args, keys, given):
+    """The given bundle, or the default one built now."""
+    if given is not None:
+        return given
+    return _build(BUNDLE_DIR, keys, getattr(args, "model", None) or bundles.DEFAULT_MODEL)
+
+
+def _load_keys(path):
+    """The keys of --keys, each checked: one line naming the file and the key when wrong."""
+    if path is None:
+        return load_keys(None)
+    try:
+        data = json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadInput(f"--keys {path}: not a JSON file ({e})", "--keys") from None
+    expected = '{"firmware": HEX, "kbpk": HEX, "bdk": HEX}'
+    if not isinstance(data, dict):
+        raise BadInput(f"--keys {path}: expected a JSON object {expected}", "--keys")
+    sizes = {"firmware": (16, 32, 64), "kbpk": (16, 24, 32), "bdk": (16, 24, 32)}
+    for name, allowed in sizes.items():
+        value = data.get(name)
+        if value is None and name == "bdk":
+            continue
+        if not isinstance(value, str):
+            raise BadInput(f"--keys {path}: no {name!r} key; expected {expected}", "--keys")
+        try:
+            size = len(bytes.fromhex(value))
+        except ValueError:
+            size = None
+        if size not in allowed:
+            digits = ", ".join(str(2 * n) for n in allowed[:-1]) + f" or {2 * allowed[-1]}"
+            raise BadInput(f"--keys {path}: {name!r} must be {digits} hex digits", "--keys")
+    return load_keys(path)
+
+
 def run(args):
-    keys = load_keys(args.keys)
+    keys = _load_keys(args.keys)
     try:
         return ACTIONS[args.action](args, keys)
-    except (bundles.BundleError, provision.ProvisionError, targets.TargetError, DeviceError,
-            installer.InstallError) as e:  # fmt: skip
-        print(f"vafa flash {args.action}: {e}", file=sys.stderr)
-        return 1
     except firmwares.FirmwareError as e:
-        print(f"vafa flash {args.action}: {e}", file=sys.stderr)
-        if e.detail:
-            print("make's last lines:", *("  " + line for line in e.detail), sep="\n",
-                  file=sys.stderr)  # fmt: skip
-        return e.exit_code
+        detail = ["make's last lines:", *("  " + line for line in e.detail)] if e.detail else ()
+        raise VafaError(str(e), exit_code=e.exit_code, detail=detail) from None
 
 
 def do_build(args, keys):
@@ -162,7 +241,10 @@ def do_build(args, keys):
 
 def do_provision(args, keys):
     if args.csv:
-        report = provision.provision_csv(args.csv, args.out, keys)
+        try:
+            report = provision.provision_csv(args.csv, args.out, keys)
+        except UnicodeDecodeError as e:
+            raise BadInput(f"--csv {args.csv}: not UTF-8 text (byte {e.start})", "--csv") from None
         for row in report:
             tail = row["error"] if row["status"] != "ok" else f"ikid {row['ikid']} kcv {row['kcv']}"
             print(f"line {row['line']}: {row['terminal_id'] or '-'} {row['status']}: {tail}")
@@ -176,27 +258,45 @@ def do_provision(args, keys):
 
 
 def _device(args):
-    return MpremoteDevice(args.port, targets.get(args.target))
+    """The device, probed: a wrong, busy or silent port fails here, in about two seconds."""
+    device = MpremoteDevice(args.port, targets.get(args.target))
+    device.probe()
+    return device
+
+
+def _kit(args):
+    kit = args.terminal
+    if kit is None:
+        return None
+    missing = [name for name in KIT_FILES if not (kit / name).is_file()]
+    if missing:
+        raise BadInput(f"--terminal {kit}: not a terminal kit (no {', '.join(missing)}); make "
+                       f"one with vafa flash provision", "--terminal")  # fmt: skip
+    return kit
 
 
 def do_install(args, keys):
-    bundle = _bundle(args.bundle, keys, args.model)
-    kit = args.terminal
+    given = _given_bundle(args, keys)
+    kit = _kit(args)
+    device = _device(args)
+    bundle = _bundle(args, keys, given)
     if kit is None:
         made = provision.demo_kit(keys, club_port=args.club_port)
         kit = provision.write_kit(made, TERMINALS_DIR / made["config"]["terminal_id"])
         _progress(f"demo terminal {made['config']['terminal_id']} (TEST ONLY keys): {kit}")
     target = targets.get(args.target)
     done = installer.install(
-        _device(args), target, bundle, kit, keys, args.reinject_key, progress=_progress
+        device, target, bundle, kit, keys, args.reinject_key, progress=_progress
     )
     print(f"installed {done['version']} in slot {done['slot']} on {args.port}")
     return 0
 
 
 def do_verify(args, keys):
-    bundle = _bundle(args.bundle, keys, args.model)
-    problems, info = installer.verify(_device(args), bundle)
+    given = _given_bundle(args, keys)
+    device = _device(args)
+    bundle = _bundle(args, keys, given)
+    problems, info = installer.verify(device, bundle)
     for line in problems:
         print("MISMATCH", line)
     print(f"{'ok' if not problems else 'FAILED'}: {len(info['files'])} files on the device, "

@@ -10,6 +10,7 @@ is not active (emptied first); boot.stage(slot) on the device, which verifies it
 active and pending; the configuration; the initial key block only when the device has no DUKPT
 state yet (re-injecting an initial key would restart its KSN counter: --reinject-key for a new
 key). Secrets travel as temporary files (mpremote prints only paths); nothing here prints them.
+The bundle's copy says how far it is: files, bytes and percent after each batch.
 """
 
 import json
@@ -51,6 +52,20 @@ def _tail_line(out, tag):
         if line.startswith(tag):
             return line[len(tag) :].strip()
     raise InstallError("device", "no answer: " + out.strip()[-300:])
+
+
+def _bytes_progress(pairs, say):
+    """A put() progress callback that says files, bytes and percent copied so far:
+    "bundle [16/52] 40,960/151,552 bytes (27 %) vafa/slot_a/agent/engine.mpy"."""
+    sizes = [Path(local).stat().st_size for local, _ in pairs]
+    total = sum(sizes) or 1
+
+    def progress(done, count, name):
+        copied = sum(sizes[:done])
+        say(f"bundle [{done}/{count}] {copied:,}/{total:,} bytes ({copied * 100 // total} %) "
+            f"{name}")  # fmt: skip
+
+    return progress
 
 
 def install(device, target, bundle, kit_folder=None, keys=None, reinject_key=False, progress=None):
@@ -100,7 +115,7 @@ def install(device, target, bundle, kit_folder=None, keys=None, reinject_key=Fal
         device.exec(_mkdirs_code(folders), "slot folders")
         pairs = [(bundle.path / n, f"{base}/{n}") for n in sorted(bundle.files)]
         pairs += [(bundle.path / n, f"{base}/{n}") for n in ("manifest.json", "manifest.sig")]
-        device.put(pairs, lambda i, n, name: say(f"bundle [{i}/{n}] {name}"))
+        device.put(pairs, _bytes_progress(pairs, say))
         version = _tail_line(
             device.exec(_boot(f"print('VAFA-STAGED', boot.stage({slot!r}))\n"), "stage"),
             "VAFA-STAGED ",
