@@ -41,6 +41,7 @@ from simulator.club_server.server import TEST_BDK, run_in_thread
 from simulator.pos_emulator import club_link
 from simulator.pos_emulator.club_link import ClubAddressError, parse_club, probe_club
 from simulator.pos_emulator.terminal import empty_folder, terminal_merchant
+from vafa.errors import BadInput
 
 DEFAULT_DATA_DIR = "var/demo"
 TERMINAL_NUMBER = 1
@@ -361,9 +362,8 @@ def run(args):
         club = parse_club(args.club) if args.club else None
         out = (lambda *a: None) if args.json else print
         report = run_demo(args.data_dir, out=out, card=args.card, club=club)
-    except ClubAddressError as e:
-        print(f"vafa demo: {e}", file=sys.stderr)
-        return 2
+    except ClubAddressError as e:  # one line, exit 2, and JSON with --json (vafa/cli.py)
+        raise BadInput(str(e), "--club") from None
     if args.json:
         json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

@@ -13,6 +13,7 @@ Exit status: 0 done (read: the card is genuine); 1 the card refused or failed (n
 blank, locked, unreadable); 2 no card, no reader or bad arguments.
 """
 
+import argparse
 import binascii
 import json
 import os
@@ -21,23 +22,31 @@ import sys
 import time
 
 from agent.card_io.apdu import ApduChannel
-from agent.card_io.clubcard import LIFE_LOCKED, TAG_PAN, ClubCardSession
+from agent.card_io.clubcard import LIFE_LOCKED, TAG_PAN, ClubCardSession, check_pan
 from agent.card_io.errors import CardError, CardRemoved, ReaderError
 from agent.ports import mask_pan
 from simulator.cards import personas
-from simulator.cards.vpcd import DEFAULT_HOST, DEFAULT_PORT, VpcdCard, parse_hostport
+from simulator.cards.vpcd import DEFAULT_HOST, DEFAULT_PORT, VpcdCard
+from vafa import args as types
 
 EXIT_OK, EXIT_CARD, EXIT_NO_CARD = 0, 1, 2
+EXIT_CODES = {
+    EXIT_CARD: "the card refused or failed (not genuine, blank, locked, unreadable)",
+    EXIT_NO_CARD: "no card, no reader, or bad input",
+}
 
 
-def _key(text):
+def _pan(text):
+    """--pan: a card number, 12..19 digits."""
     try:
-        key = binascii.unhexlify(text)
-    except (binascii.Error, ValueError):
-        raise SystemExit(f"key must be 32 hex digits, got {text!r}") from None
-    if len(key) != 16:
-        raise SystemExit("key must be 16 bytes (32 hex digits)")
-    return key
+        check_pan(text.strip())
+    except CardError as e:
+        raise argparse.ArgumentTypeError(f"--pan {text!r}: {e}") from None
+    return text.strip()
+
+
+def _key(name):
+    return types.hex_bytes(name, 16)
 
 
 def _hex(data):
@@ -53,17 +62,18 @@ def add_arguments(parser):
     p = sub.add_parser("emulate", help="insert a virtual card into pcscd (vpcd) until Ctrl-C")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--persona", choices=list(personas.PERSONAS), help="which virtual card")
-    who.add_argument("--pan", help="an issued card with this number (test keys)")
+    who.add_argument("--pan", type=_pan, help="an issued card with this number (test keys)")
     p.add_argument(
         "--vpcd",
+        type=types.hostport("--vpcd", f"{DEFAULT_HOST}:{DEFAULT_PORT}"),
         default=f"{DEFAULT_HOST}:{DEFAULT_PORT}",
         metavar="HOST:PORT",
         help="the vpcd driver's socket (default %(default)s: 'Virtual PCD 00 00')",
     )
-    p.add_argument("--seconds", type=float, default=None, help="stop after N seconds")
-    p.add_argument(
-        "--wait", type=float, default=5.0, help="seconds for vpcd to accept the card (default 5)"
-    )
+    p.add_argument("--seconds", type=types.number("--seconds", above=0), default=None,
+                   help="stop after N seconds")  # fmt: skip
+    p.add_argument("--wait", type=types.number("--wait", above=0), default=5.0,
+                   help="seconds for vpcd to accept the card (default 5)")  # fmt: skip
     p.add_argument("--trace", action="store_true", help="print connection events")
 
     for name, text in (
@@ -72,8 +82,9 @@ def add_arguments(parser):
     ):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--reader", help="reader name or a part of it (default: any with a card)")
-        p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a card")
-        p.add_argument("--imk", default=_hex(personas.TEST_IMK),
+        p.add_argument("--timeout", type=types.number("--timeout", above=0), default=10.0,
+                       help="seconds to wait for a card (default 10)")  # fmt: skip
+        p.add_argument("--imk", type=_key("--imk"), default=_hex(personas.TEST_IMK),
                        help="issuer master key, hex (default: the TEST ONLY key)")  # fmt: skip
         p.add_argument("--json", action="store_true", help="one JSON object on stdout")
         p.add_argument("--trace", action="store_true", help="APDU trace on stderr (masked)")
@@ -84,6 +95,7 @@ def add_arguments(parser):
             p.add_argument("--holder", default="", help="holder name (UTF-8, Persian allowed)")
             p.add_argument(
                 "--perso-key",
+                type=_key("--perso-key"),
                 default=_hex(personas.TEST_PERSO_KEY),
                 help="issuer personalization key, hex (default: the TEST ONLY key)",
             )
@@ -114,7 +126,7 @@ def cmd_personas(args):
 
 
 def cmd_emulate(args):
-    host, port = parse_hostport(args.vpcd)
+    host, port = args.vpcd
     if args.persona:
         card, label = personas.make_card(args.persona), args.persona
     else:
@@ -126,7 +138,7 @@ def cmd_emulate(args):
     try:
         runner.insert(card, connect_timeout=args.wait)
     except OSError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"vafa card emulate: {e}", file=sys.stderr)
         return EXIT_NO_CARD
     print(f"virtual card '{label}' {shown} inserted in {runner.reader_name} "
           f"(vpcd {host}:{port}); Ctrl-C to take it out", flush=True)  # fmt: skip
@@ -188,7 +200,7 @@ def cmd_read(args):
         data = session.read_data()
         out.update(card=mask_pan(data["pan"]), expiry=data["expiry"],
                    program=data["program"], holder=data["holder"])  # fmt: skip
-        session.authenticate(_key(args.imk), data["pan"], os.urandom(16))
+        session.authenticate(args.imk, data["pan"], os.urandom(16))
         out["authenticated"] = True
 
     return _on_card(args, out, read)
@@ -207,8 +219,8 @@ def cmd_personalize(args):
         return EXIT_NO_CARD
 
     def personalize(channel):
-        imk = _key(args.imk)
-        fci = perso.personalize(channel, _key(args.perso_key), imk, args.pan, args.expiry,
+        imk = args.imk
+        fci = perso.personalize(channel, args.perso_key, imk, args.pan, args.expiry,
                                 args.program, args.holder, lock=not args.no_lock)  # fmt: skip
         out["locked"] = fci["life_cycle"] == LIFE_LOCKED
         if out["locked"]:  # read it back as a terminal would

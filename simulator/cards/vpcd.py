@@ -51,6 +51,7 @@ class VpcdCard:
         self.connected = threading.Event()  # the driver has our connection
         self.gone = threading.Event()  # the card left on its own (pulled out)
         self.errors = []
+        self.last_error = None  # the last connection attempt's OSError
         self._stop = threading.Event()
         self._thread = None
         self._sock = None
@@ -70,9 +71,11 @@ class VpcdCard:
         self._thread.start()
         if not self.connected.wait(connect_timeout):
             self.remove()
+            cause = self.last_error
+            why = f" ({cause.strerror or cause})" if isinstance(cause, OSError) else ""
             raise OSError(
-                f"vpcd at {self.host}:{self.port} did not accept the card: is pcscd running "
-                f"with the vsmartcard vpcd driver?"
+                f"vpcd at {self.host}:{self.port} did not accept the card within "
+                f"{connect_timeout:g} s{why}: is pcscd running with the vsmartcard vpcd driver?"
             )
 
     def remove(self):
@@ -103,7 +106,8 @@ class VpcdCard:
         while not self._stop.is_set():
             try:
                 sock = socket.create_connection((self.host, self.port), timeout=1.0)
-            except OSError:
+            except OSError as e:
+                self.last_error = e  # for insert()'s message: refused, unreachable, ...
                 time.sleep(POLL_S)
                 continue
             sock.settimeout(POLL_S)

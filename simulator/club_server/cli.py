@@ -1,6 +1,7 @@
 """`vafa club-server`: run the reference club server, or administer its database.
 
     vafa club-server --db PATH [--port N] [--host H] [--bdk HEX] [--hold-window S]
+    vafa club-server init --db PATH                  (a new, empty club database)
     vafa club-server seed-demo --db PATH
     vafa club-server add-card --db PATH --card NUMBER [--status S] [--product P] [--phone P]
     vafa club-server block-card | unblock-card | renew-card | balances --db PATH --card NUMBER
@@ -12,6 +13,10 @@
 Without an action it serves until Ctrl-C (or SIGTERM). `--card -` reads the number from
 standard input, which keeps it out of the shell history and the process list. Output shows
 card numbers masked (************1234).
+
+--db names an existing club database (and its card key file PATH.key beside it): a mistyped
+path is refused, never created. Only `init` (empty) and `seed-demo` (the demo club), or
+--seed-demo when serving, create one.
 """
 
 import argparse
@@ -21,8 +26,13 @@ import datetime as dt
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import time
+from pathlib import Path
+
+from vafa import args as types
+from vafa.errors import BadInput
 
 DEFAULT_DB = "vafa-club.db"
 DEFAULT_PORT = 8583
@@ -35,26 +45,34 @@ def add_arguments(parser):
     parser.epilog = __doc__.split("\n\n", 1)[1]
     parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file (default {DEFAULT_DB})")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (0: any free)")
+    parser.add_argument("--port", type=types.tcp_port("--port", allow_zero=True),
+                        default=DEFAULT_PORT, help="TCP port (0: any free)")  # fmt: skip
     parser.add_argument(
         "--bdk",
+        type=types.hex_bytes("--bdk", 16),
         default=TEST_BDK_HEX,
         help="base derivation key, 32 hex digits (default: the X9.24-3 test BDK, TEST ONLY)",
     )
     parser.add_argument(
         "--hold-window",
-        type=float,
+        type=types.number("--hold-window", above=0),
         default=900.0,
         help="seconds an approval waits for its confirmation (default 900)",
     )
     parser.add_argument(
         "--slow-delay",
-        type=float,
+        type=types.number("--slow-delay", low=0),
         default=12.0,
         help="seconds a 'slow' test outcome waits (default 12)",
     )
-    parser.add_argument("--seed-demo", action="store_true", help="seed the demo data first")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG logs every message")
+    parser.add_argument(
+        "--seed-demo",
+        action="store_true",
+        help="create the database if needed and seed the demo data first",
+    )
+    parser.add_argument("--log-level", type=str.upper, default="INFO",
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="DEBUG logs every message (default INFO)")  # fmt: skip
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     for name, (_, help_text, configure) in ACTIONS.items():
         sub = actions.add_parser(name, help=help_text, description=help_text)
@@ -63,16 +81,43 @@ def add_arguments(parser):
         configure(sub)
 
 
+# actions that may create the database; every other one opens an existing one
+CREATES = ("init", "seed-demo")
+
+
+def _check_db(args):
+    """--db must be an existing club database with its card key file: a typo is refused
+    here, before sqlite3 would create an empty file (and the vault a new key) there."""
+    db = Path(args.db)
+    creates = getattr(args, "action", None) in CREATES or (
+        not getattr(args, "action", None) and args.seed_demo
+    )
+    if creates:
+        if db.is_dir():
+            raise BadInput(f"--db {db}: a folder, not a database file", "--db")
+        return
+    if not db.exists():
+        raise BadInput(f"--db {db}: no club database there; create one with `vafa club-server "
+                       f"init --db {db}` (empty) or `seed-demo --db {db}` (the demo club)",
+                       "--db")  # fmt: skip
+    if not db.is_file():
+        raise BadInput(f"--db {db}: not a database file", "--db")
+    from simulator.club_server.cards import secret_path_for
+
+    key = Path(secret_path_for(db))
+    if not key.exists():
+        raise BadInput(f"--db {db}: its card key file {key} is missing; card numbers in it "
+                       f"cannot be looked up without that key", "--db")  # fmt: skip
+
+
 def run(args):
     action = ACTIONS[args.action][0] if getattr(args, "action", None) else serve
+    _check_db(args)
     try:
         return action(args) or 0
-    except Exception as e:
-        from simulator.club_server.admin import AdminError
-
-        if isinstance(e, (AdminError, ValueError)):
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+    except sqlite3.DatabaseError as e:
+        if type(e) is sqlite3.DatabaseError:  # "file is not a database", a damaged file
+            raise BadInput(f"--db {args.db}: not a club database ({e})", "--db") from None
         raise
 
 
@@ -86,15 +131,13 @@ def serve(args):
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if args.bdk.upper() == TEST_BDK_HEX:
-        logging.getLogger("vafa.club_server").warning("using the X9.24-3 test BDK: TEST ONLY")
     if args.seed_demo:
         seed_demo(args.db)
     server = ClubServer(
         args.db,
         host=args.host,
         port=args.port,
-        bdk=bytes.fromhex(args.bdk),
+        bdk=args.bdk,
         hold_window=args.hold_window,
         slow_delay=args.slow_delay,
         db_thread=os.environ.get("VAFA_CLUB_DB_THREAD", "0") == "1",
@@ -106,7 +149,13 @@ def serve(args):
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
                 loop.add_signal_handler(sig, stop.set)
-        await server.start()
+        try:
+            await server.start()
+        except OSError as e:  # the address is taken or not this machine's
+            why = os.strerror(e.errno).lower() if e.errno else str(e)
+            raise BadInput(f"--host/--port {args.host}:{args.port}: {why}", "--port") from None
+        if args.bdk == bytes.fromhex(TEST_BDK_HEX):
+            logging.getLogger("vafa.club_server").warning("using the X9.24-3 test BDK: TEST ONLY")
         print(f"club server listening on {args.host}:{server.port} (Ctrl-C stops)", flush=True)
         try:
             await stop.wait()
@@ -135,6 +184,17 @@ def _open(args):
     from simulator.club_server.storage import Storage
 
     return Storage(args.db), vault_for(args.db)
+
+
+def init_action(args):
+    from simulator.club_server.seed import vault_for
+    from simulator.club_server.storage import Storage
+
+    existed = Path(args.db).exists()
+    Storage(args.db).close()
+    vault_for(args.db)  # the card key file beside it
+    print(f"club database {args.db} {'was there already' if existed else 'created'} "
+          f"(card key file {args.db}.key); seed-demo fills it with the demo club")  # fmt: skip
 
 
 def _with_card(p):
@@ -181,7 +241,8 @@ def _configure_add_card(p):
     p.add_argument("--product", default="standard", help="standard or pool")
     p.add_argument("--expiry", help="YYMM (default: the product's validity from today)")
     p.add_argument("--phone", help="the member's phone (an active card)")
-    p.add_argument("--club-credit", type=int, default=0, help="opening club credit, rials")
+    p.add_argument("--club-credit", type=types.whole("--club-credit", low=0, unit="rials"),
+                   default=0, help="opening club credit, rials")  # fmt: skip
 
 
 def _card_change(fn_name, verb):
@@ -203,7 +264,8 @@ def _card_change(fn_name, verb):
 
 def _configure_renew(p):
     _with_card(p)
-    p.add_argument("--months", type=int, help="validity from today (default: the product's)")
+    p.add_argument("--months", type=types.whole("--months", low=1),
+                   help="validity from today (default: the product's)")  # fmt: skip
 
 
 def balances_action(args):
@@ -226,7 +288,7 @@ def daily_report_action(args):
     from simulator.club_server import reports, tehran
     from simulator.club_server.storage import Storage
 
-    date = dt.date.fromisoformat(args.date) if args.date else tehran.local_date(time.time())
+    date = args.date or tehran.local_date(time.time())
     print(reports.format_daily_report(reports.daily_report(Storage(args.db), date)))
 
 
@@ -243,15 +305,27 @@ def outbox_action(args):
 
 def add_terminals_action(args):
     from simulator.club_server.seed import add_load_terminals
+    from simulator.club_server.storage import Storage
 
+    store = Storage(args.db)
+    try:
+        if store.merchant(args.merchant) is None:
+            known = ", ".join(sorted(m["merchant_id"] for m in store.merchants())) or "none yet"
+            raise BadInput(f"--merchant {args.merchant}: no such store in {args.db} "
+                           f"(stores: {known})", "--merchant")  # fmt: skip
+    finally:
+        store.close()
     for terminal_id, ikid in add_load_terminals(args.db, args.count, args.first, args.merchant):
         print(f"{terminal_id} {ikid}")
 
 
 def _configure_add_terminals(p):
-    p.add_argument("--count", type=int, required=True)
-    p.add_argument("--first", type=int, default=1001, help="first terminal number")
-    p.add_argument("--merchant", default="VAFA00000000001")
+    p.add_argument("--count", type=types.whole("--count", 1, 100_000), required=True,
+                   help="how many terminals")  # fmt: skip
+    p.add_argument("--first", type=types.whole("--first", 1, 99_999_999), default=1001,
+                   help="first terminal number")  # fmt: skip
+    p.add_argument("--merchant", default="VAFA00000000001",
+                   help="the store's merchant id (default VAFA00000000001)")  # fmt: skip
 
 
 def _nothing(p):
@@ -260,6 +334,7 @@ def _nothing(p):
 
 # action -> (function, help, configure(subparser))
 ACTIONS = {
+    "init": (init_action, "create a new, empty club database and its card key file", _nothing),
     "seed-demo": (
         seed_demo_action,
         "create the database if needed and seed the demo data",
@@ -279,7 +354,7 @@ ACTIONS = {
         "recompute every balance from the ledger; exit 1 on any finding",
         lambda p: p.add_argument(
             "--grace",
-            type=float,
+            type=types.number("--grace", low=0),
             default=120.0,
             help="seconds a hold may outlive its window (sweeper lag)",
         ),
@@ -287,12 +362,16 @@ ACTIONS = {
     "daily-report": (
         daily_report_action,
         "totals per terminal and store for a day (Tehran)",
-        lambda p: p.add_argument("--date", help="YYYY-MM-DD (default: today in Tehran)"),
+        lambda p: p.add_argument(
+            "--date", type=types.iso_date("--date"), help="YYYY-MM-DD (default: today in Tehran)"
+        ),
     ),
     "outbox": (
         outbox_action,
         "the SMS notices queued for members",
-        lambda p: p.add_argument("--limit", type=int, default=50),
+        lambda p: p.add_argument(
+            "--limit", type=types.whole("--limit", low=1), default=50, help="newest N (50)"
+        ),
     ),
     "add-terminals": (
         add_terminals_action,

@@ -42,6 +42,8 @@ from simulator.pos_emulator.terminal import (
     terminal_folder,
     terminal_merchant,
 )
+from vafa import args as types
+from vafa.errors import BadInput
 
 DEFAULT_DATA_DIR = "var/emulator"
 
@@ -63,13 +65,14 @@ def add_arguments(parser):
     add("--fresh", action="store_true",
         help="empty --data-dir first (with --club, the terminals' key counters and STANs stay: "
              "that club remembers them)")  # fmt: skip
-    add("--terminal", type=int, default=TERMINAL_NUMBER,
+    add("--terminal", type=types.whole("--terminal", 1, 999_999), default=TERMINAL_NUMBER,
         help="terminal number in the club (docs/testing.md; default 1): 1 and 2 sell at the "
              "hypermarket, 3 at the pool, 4 at the bookshop, 99 is not registered")  # fmt: skip
     add("--merchant", metavar="ID",
         help="merchant id the terminal sends (field 42); default: the one the club registered "
              "for --terminal (the demo club's table for an outside club)")  # fmt: skip
-    add("--baud", type=int, default=115200, help="serial ECR port rate")
+    add("--baud", type=types.whole("--baud", low=1), default=115200,
+        help="serial ECR port rate")  # fmt: skip
     add("--headless", action="store_true", help="no interactive screen, even on a terminal")
     add("--verbose", "-v", action="store_true", help="also log every screen and receipt")
     add("--ui-lang", choices=("fa", "en"), default="fa",
@@ -82,11 +85,12 @@ def add_arguments(parser):
              "exit 1 when an expectation fails, 2 when a file is malformed")  # fmt: skip
     add(
         "--load",
-        type=int,
+        type=types.whole("--load", 1, 10_000),
         metavar="N",
         help="load mode: N emulated terminals against one club server (docs/performance.md)",
     )
-    add("--seconds", type=float, default=10.0, help="load mode: how long (default 10)")
+    add("--seconds", type=types.number("--seconds", above=0), default=10.0,
+        help="load mode: how long (default 10)")  # fmt: skip
     add("--firmware", metavar="BUNDLE",
         help="with --scenario: run them against the flashed bundle BUNDLE (the folder of "
              "vafa flash build) under the unix MicroPython, peripherals as bytes "
@@ -277,8 +281,33 @@ def _line(text):
     print(text, flush=True)
 
 
+def check_inputs(args):
+    """The paths given, checked before a club starts or a terminal powers up."""
+    data = Path(args.data_dir)
+    if data.exists() and not data.is_dir():
+        raise BadInput(f"--data-dir {data}: a file, not a folder", "--data-dir")
+    ecr = args.ecr or ""
+    if ecr and "://" not in ecr and ecr != "pty" and not ecr.startswith("pty:"):
+        from vafa.ports import looks_like_hostport, serial_ports
+
+        if looks_like_hostport(ecr):
+            raise BadInput(f"--ecr {ecr}: no such serial port; for TCP write tcp://{ecr}", "--ecr")
+        if not Path(ecr).exists():
+            ports = ", ".join(serial_ports()) or "none found"
+            raise BadInput(f"--ecr {ecr}: no such port (serial ports here: {ports}; or tcp://"
+                           f"HOST:PORT, pty, pty:PATH)", "--ecr")  # fmt: skip
+    for name in getattr(args, "scenario", None) or ():
+        if not Path(name).exists():
+            raise BadInput(f"--scenario {name}: no such file or folder", "--scenario")
+    firmware = getattr(args, "firmware", None)
+    if firmware and not (Path(firmware) / "manifest.json").is_file():
+        raise BadInput(f"--firmware {firmware}: no bundle there (no manifest.json); build one "
+                       f"with vafa flash build --out {firmware}", "--firmware")  # fmt: skip
+
+
 def run(args):
     mode = choose_mode(args)
+    check_inputs(args)
     world = World(args, _line)
 
     def stop(signum, frame):

@@ -7,7 +7,8 @@ is the local demo club (an outside club needs `vafa club-server add-terminals`).
 thread, back to back for S seconds, a cash purchase with one of the seeded members' cards
 (turn by turn), then drains its queue. The report: transactions, throughput, p50 and p99 of
 the sale's time at the terminal, errors (each with what the club link saw, and the most common
-one named), and the club's ledger check (local club only).
+one named), and the club's ledger check (local club only). While it runs, a line each second
+says how far it is: seconds, sales so far, errors so far, terminals still running.
 """
 
 import threading
@@ -19,6 +20,7 @@ from simulator.pos_emulator.terminal import EmulatedTerminal, terminal_folder
 
 CARDS = ("active", "member-b", "new-member", "prepaid")
 AMOUNT = 100_000
+PROGRESS_S = 1.0  # a running count this often while the load runs
 
 
 def percentile(values, p):
@@ -88,8 +90,7 @@ def run_load(count, seconds, data_dir, host, port, db_path=None, out=print):
     started = time.perf_counter()
     for t in terminals:
         t.start()
-    for t in terminals:
-        t.join()
+    _wait_with_progress(terminals, seconds, out)
     elapsed = time.perf_counter() - started
     latencies = [x for t in terminals for x in t.latencies]
     errors = [f"{t.terminal.terminal_id}: {detail}" for t in terminals for _, detail in t.errors]
@@ -130,6 +131,24 @@ def run_load(count, seconds, data_dir, host, port, db_path=None, out=print):
         out("ledger check: skipped (remote club; run it on the club's database)")
     ok = not errors and report["transactions"] > 0 and report["ledger_ok"] is not False
     return (0 if ok else 1), report
+
+
+def _wait_with_progress(terminals, seconds, out, every=PROGRESS_S):
+    """Join the terminals, saying each `every` seconds how far the load is."""
+    start = time.monotonic()
+    next_line = start + every
+    for t in terminals:
+        while t.is_alive():
+            t.join(max(0.0, next_line - time.monotonic()))
+            now = time.monotonic()
+            if now >= next_line:
+                running = sum(x.is_alive() for x in terminals)
+                sales = sum(len(x.latencies) for x in terminals)
+                errors = sum(len(x.errors) for x in terminals)
+                phase = "" if now - start < seconds else ", draining queues"
+                out(f"load: {now - start:.0f} s of {seconds:g}: {sales} sales, {errors} errors, "
+                    f"{running} of {len(terminals)} terminals running{phase}")  # fmt: skip
+                next_line = now + every
 
 
 def run_load_mode(args, world):
