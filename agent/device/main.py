@@ -16,6 +16,11 @@ accepts confirmations, the system clock, os.urandom. The card number comes in wi
 (a card reader driver hands it over on a board). The bank leg is wired only when "peripherals"
 names one ("bank"): the cash and credit sales need none, a bank-card sale without it fails.
 
+With "hostlink" in vafa/config.json the club link, the bank leg, the ECR port and the
+peripherals ("host:SERVICE") are channels of the host link on the device's serial line
+(agent/device/hostwire.py, docs/hostlink.md): the board without a network stack. A board
+hands in its own clock, random source and serial port (agent/device/board.py).
+
 "Healthy" for the A/B loader: configuration read, keys provisioned, storage opened and the
 journal recovered (every open transaction finished). Only then is confirm() called.
 """
@@ -23,7 +28,6 @@ journal recovered (every open transaction finished). Only then is confirm() call
 from agent.device import ports
 from agent.engine import Engine
 from agent.firmware import provision
-from agent.links.tcp import TcpClubLink
 from agent.ports import Card, RecordingPrinter, ScriptedKeypad, SystemClock, default_rng
 from agent.storage import FileStorage
 
@@ -32,19 +36,32 @@ CHIP = "051"
 
 
 class Terminal:
-    def __init__(self, manifest, config, storage, rng=default_rng):
+    def __init__(self, manifest, config, storage, rng=default_rng, clock=None, port=None):
         self.manifest = manifest
         self.config = config
         self.storage = storage
+        self.rng = rng
+        self.clock = clock if clock is not None else SystemClock()
         provision.load_key_block(storage.store("dukpt"))
-        self.link = TcpClubLink(config["club_host"], int(config["club_port"]))
+        self.mux = None
+        if config.get("hostlink"):  # one serial line to a gateway: no socket module needed
+            from agent.device import hostwire
+
+            self.mux = hostwire.open_mux(config, self.clock, rng, port)
+            self.link = hostwire.club_link(self.mux)
+        else:
+            from agent.links.tcp import TcpClubLink
+
+            self.link = TcpClubLink(config["club_host"], int(config["club_port"]))
         self.display = ports.ScreenKeeper(config["language"])
         self.printer = RecordingPrinter()
         self.reader = ports.HandedCard()
         self.keypad = ScriptedKeypad()
         self.bank = None
         self.wire = None
-        if config.get("peripherals"):  # bytes on sockets: imported only then (heap)
+        if config.get("peripherals") and self.mux is not None:
+            self.wire = hostwire.attach(self, config["peripherals"], self.mux)
+        elif config.get("peripherals"):  # bytes on sockets: imported only then (heap)
             from agent.device import peripherals
 
             self.wire = peripherals.attach(self, config["peripherals"])
@@ -55,7 +72,7 @@ class Terminal:
             self.keypad,
             self.display,
             self.printer,
-            SystemClock(),
+            self.clock,
             storage,
             {
                 "terminal_id": config["terminal_id"],
@@ -90,11 +107,13 @@ class Terminal:
             self.wire.close()
 
 
-def start(manifest, confirm, root=DATA, serve=False):
+def start(manifest, confirm, root=DATA, serve=False, rng=default_rng, clock=None, port=None):
     """The terminal, healthy and confirmed; serve=True then runs the ECR loop
-    (agent/device/peripherals.py serve) on the configured peripherals."""
+    (agent/device/peripherals.py serve, or agent/device/hostwire.py serve over the host link)
+    on the configured peripherals. A board hands in its clock, random source and the serial
+    port of its host link (None: the REPL's line)."""
     config = provision.load_config()
-    terminal = Terminal(manifest, config, FileStorage(root))
+    terminal = Terminal(manifest, config, FileStorage(root), rng, clock, port)
     terminal.engine.recover()
     confirm()
     if serve:

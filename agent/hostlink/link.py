@@ -21,7 +21,7 @@ from agent.hostlink.errors import ChannelClosed, HostLinkError
 DEVICE = (1, 127)  # the channel ids each end opens (docs/hostlink.md 4.1)
 GATEWAY = (128, 255)
 
-RTO_MS = 1000
+RTO_MS = 300
 KEEPALIVE_MS = 1000
 DEAD_MS = 10000
 SYNC_MS = 1000
