@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 import os
 import signal
+import socket
 import sqlite3
 import sys
 import time
@@ -152,7 +153,10 @@ def serve(args):
         try:
             await server.start()
         except OSError as e:  # the address is taken or not this machine's
-            why = os.strerror(e.errno).lower() if e.errno else str(e)
+            if isinstance(e, socket.gaierror):  # no such host
+                why = f"cannot resolve {args.host!r} ({e.strerror})"
+            else:  # asyncio's message repeats the address: the system's words say enough
+                why = os.strerror(e.errno).lower() if e.errno else str(e)
             raise BadInput(f"--host/--port {args.host}:{args.port}: {why}", "--port") from None
         if args.bdk == bytes.fromhex(TEST_BDK_HEX):
             logging.getLogger("vafa.club_server").warning("using the X9.24-3 test BDK: TEST ONLY")
@@ -235,11 +239,19 @@ def add_card_action(args):
     print(f"card {mask(pan)} added ({args.status})")
 
 
+def _yymm(text):
+    """--expiry YYMM: four digits, a month 01..12."""
+    if not (len(text) == 4 and text.isascii() and text.isdigit() and 1 <= int(text[2:]) <= 12):
+        raise argparse.ArgumentTypeError(f"--expiry {text!r}: expected YYMM, e.g. 2912")
+    return text
+
+
 def _configure_add_card(p):
     _with_card(p)
     p.add_argument("--status", default="unissued", choices=("unissued", "active", "blocked"))
     p.add_argument("--product", default="standard", help="standard or pool")
-    p.add_argument("--expiry", help="YYMM (default: the product's validity from today)")
+    p.add_argument("--expiry", type=_yymm,
+                   help="YYMM (default: the product's validity from today)")  # fmt: skip
     p.add_argument("--phone", help="the member's phone (an active card)")
     p.add_argument("--club-credit", type=types.whole("--club-credit", low=0, unit="rials"),
                    default=0, help="opening club credit, rials")  # fmt: skip
