@@ -53,9 +53,12 @@ NO_SOURCE = (
 INSTALL_HINT = "sudo bash scripts/install-system-deps.sh"
 # Bump when the way a firmware is made changes (make variables, manifest shape): old cache
 # entries then stop matching.
-RECIPE = 1
+RECIPE = 2  # 2: a board's own C modules (USER_C_MODULES) are part of the build and its key
 # make variables the recipe sets itself (paths into the cache, the board's identity)
-RESERVED = ("BUILD", "FROZEN_MANIFEST", "MPY_LIB_DIR", "MICROPY_MPYCROSS", "BOARD", "VARIANT")
+RESERVED = ("BUILD", "FROZEN_MANIFEST", "MPY_LIB_DIR", "MICROPY_MPYCROSS", "BOARD", "VARIANT",
+            "USER_C_MODULES")  # fmt: skip
+# the folder of the boards' own C modules (one subfolder each, MicroPython's USER_C_MODULES)
+C_MODULES = "flashing/cmodules"
 TAIL = 25  # lines of make's output shown when it fails
 CC_EVERY = 50  # a progress line per this many C files compiled
 
@@ -127,6 +130,7 @@ class Board:
     artifacts = ()  # files of make's BUILD folder kept; the first is "the binary"
     toolchain = ()  # probes, besides HOST
     submodules = ()  # folders of the source that must not be empty (git submodules)
+    c_modules = ()  # the board's own C modules: subfolders of C_MODULES, compiled in
     size_tool = "size"  # binutils' size for the binary's text (code + read-only data)
 
     def run_command(self, path):
@@ -169,12 +173,19 @@ class UnixX86(Board):
 
 class Mps2An385(Board):
     """ports/qemu for the Arm MPS2 AN385 (Cortex-M3): REPL on its UART, no network, no
-    cryptolib, a ROMFS partition at 0x21000000. Runs under qemu-system-arm."""
+    cryptolib, a ROMFS partition at 0x21000000. Runs under qemu-system-arm.
+
+    Two additions make it a terminal (docs/flashing.md "The ARM board"): littlefs
+    (MICROPY_VFS_LFS2, in MicroPython already) and the `semihost` C module
+    (flashing/cmodules/semihost: the host's files and clock through Arm semihosting), so the
+    board's flash is a littlefs image in a host file that survives QEMU being killed, and its
+    clock is the host's."""
 
     name = "mps2-an385"
     description = "Arm Cortex-M3 MPS2 AN385 image of ports/qemu, run under qemu-system-arm"
     port = "qemu"
-    make_vars = {"BOARD": "MPS2_AN385"}  # noqa: RUF012
+    make_vars = {"BOARD": "MPS2_AN385", "MICROPY_VFS_LFS2": "1"}  # noqa: RUF012
+    c_modules = ("semihost",)
     artifacts = ("firmware.elf", "firmware.bin")
     size_tool = "arm-none-eabi-size"
     toolchain = (
@@ -348,11 +359,24 @@ def manifest_text(modules, source_root=bundles.REPO, model=""):
 def cache_key(board, identity, options, modules, source_root=bundles.REPO):
     digest = hashlib.sha256()
     head = {"recipe": RECIPE, "board": board.name, "source": identity,
-            "make": dict(board.make_vars, **options), "modules": list(modules)}  # fmt: skip
+            "make": dict(board.make_vars, **options), "modules": list(modules),
+            "c_modules": list(board.c_modules)}  # fmt: skip
     digest.update(json.dumps(head, sort_keys=True).encode())
+    for rel in c_module_files(board, source_root):
+        digest.update(rel.encode() + b"\0")
+        digest.update(hashlib.sha256((Path(source_root) / rel).read_bytes()).digest())
     for rel in modules:
         digest.update(hashlib.sha256((Path(source_root) / rel).read_bytes()).digest())
     return digest.hexdigest()
+
+
+def c_module_files(board, source_root=bundles.REPO):
+    """The files of the board's own C modules (paths under source_root), sorted."""
+    files = []
+    for name in board.c_modules:
+        folder = Path(source_root) / C_MODULES / name
+        files += [p.relative_to(source_root).as_posix() for p in folder.rglob("*") if p.is_file()]
+    return sorted(files)
 
 
 def default_cache():
@@ -563,6 +587,13 @@ class _Job:
                 f"MICROPY_MPYCROSS={mpy_cross}", f"MPY_LIB_DIR={stub}",
                 f"FROZEN_MANIFEST={manifest}"]  # fmt: skip
         args += [f"{k}={v}" for k, v in self.make_vars.items()]
+        if board.c_modules:  # a folder holding exactly the board's modules
+            cmods = build_dir / "cmodules"
+            shutil.rmtree(cmods, ignore_errors=True)
+            cmods.mkdir()
+            for name in board.c_modules:
+                (cmods / name).symlink_to(Path(self.source_root).resolve() / C_MODULES / name)
+            args.append(f"USER_C_MODULES={cmods}")
         what = f"MicroPython {micropython_version(self.src)} ({short_identity(self.identity)})"
         progress(
             f"{board.name}: building {what} with {len(self.modules)} modules of model {self.model}"

@@ -178,7 +178,6 @@ class FirmwareTerminal:
     ):
         self.root = Path(root)
         self.options = dict(options or {})  # a scenario's terminal: options (timeout_ms)
-        self.bundle = bundle if isinstance(bundle, Bundle) else Bundle(Path(bundle))
         self.number = number
         self.heapsize = heapsize
         self.terminal_id, _ = seed.terminal_identity(number)
@@ -196,7 +195,7 @@ class FirmwareTerminal:
         self.proc = None
         self.ecr = None
         self.log = self.root / "device.log"
-        self.device = VirtualDevice(self.root / "device", heapsize=heapsize)
+        self.setup(bundle)
         try:
             self.flash(club_host, club_port, card_port)
             self.start()
@@ -205,6 +204,12 @@ class FirmwareTerminal:
             raise
 
     # -- flashing and booting -------------------------------------------------------------
+
+    def setup(self, bundle):
+        """The device before flashing: a VirtualDevice folder for the bundle (a subclass
+        that runs other firmware sets up its own)."""
+        self.bundle = bundle if isinstance(bundle, Bundle) else Bundle(Path(bundle))
+        self.device = VirtualDevice(self.root / "device", heapsize=self.heapsize)
 
     def flash(self, club_host, club_port, card_port):
         """Install the bundle and the demo terminal's kit as `vafa flash install` does, then

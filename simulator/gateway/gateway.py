@@ -143,6 +143,11 @@ class Gateway:
         if old is not None and old is not serial:
             old.close()
 
+    def feed(self, data):
+        """Bytes of the device's line read by someone else (what came with the start)."""
+        with self.lock:
+            self.link.receive(data)
+
     def turn(self, wait_s):
         """One round: wait for any socket, then move every byte that can move."""
         serial = self.serial
