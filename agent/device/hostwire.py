@@ -116,6 +116,15 @@ def attach(terminal, spec, mux):
     return wiring
 
 
+def heap_line():
+    """ "VAFA-HEAP <bytes in use> <bytes free>" after a collection (MicroPython's gc)."""
+    alloc = getattr(gc, "mem_alloc", None)
+    free = getattr(gc, "mem_free", None)
+    if alloc is None or free is None:
+        return "VAFA-HEAP ? ?"
+    return "VAFA-HEAP " + str(alloc()) + " " + str(free())
+
+
 class CooperativeRunner:
     """The EcrSession's runner on a single-threaded device: start() keeps the work, run()
     does it (the serve loop calls it once the server's poll has acknowledged the command)."""
@@ -135,8 +144,8 @@ class CooperativeRunner:
 def serve(terminal, mux, ecr_service="ecr", report=None, until=None):
     """The ECR loop over the host link. Console lines (docs/hostlink.md section 6):
     "VAFA-READY ecr host:SERVICE" once serving, "VAFA-QUEUE N" when the store-and-forward
-    queue's length changed. Between commands: the engine's idle work (the queue drains).
-    `until()` True ends the loop."""
+    queue's length changed, "VAFA-HEAP USED FREE" after each command. Between commands: the
+    engine's idle work (the queue drains). `until()` True ends the loop."""
     from agent.ecr.server import EcrServer
     from agent.ecr.session import EcrSession
 
@@ -147,7 +156,9 @@ def serve(terminal, mux, ecr_service="ecr", report=None, until=None):
     session = EcrSession(engine, terminal.storage, runner, receipts=receipts)
     session.recover(report)
     server = EcrServer(terminal.ecr, session)
+    gc.collect()
     mux.say("VAFA-READY ecr host:" + ecr_service)
+    mux.say(heap_line())
     polls, queued = 0, None
     while until is None or not until():
         server.poll(50)
@@ -158,6 +169,8 @@ def serve(terminal, mux, ecr_service="ecr", report=None, until=None):
                 runner.run()
             finally:
                 mux.idle = None
+            gc.collect()
+            mux.say(heap_line())
             continue
         if session.job is not None:
             continue
