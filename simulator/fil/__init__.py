@@ -13,11 +13,43 @@ host's side of each peripheral; simulator/fil/terminal.py the device process.
 from simulator.fil.endpoints import KeypadEndpoint, LcdEndpoint, PrinterEndpoint
 from simulator.fil.terminal import HEAP, FirmwareTerminal, firmware_factory
 
+# --firmware BOARD: a firmware built from the MicroPython source, run on an emulated board
+# (simulator/fil/qemu.py); any other --firmware is a bundle folder (vafa flash build)
+BOARDS = ("mps2-an385",)
+
+
+def check_board(name):
+    """None when scenarios can run on board `name`, else why not (one line): the MicroPython
+    source (VAFA_MICROPYTHON_SRC) and qemu-system-arm are needed."""
+    import shutil
+
+    from flashing import firmware
+
+    try:
+        firmware.find_source()
+    except firmware.FirmwareError as e:
+        return str(e)
+    if shutil.which("qemu-system-arm") is None:
+        return "qemu-system-arm not found (Debian package qemu-system-arm)"
+    return None
+
+
+def board_factory(name, progress=None):
+    """The scenario runner's terminal factory for an emulated board: its firmware is built
+    (or found in the cache) first."""
+    from simulator.fil.qemu import firmware_path, qemu_factory
+
+    return qemu_factory(firmware_path(progress=progress))
+
+
 __all__ = [
+    "BOARDS",
     "HEAP",
     "FirmwareTerminal",
     "KeypadEndpoint",
     "LcdEndpoint",
     "PrinterEndpoint",
+    "board_factory",
+    "check_board",
     "firmware_factory",
 ]

@@ -91,10 +91,11 @@ def add_arguments(parser):
     )
     add("--seconds", type=types.number("--seconds", above=0), default=10.0,
         help="load mode: how long (default 10)")  # fmt: skip
-    add("--firmware", metavar="BUNDLE",
+    add("--firmware", metavar="BUNDLE|BOARD",
         help="with --scenario: run them against the flashed bundle BUNDLE (the folder of "
-             "vafa flash build) under the unix MicroPython, peripherals as bytes "
-             "(docs/flashing.md)")  # fmt: skip
+             "vafa flash build) under the unix MicroPython, peripherals as bytes, or against "
+             "the firmware of BOARD mps2-an385 (built from VAFA_MICROPYTHON_SRC) on the "
+             "emulated Cortex-M3 under QEMU, over the host link (docs/flashing.md)")  # fmt: skip
 
 
 class World:
@@ -242,9 +243,13 @@ def run_scenarios(args, world):
             print("vafa emulator: --firmware runs each scenario against a fresh seeded club "
                   "of its own; it does not take --club", file=sys.stderr)  # fmt: skip
             return 2
-        from simulator.fil import firmware_factory
+        from simulator.fil import BOARDS, board_factory, firmware_factory
 
-        factory = firmware_factory(args.firmware)
+        if args.firmware in BOARDS:
+            say = lambda text: print(text, file=sys.stderr)  # noqa: E731 (build progress)
+            factory = board_factory(args.firmware, progress=say)
+        else:
+            factory = firmware_factory(args.firmware)
     return run_files(
         args.scenario,
         world.out,
@@ -300,7 +305,19 @@ def check_inputs(args):
         if not Path(name).exists():
             raise BadInput(f"--scenario {name}: no such file or folder", "--scenario")
     firmware = getattr(args, "firmware", None)
-    if firmware and not (Path(firmware) / "manifest.json").is_file():
+    if firmware:
+        check_firmware(firmware)
+
+
+def check_firmware(firmware):
+    """--firmware: a board whose firmware can be built and run here, or a bundle folder."""
+    from simulator.fil import BOARDS, check_board
+
+    if firmware in BOARDS:
+        problem = check_board(firmware)
+        if problem:
+            raise BadInput(f"--firmware {firmware}: {problem}", "--firmware")
+    elif not (Path(firmware) / "manifest.json").is_file():
         raise BadInput(f"--firmware {firmware}: no bundle there (no manifest.json); build one "
                        f"with vafa flash build --out {firmware}", "--firmware")  # fmt: skip
 
