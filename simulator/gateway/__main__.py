@@ -5,7 +5,9 @@
         --service ecr=listen:127.0.0.1:7000
 
 --line is the device's serial line: tcp:HOST:PORT (QEMU's -serial tcp:...,server=on) or a
-pty/tty path. Each --service maps a service name to connect:HOST:PORT (the device opens it;
+pty/tty path. --start CODE (tcp lines) types CODE at the board's raw REPL first, as a board
+without a boot script needs (the emulated MPS2 board: --start board, docs/flashing.md).
+Each --service maps a service name to connect:HOST:PORT (the device opens it;
 the gateway connects) or listen:HOST:PORT (a peer connects to the gateway; the gateway opens
 a channel to the device). The device's console lines and the link's resets are printed.
 Exit codes: 0 on Ctrl-C, 2 for bad input (one line on stderr).
@@ -18,6 +20,7 @@ import time
 from simulator.gateway import Gateway, GatewayError, PtyLine, SocketLine
 
 KINDS = ("connect", "listen")
+STARTS = {"board": "import agent.device.board as board\nboard.run('flash.img')\n"}
 
 
 def service(text):
@@ -41,6 +44,9 @@ def open_line(text):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m simulator.gateway", description=__doc__)
     parser.add_argument("--line", required=True, help="tcp:HOST:PORT or a pty/tty path")
+    parser.add_argument("--start", metavar="CODE",
+                        help="code typed at the raw REPL first ('board': the MPS2 board's "
+                             "start)")  # fmt: skip
     parser.add_argument("--service", type=service, action="append", default=[],
                         metavar="NAME=KIND:HOST:PORT")  # fmt: skip
     args = parser.parse_args(argv)
@@ -50,10 +56,26 @@ def main(argv=None):
         print(f"gateway: --line {args.line}: {e.strerror or e}", file=sys.stderr)
         return 2
     try:
-        gateway = Gateway(line, dict(args.service), log=print)
+        gateway = Gateway(None, dict(args.service), log=print)
     except GatewayError as e:
         print(f"gateway: {e}", file=sys.stderr)
         return 2
+    first = b""
+    if args.start:
+        from simulator.fil.qemu import BoardRepl
+
+        if not isinstance(line, SocketLine):
+            print("gateway: --start needs a tcp: line", file=sys.stderr)
+            return 2
+        line.sock.setblocking(True)
+        repl = BoardRepl(line.sock)
+        repl.raw()
+        repl.send(STARTS.get(args.start, args.start))
+        line.sock.setblocking(False)
+        first = repl.buf
+    gateway.attach(line)
+    if first:
+        gateway.feed(first)
     with gateway:
         for name, (kind, host, _) in args.service:
             if kind == "listen":
