@@ -149,7 +149,10 @@ class QemuTerminal(FirmwareTerminal):
         port = free_port()
         argv = [*firmwares.BOARDS[BOARD].run_command(self.elf)]
         argv = [a for a in argv if a != "-nographic"]
-        argv += ["-display", "none", "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"]
+        # nodelay=on: QEMU's side of the socket without Nagle (else every small frame the
+        # board writes waits for the host's delayed ACK: a sale took 1.1 s instead of 0.4 s)
+        serial = f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on"
+        argv += ["-display", "none", "-serial", serial]
         with open(self.console_log, "ab") as log:
             self.qemu = subprocess.Popen(argv, cwd=self.root, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log)  # fmt: skip
