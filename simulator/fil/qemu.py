@@ -137,6 +137,11 @@ class QemuTerminal(FirmwareTerminal):
         }
         services = host_services(self, club_host, club_port, card_port)
         self.gateway = Gateway(None, services, log=self._log).start()
+        self.provision(files, Path(kit))
+
+    def provision(self, files, kit):
+        """Write {device path: text} on the board's flash (the raw REPL, power on then off);
+        `kit` is the kit's folder (config.json, initial_key.tr31) for a tool that wants it."""
         repl = self._power_on()
         try:
             out = repl.exec(write_files_code(files))
@@ -146,7 +151,7 @@ class QemuTerminal(FirmwareTerminal):
             self._power_off()
 
     def _power_on(self, timeout_s=30):
-        port = free_port()
+        self.serial_port = port = free_port()
         argv = [*firmwares.BOARDS[BOARD].run_command(self.elf)]
         argv = [a for a in argv if a != "-nographic"]
         # nodelay=on: QEMU's side of the socket without Nagle (else every small frame the
