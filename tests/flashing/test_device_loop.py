@@ -16,7 +16,8 @@ from flashing.targets import UnixPty, get
 from simulator.pos_emulator.terminal import start_demo_club
 from tests.flashing.support import secrets
 
-HEAP = 320 * 1024  # the footprint bench finds the least; this leaves room for the REPL
+# Room for the REPL; 320 KB failed on the qstr pool's 14 KB block once main.py grew the host link.
+HEAP = 352 * 1024
 CARD = "9879110000000014"
 
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="needs socat")
