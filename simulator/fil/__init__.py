@@ -21,10 +21,16 @@ BOARDS = ("mps2-an385",)
 def check_board(name):
     """None when scenarios can run on board `name`, else why not (one line): the MicroPython
     source (VAFA_MICROPYTHON_SRC) and qemu-system-arm are needed."""
+    import os
     import shutil
 
     from flashing import firmware
 
+    if not os.environ.get(firmware.ENV_SOURCE):
+        return (
+            f"no MicroPython source to build its firmware: set {firmware.ENV_SOURCE} to a "
+            f"checkout of commit {firmware.PINNED_COMMIT[:12]} (docs/flashing.md)"
+        )
     try:
         firmware.find_source()
     except firmware.FirmwareError as e:

@@ -13,9 +13,12 @@ subset does not show on this board; LEFT_OUT cannot run on any device.
 Without the MicroPython source these skip, except under CI, where they fail."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 
+from flashing import firmware
 from simulator.fil.qemu import qemu_factory
 from simulator.pos_emulator.scenario import load_all, run_scenario
 from tests.flashing.support import REPO
@@ -144,3 +147,14 @@ def test_every_scenario_runs_on_the_board_or_is_listed_with_its_reason():
 def test_scenario_on_the_emulated_board(name, elf):  # noqa: F811 (the fixture)
     result = run_scenario(LIBRARY[name], qemu_factory(elf))
     assert result.ok, "\n".join(result.failures)
+
+
+def test_without_a_source_the_board_is_one_line_and_exit_2(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != firmware.ENV_SOURCE}
+    argv = [sys.executable, "-m", "vafa", "emulator", "--scenario",
+            str(REPO / "scenarios" / "flows.yaml"), "--firmware", "mps2-an385"]  # fmt: skip
+    run = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert run.stderr.startswith("vafa emulator: --firmware mps2-an385: no MicroPython source")
+    assert firmware.ENV_SOURCE in run.stderr
