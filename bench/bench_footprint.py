@@ -46,6 +46,13 @@ agent.protocol.crypto.BACKENDS (a build without cryptolib needs no switch). The 
 names the binary and says whether its build has cryptolib, its word size and which AES
 backend the sale used.
 
+`--board unix-x86|mps2-an385` measures the frozen firmware instead (bench/footprint_boards.py):
+built from --micropython-src or VAFA_MICROPYTHON_SRC through flashing.firmware (cached), the
+agent frozen in, an in-process club, boot + one cash purchase; the least heap by binary search
+(unix: -X heapsize; QEMU: a build per MICROPY_HEAP_SIZE), the heap after each import group and
+each phase of the sale, firmware and frozen-module bytes. `--heap N` skips the search and runs
+the purchase once with N bytes. Defaults there: --low 16384 --high 262144 --step 1024.
+
 Prints a table and one JSON line.
 """
 
@@ -253,9 +260,15 @@ def smallest(template, low, high, step, script=SALE, micropython=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--low", type=int, default=32 * 1024)
-    parser.add_argument("--high", type=int, default=1024 * 1024)
-    parser.add_argument("--step", type=int, default=4096)
+    parser.add_argument("--low", type=int)
+    parser.add_argument("--high", type=int)
+    parser.add_argument("--step", type=int)
+    parser.add_argument("--board", help="the frozen firmware of this board: unix-x86, mps2-an385")
+    parser.add_argument(
+        "--micropython-src", help="MicroPython source (--board; default $VAFA_MICROPYTHON_SRC)"
+    )
+    parser.add_argument("--heap", type=int, help="--board: one purchase with this heap, no search")
+    parser.add_argument("--cache", type=Path, help="--board: the firmware cache folder")
     parser.add_argument("--receipts", action="store_true", help="only the receipts of a sale")
     parser.add_argument("--source", type=Path, help="build from this tree's agent/ (before/after)")
     parser.add_argument(
@@ -265,6 +278,11 @@ def main(argv=None):
         "--no-cryptolib", action="store_true", help="the pure AES even where cryptolib imports"
     )
     args = parser.parse_args(argv)
+    if args.board:
+        return board_main(args, parser)
+    args.low = 32 * 1024 if args.low is None else args.low
+    args.high = 1024 * 1024 if args.high is None else args.high
+    args.step = 4096 if args.step is None else args.step
     mp = str(args.micropython.resolve()) if args.micropython else None
     if mp and not Path(mp).is_file():
         parser.error(f"--micropython {args.micropython}: no such file")
@@ -370,6 +388,54 @@ def main(argv=None):
     for name, value in rows:
         print(f"{name:40} {value}")
     print(json.dumps(result))
+    return 0
+
+
+def board_main(args, parser):
+    """--board: the frozen firmware's figures (bench/footprint_boards.py), a table and JSON."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import footprint_boards
+
+    from flashing import firmware
+
+    try:
+        firmware.get_board(args.board)
+        src = firmware.find_source(args.micropython_src)
+    except firmware.FirmwareError as e:
+        parser.error(str(e))
+    r = footprint_boards.measure(
+        args.board,
+        src,
+        source=args.source,
+        low=args.low or 16 * 1024,
+        high=args.heap or args.high or 256 * 1024,
+        step=args.step or 1024,
+        cache=args.cache,
+        no_cryptolib=args.no_cryptolib,
+        progress=lambda text: print(text, file=sys.stderr),
+        search=args.heap is None,
+    )
+    before = r["heap_before_sale"]
+    rows = [
+        ("board", f"{r['board']} ({r['aes_backend']} AES, {r['modules']} frozen modules)"),
+        ("firmware text (code + read-only data)", f"{r['firmware_bytes']} bytes"),
+        ("  of which frozen modules", f"{r['frozen_bytes']} bytes (frozen_content.o)"),
+    ]
+    prev = 0
+    for name, n in r["marks"]:
+        rows.append((f"heap after {name}", f"{n} bytes (+{n - prev})"))
+        prev = n
+    least = r["min_heap_purchase"]
+    if least is None:
+        rows.append(("purchase with --heap", f"{r['heap_tried']} bytes: {r['outcome']}"))
+    else:
+        rows.append(("least heap, boot + purchase", f"{least} bytes (step {r['step']})"))
+        rows.append(
+            ("  a sale's working set", f"{r['sale_working_set']} bytes (least less {before})")
+        )
+    for name, value in rows:
+        print(f"{name:40} {value}")
+    print(json.dumps(r))
     return 0
 
 
