@@ -15,7 +15,7 @@ import struct
 
 from agent.card_io.errors import CardRemoved
 from agent.hostlink.errors import ChannelClosed, HostLinkError
-from agent.links import LinkDown, LinkTimeout, elapsed_ms, ticks_ms
+from agent.links import LinkDown, LinkTimeout
 from agent.protocol.errors import FramingError
 from agent.protocol.framing import MAX_FRAME, FrameReader, frame
 
@@ -73,11 +73,12 @@ class HostClubLink:
         return self.receive(timeout_ms)
 
     def receive(self, timeout_ms):
-        start = ticks_ms()
+        clock = self.mux.clock  # the terminal's clock, as every wait of the host link
+        start = clock.ticks_ms()
         while not self.frames:
             if self.stream is None:
                 raise LinkDown("not connected", sent=True)
-            left = timeout_ms - elapsed_ms(start)
+            left = timeout_ms - (clock.ticks_ms() - start)
             if left <= 0:
                 raise LinkTimeout("no answer in " + str(timeout_ms) + " ms")
             try:
@@ -270,10 +271,10 @@ class PeripheralStream:
         return self._open().write(data)
 
     def read(self, n=1, timeout_ms=PERIPHERAL_READ_MS):
-        start = ticks_ms()
+        start = self.mux.clock.ticks_ms()
         try:
             stream = self._open()
-            return stream.read(n, max(timeout_ms - elapsed_ms(start), 0))
+            return stream.read(n, max(timeout_ms - (self.mux.clock.ticks_ms() - start), 0))
         except HostLinkError:
             return b""
 
