@@ -131,15 +131,18 @@ def parse(out):
 
 
 def snapshot(dest, source=None):
-    """The agent sources the firmware freezes: `source` (a tree) as is, else git HEAD's
-    agent/ and flashing/cmodules/ unpacked into dest. Returns the source root."""
+    """The agent sources the firmware freezes: `source` (a tree holding agent/ and, for
+    mps2-an385, flashing/cmodules/) as is, else git HEAD's agent/ and flashing/cmodules/
+    unpacked into dest (the working tree itself outside a git checkout). Returns the root."""
     if source:
         return Path(source).resolve()
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     archive = dest / "head.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), "HEAD",
-                    "agent", "flashing/cmodules"], check=True)  # fmt: skip
+    made = subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), "HEAD",
+                           "agent", "flashing/cmodules"], capture_output=True)  # fmt: skip
+    if made.returncode:  # not a git checkout (an unpacked release): the tree as it is
+        return ROOT
     with tarfile.open(archive) as tar:
         tar.extractall(dest, filter="data")
     archive.unlink()
