@@ -21,6 +21,7 @@ from agent.protocol import messages as m
 from agent.protocol import protect
 from agent.protocol.errors import CryptoError, MacError, ProtocolError
 from agent.protocol.tlv import decode_amounts, decode_tlv, tlv_text
+from agent.storage import RESERVE
 from agent.timeutil import TEHRAN_OFFSET_S, local_fields, transmission
 
 TIMEOUT_MS = 10000  # docs/protocol.md section 1: response timer
@@ -63,13 +64,22 @@ class Reply:
 
 
 class StanCounter:
-    """STANs 000001..999999, then 000001 again; the last one handed out is saved (atomically)
-    before it is returned, so a restart never hands it out again."""
+    """STANs 000001..999999, then 000001 again, never handed out twice, also across a restart.
 
-    def __init__(self, storage, name="stan"):
+    The blob holds the end of a reserved block (6 ASCII digits): every STAN up to it may have
+    been handed out, none after it. When the STANs in RAM reach that end, the next `reserve`
+    are reserved by one atomic write before the first of them is returned; a restart resumes
+    after the reserved end, skipping what was left of the block. reserve: the storage's (see
+    agent/storage.py), 1 = every STAN saved as before (a blob of an earlier version, the last
+    STAN handed out, reads as a block that ends there).
+    """
+
+    def __init__(self, storage, name="stan", reserve=None):
         self.storage = storage
         self.name = name
-        self._last = None
+        self.reserve = reserve or getattr(storage, "reserve", RESERVE)
+        self._last = None  # the last STAN handed out (after loading: the reserved end)
+        self._end = None  # the reserved end on storage
 
     def _load(self):
         raw = self.storage.read(self.name)
@@ -78,11 +88,22 @@ class StanCounter:
         except ValueError:
             return 0  # a blob cut short on first write (see agent/storage.py)
 
+    @property
+    def last(self):
+        """The last STAN handed out, 6 digits; before the first one after a restart, the end
+        of the block reserved before it (every STAN handed out from now on comes after it)."""
+        if self._last is None:
+            self._last = self._end = self._load()
+        return f"{self._last:06d}"
+
     def next(self):
         if self._last is None:
-            self._last = self._load()
+            self._last = self._end = self._load()
         stan = self._last % 999999 + 1
-        self.storage.write_atomic(self.name, b"%06d" % stan)
+        if self._last == self._end:
+            end = (self._last + self.reserve - 1) % 999999 + 1
+            self.storage.write_atomic(self.name, b"%06d" % end)
+            self._end = end
         self._last = stan
         return f"{stan:06d}"
 

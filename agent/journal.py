@@ -7,10 +7,17 @@ Record layout on storage (docs/terminal.md, "Journal"), one after the other:
     check    4 bytes, big-endian: CRC-32 (ISO-HDLC, as zlib.crc32) of length + payload
 
 A record is appended with one write and one flush (storage.append), so a power cut leaves at
-most one torn record, at the tail. Reading stops at the first record that is cut short or whose
+most one torn write, at the tail. Reading stops at the first record that is cut short or whose
 check fails: everything before it is good, the rest is reported (`torn`) and, on load(), moved
 aside to "<name>.bad" and cut off by an atomic rewrite of the good part, so that later appends
 follow good records. Compaction is the same atomic rewrite with a caller's shorter list.
+
+A record whose loss at a power cut costs nothing but a repeated message (agent/ledger.py says
+which) may be appended with sync=False: it waits in RAM (`pending`) and reaches storage in the
+same write as the next synced record, before it, so the order on storage is the order of
+append() and a record on storage implies every record before it. Pending records are dropped
+by load() and by rewrite() (whose records the caller built from the state they changed); they
+are written at once when PENDING_MAX bytes wait, and by flush().
 
 Card numbers never go in: records carry the last 4 digits and, when a message must be rebuilt
 after a restart, the number sealed by agent/vault.py.
@@ -27,6 +34,7 @@ except ImportError:  # a MicroPython board built without MICROPY_PY_BINASCII_CRC
 HEADER = 2
 CHECK = 4
 MAX_PAYLOAD = 0xFFFF
+PENDING_MAX = 1024  # bytes of records waiting for a synced append, at most (heap)
 
 
 def crc32(data):
@@ -88,12 +96,15 @@ class Journal:
         self.size = 0  # bytes of good records on storage
         self.count = 0  # good records on storage
         self.torn = None  # after load(): None, or {"offset": o, "dropped": bytes}
+        self.pending = []  # encoded records appended with sync=False, not on storage yet
+        self.pending_size = 0
 
     def load(self, repair=True):
         """All good records, in order. A torn or corrupt tail is reported in `torn` and, with
         repair, saved to "<name>.bad" and cut off (atomic rewrite of the good part)."""
         data = self.storage.read(self.name) or b""
         records, end = decode_records(data)
+        self._drop_pending()
         self.torn = None
         if end < len(data):
             self.torn = {"offset": end, "dropped": len(data) - end}
@@ -104,16 +115,40 @@ class Journal:
         self.count = len(records)
         return records
 
-    def append(self, record):
-        """Append one record; durable when this returns."""
+    def append(self, record, sync=True):
+        """Append one record: durable when this returns, with every pending record before it;
+        with sync=False, pending (see above) unless PENDING_MAX bytes would then wait."""
         data = encode_record(record)
+        if not sync and self.pending_size + len(data) <= PENDING_MAX:
+            self.pending.append(data)
+            self.pending_size += len(data)
+            return
+        self._write(data)
+
+    def flush(self):
+        """Write the pending records (one durable write); nothing when none wait."""
+        if self.pending:
+            self._write(b"")
+
+    def _write(self, data):
+        count = len(self.pending) + (1 if data else 0)
+        if self.pending:
+            self.pending.append(data)
+            data = b"".join(self.pending)
         self.storage.append(self.name, data)
+        self._drop_pending()
         self.size += len(data)
-        self.count += 1
+        self.count += count
+
+    def _drop_pending(self):
+        self.pending = []
+        self.pending_size = 0
 
     def rewrite(self, records):
-        """Replace the whole journal with `records` in one atomic step (compaction)."""
+        """Replace the whole journal with `records` in one atomic step (compaction); pending
+        records are dropped: `records` stand for them."""
         data = b"".join([encode_record(r) for r in records])
         self.storage.write_atomic(self.name, data)
+        self._drop_pending()
         self.size = len(data)
         self.count = len(records)

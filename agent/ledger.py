@@ -1,10 +1,17 @@
 """The terminal's state as a replay of its journal: open transactions, the store-and-forward
 queue, totals since the last reconciliation, the last confirmed transaction.
 
-Every change is written ahead: record(rec) appends the record to the journal (durable when it
-returns) and only then applies it in RAM. Loading replays the same apply() over the journal, so
-RAM after a restart is exactly RAM before it, up to the last durable record. The record kinds
-and their fields are documented in docs/terminal.md ("Journal records").
+Every change is written ahead: record(rec) appends the record to the journal and only then
+applies it in RAM. Loading replays the same apply() over the journal, so RAM after a restart is
+exactly RAM before it, up to the last durable record. The record kinds and their fields are
+documented in docs/terminal.md ("Journal record format").
+
+Durable at once or not (docs/terminal.md "Durable writes"): a record that must be on flash
+before the terminal acts outside (a 0100, the bank leg, a 0220/0420) or that ends a
+transaction is synced when record() returns. The kinds in DEFERRED are not: they reach flash
+with the next synced record (agent/journal.py), and a power cut before that loses them, which
+costs only a message that the club answers as it did the first time. The first send of a
+queued item leaves no record at all: an item read back after a restart is sent as a repeat.
 """
 
 from agent.journal import Journal
@@ -29,6 +36,17 @@ TOTALS_FIELDS = {
 CONFIRM = "0220"
 REVERSAL = "0420"
 
+# The record kinds that wait for the next synced record, and why losing one at a cut is harmless:
+DEFERRED = (
+    # the 0110 of an open transaction: without it recovery reverses (0420 PF), which the club
+    # answers 00 for a 0100 it declined or never approved; an approval is always followed by a
+    # synced "pay", "q" or "end" before anything else leaves
+    "rsp",
+    # a completed queued item: without it the item is sent again after the restart, as a
+    # repeat, and the club answers it as the first time (docs/protocol.md 6, idempotency)
+    "qd",
+)
+
 
 def new_totals():
     return {key: 0 for key in TOTALS_FIELDS}
@@ -37,6 +55,13 @@ def new_totals():
 def net_amount(totals):
     """Field 97 value: credits - debits - credit reversals + debit reversals."""
     return totals["ca"] - totals["da"] - totals["cra"] + totals["dra"]
+
+
+def deferred(rec):
+    """Whether a record may wait for the next synced one: the DEFERRED kinds, and the "txn" of
+    a balance inquiry, which holds nothing: after a cut there is nothing to finish."""
+    kind = rec.get("k")
+    return kind in DEFERRED or (kind == "txn" and rec.get("single") == 1)
 
 
 def exception_of(item, rc):
@@ -78,15 +103,26 @@ class Ledger:
         }
 
     def load(self):
-        """Replay the journal; returns its `torn` report (None when the tail was clean)."""
+        """Replay the journal; returns its `torn` report (None when the tail was clean).
+
+        Every queued item read back counts as sent: whether its first send left before the cut
+        is unknown, and a repeat of one the club never saw is processed as new (protocol.md 6).
+        """
         for rec in self.journal.load():
             self.apply(rec)
+            if rec.get("k") == "q":
+                rec["sent"] = 1  # the item itself (also when parked later in the journal)
         return self.journal.torn
 
     def record(self, rec):
-        self.journal.append(rec)
+        """Append `rec` (durable on return unless deferred, see above), then apply it."""
+        self.journal.append(rec, sync=not deferred(rec))
         self.apply(rec)
         return rec
+
+    def flush(self):
+        """Make the deferred records durable now (a clean shutdown; tools)."""
+        self.journal.flush()
 
     def apply(self, rec):
         handler = self._apply.get(rec.get("k"))
@@ -130,6 +166,10 @@ class Ledger:
         return records
 
     def compact(self):
+        # What waits is appended first (one more write per compaction, which is rare): every
+        # record then reaches the journal by an append unless a cut loses it, so the stream of
+        # appends is the terminal's whole history (the fault campaign reads it so).
+        self.journal.flush()
         self.journal.rewrite(self.snapshot())
 
     # -- record kinds ----------------------------------------------------------------------

@@ -8,9 +8,13 @@ Rules for a transaction whose "txn" record has no outcome (docs/terminal.md "Rec
   the 0220 is queued (tag 05 = its reference); anything else, or a bank leg without a status
   inquiry -> a 0420 PF is queued;
 - anything else (the 0100 may or may not have reached the club, approved or not): a 0420 PF.
+  This includes a transaction whose "rsp" a cut lost (it waits in RAM for the next synced
+  record, agent/ledger.py DEFERRED): harmless, as the club answers 00 to the reversal of a
+  0100 it declined or never approved, and a "pay" is never on flash without its "rsp".
 
 Items created here carry field 25 = 06 (re-sent after a restart). Then the queue is drained
-once, in order: items queued before the cut go first, as repeats if they had been sent.
+once, in order: items queued before the cut go first, as repeats (every item read back from
+the journal counts as sent; one whose "qd" a cut lost is sent again, and answered as before).
 """
 
 from agent import steps

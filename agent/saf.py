@@ -1,13 +1,17 @@
 """Store and forward: the persistent, ordered queue of confirmations (0220) and reversals (0420).
 
 Rules (docs/protocol.md 5.7, docs/terminal.md "Store and forward"):
-- An item is written to the journal (a "q" record) before it is first sent; the first send is
-  marked by a "qs" record written before the bytes leave, so every later send, also after a
-  restart, is a repeat (0221 / 0421). Every send has a new KSN; the other fields, field 7 and
+- An item is written to the journal (a "q" record, synced) before it is first sent. Every later
+  send is a repeat (0221 / 0421), and so is every send after a restart: an item read back from
+  the journal counts as sent (agent/ledger.py), as the terminal cannot know whether its first
+  send left before the cut, so the first send needs no record of its own (journals of earlier
+  versions have a "qs" record for it). Every send has a new KSN; the other fields, field 7 and
   the STAN included, never change, so the host recognises repeats (docs/protocol.md section 6).
 - Strictly in order: only the head is sent; the items behind it wait.
 - An item leaves the queue only on a verified response (a "qd" record) that completes it, by
-  the table below, or when it is parked (a "qp" record) by the give-up policy.
+  the table below, or when it is parked (a "qp" record) by the give-up policy. A "qd" reaches
+  flash with the next synced record: lost at a cut, the item is sent again, as a repeat, and
+  the host answers it as the first time.
 - Retries back off exponentially: BACKOFF_MS after the first failure, doubling up to
   BACKOFF_CAP_MS. The engine forces one attempt regardless of the timer before a sale and
   before the end-of-day close (the queue must be empty for them to start).
@@ -119,9 +123,7 @@ class Saf:
         """One send of the head; True when it left the queue (done or parked)."""
         item = self.items[0]
         message = message_of(item)  # the original MTI only if never sent before
-        if not item.get("sent"):
-            # Marked before the bytes leave: after a cut from here on, it goes as a repeat.
-            self.ledger.record({"k": "qs", "id": item["id"]})
+        item["sent"] = 1  # RAM: the next send is a repeat (after a restart: agent/ledger.py)
         try:
             reply = self.club.exchange_once(message, pan=self.vault.open(item.get("pan")))
         except NoResponse:

@@ -4,7 +4,9 @@ or a reversal, pay on the bank leg, fill and finish the result.
 Write-ahead everywhere: the journal gets the record of a step before the step acts outside
 the terminal (a "txn" before the 0100 leaves, a "pay" before the bank leg is asked, a "q"
 before a 0220/0420 is first sent), so that after a power cut agent/recovery.py knows what may
-have happened.
+have happened. agent/ledger.py syncs these when recorded; the "rsp" of a 0110 (and the "txn"
+of a balance inquiry, which holds nothing) waits for the next synced record (docs/terminal.md
+"Durable writes").
 """
 
 import binascii

@@ -23,11 +23,23 @@ a `name.tmp` cut short while it was being written for the very first time (nothi
 existed): every blob Vafa stores carries its own check (journal records a CRC, the DUKPT state
 a hash, the STAN counter must parse), so a short blob is detected and never taken as valid.
 Boards should still use littlefs.
+
+Durable writes cost: flash wears, and each one takes milliseconds on a board. Both storages
+count them: `fsyncs` (one per append and per write_atomic: the os.fsync on CPython; on
+MicroPython, which has none, the flush/close at which littlefs commits the file) and `renames`
+(one per write_atomic), so that tests and bench/bench_durable_writes.py can tell what a
+transaction costs. `reserve` tells the counters kept in this storage (agent/club.py StanCounter,
+agent/protocol/dukpt.py TerminalDukpt through BlobStore) how many values one durable write
+reserves: RESERVE for files, 1 for MemoryStorage unless asked (its writes cost nothing, and a
+test then sees every value saved).
 """
 
 import os
 
 TMP = ".tmp"
+# STANs or DUKPT counters reserved by one durable write on a storage that says nothing else:
+# at most this many go unused after a power cut (docs/terminal.md "Files on storage").
+RESERVE = 64
 
 
 def _fsync(f):
@@ -52,8 +64,12 @@ def _exists(path):
 class FileStorage:
     """Blobs as files in the folder `root` (created, with its parents, if missing)."""
 
+    reserve = RESERVE
+
     def __init__(self, root):
         self.root = root.rstrip("/") or "/"
+        self.fsyncs = 0  # durability points: one per append and per write_atomic
+        self.renames = 0
         path = "/" if self.root.startswith("/") else ""
         for part in self.root.split("/"):
             if not part:
@@ -83,13 +99,16 @@ class FileStorage:
             f.write(data)
             f.flush()
             _fsync(f)
+        self.fsyncs += 1
         os.rename(path + TMP, path)
+        self.renames += 1
 
     def append(self, name, record):
         with open(self.path(name), "ab") as f:
             f.write(record)
             f.flush()
             _fsync(f)
+        self.fsyncs += 1
 
     def remove(self, name):
         path = self.path(name)
@@ -117,12 +136,16 @@ class MemoryStorage:
 
     `blobs` is the dict itself (name -> bytes, or a list of the records appended): a test may
     hand the same MemoryStorage to a new engine to simulate a restart (what survives a power cut
-    is exactly what is in `blobs`).
+    is exactly what is in `blobs`). `fsyncs` and `renames` count what FileStorage would do;
+    `reserve` is 1 unless given (see above).
     """
 
-    def __init__(self, blobs=None):
+    def __init__(self, blobs=None, reserve=1):
         self.blobs = {} if blobs is None else blobs
+        self.reserve = reserve
         self.writes = 0
+        self.fsyncs = 0
+        self.renames = 0
 
     def read(self, name):
         data = self.blobs.get(name)
@@ -132,12 +155,15 @@ class MemoryStorage:
 
     def write_atomic(self, name, data):
         self.writes += 1
+        self.fsyncs += 1
+        self.renames += 1
         self.blobs[name] = bytes(data)
 
     def append(self, name, record):
         # An appended blob is a list of records: no copy of the whole blob per append, and no
         # ever-growing buffer to fragment a small (MicroPython) heap.
         self.writes += 1
+        self.fsyncs += 1
         blob = self.blobs.get(name)
         if type(blob) is not list:
             blob = self.blobs[name] = [blob] if blob else []
@@ -155,11 +181,14 @@ class MemoryStorage:
 
 
 class BlobStore:
-    """One named blob as an object with load() / save(data): the store TerminalDukpt wants."""
+    """One named blob as an object with load() / save(data): the store TerminalDukpt wants.
+    `reserve` is the storage's (RESERVE when the storage does not say: a port in front of
+    another one, as the crash tests use, stands for files)."""
 
     def __init__(self, storage, name):
         self.storage = storage
         self.name = name
+        self.reserve = getattr(storage, "reserve", RESERVE)
 
     def load(self):
         return self.storage.read(self.name)

@@ -343,7 +343,11 @@ class EcrSession:
         return self.engine.clock.now()
 
     def _last_stan(self):
-        raw = self.engine.storage.read("stan")  # agent/club.py StanCounter's blob
+        stans = getattr(self.engine, "stans", None)  # agent/club.py StanCounter
+        if stans is not None:
+            # Not its blob: that holds the end of a reserved block of STANs, not the last one.
+            return stans.last
+        raw = self.engine.storage.read("stan")  # an engine without one (tests): its blob
         try:
             return f"{int(raw):06d}" if raw else "000000"
         except ValueError:

@@ -215,7 +215,10 @@ class HostDukpt:
 
 
 class MemoryStore:
-    """A TerminalDukpt store kept in memory (tests, simulators); `saves` counts save() calls."""
+    """A TerminalDukpt store kept in memory (tests, simulators); `saves` counts save() calls.
+    Every counter is saved (reserve 1): a save costs nothing here."""
+
+    reserve = 1
 
     def __init__(self, data=None):
         self.data = data
@@ -291,24 +294,48 @@ def _decode_state(data):
     return body[4:12], counter, registers
 
 
+def _advance(counter, steps):
+    """The counter `steps` transactions after `counter` (the 16-one-bit skips included), or 0
+    when that is past COUNTER_MAX."""
+    for _ in range(steps):
+        if _ones(counter) < MAX_ONE_BITS:
+            counter += 1
+        else:
+            counter += 1 << _lowest_bit(counter)
+        if counter > COUNTER_MAX:
+            return 0
+    return counter
+
+
 class TerminalDukpt:
     """The transaction-originating side (X9.24-3 Annex B.6.3), persisted through `store`.
 
     `store` has load() -> bytes or None and save(data); making save() atomic (write a new file,
     then rename) is the store's job. Every change is saved before it takes effect in memory,
-    and next_key() saves the advanced counter before handing out the key, so a power cut can
-    never make a counter be used twice.
+    and a counter is never used unless the saved state is past it, so a power cut can never
+    make a counter be used twice.
+
+    Reserving: with reserve N (the store's `reserve`, else 1), next_key() saves, when the
+    counter in use reaches the saved one, the state of the counter N transactions ahead (one
+    save per N keys), and after a restart the terminal resumes there: at most N - 1 counters go
+    unused, which X9.24-3 allows (the counter only ever increases; the host accepts any counter
+    above the last it saw). The saved state is that of the reserved end, built from the
+    registers in memory (at most 32 derivations): from it no key of a counter below the end
+    can be derived, so keys already used stay forgotten on storage (forward secrecy). N = 1 is
+    the walk of Annex B.6.3, saved at every key.
     """
 
-    def __init__(self, store, backend=None):
+    def __init__(self, store, backend=None, reserve=None):
         self._store = store
         self._backend = backend
+        self._reserve = reserve or getattr(store, "reserve", 1)
         self._initial_key_id = None
         self._counter = 0
         self._registers = [None] * NUM_REGISTERS
         data = store.load()
         if data is not None:
             self._initial_key_id, self._counter, self._registers = _decode_state(data)
+        self._saved = self._counter  # the counter of the state on storage
 
     @property
     def loaded(self):
@@ -368,7 +395,8 @@ class TerminalDukpt:
         already has 16 one-bits, the registers below p get the keys of counter | 1 << j and the
         counter goes up by one; otherwise that subtree is skipped by adding 1 << p ("Update
         State for next Transaction"). Past 0xFFFF0000 the terminal is exhausted: the next call
-        raises DukptError("exhausted") and changes nothing.
+        raises DukptError("exhausted") and changes nothing. When the saved state is not past
+        this counter, the state of the reserved end is saved first (see the class).
         """
         self._check_usable()
         counter = self._counter
@@ -385,7 +413,18 @@ class TerminalDukpt:
         registers[lowest] = None
         if following > COUNTER_MAX:
             following = 0  # exhausted: 0xFFFF0000 was the last counter
-        self._commit(initial_key_id, following, registers)
+        if counter == self._saved:
+            end = _advance(following, self._reserve - 1) if following else 0
+            if end == following:
+                saved = registers
+            elif end:
+                saved = self._jump(initial_key_id, following, registers, end)
+            else:
+                saved = [None] * NUM_REGISTERS  # the reserve reaches past the last counter
+            self._store.save(_encode_state(initial_key_id, end, saved))
+            self._saved = end
+        self._counter = following
+        self._registers = registers
         return initial_key_id + counter.to_bytes(4, "big"), key
 
     def next_keys(self):
@@ -396,6 +435,40 @@ class TerminalDukpt:
     def _child(self, key, initial_key_id, counter):
         data = _derivation_data(KEY_DERIVATION, initial_key_id, counter)
         return _derive(key, data, self._backend)
+
+    def _jump(self, initial_key_id, counter, registers, target):
+        """The registers of `target` (a later usable counter) from those of `counter`.
+
+        Let d be the highest bit where the two differ (set in target). Above it they agree, so
+        target's registers there are counter's. Target's path from the root leaves counter's
+        at bit d through the node whose key is register d of counter (d above counter's lowest
+        one-bit p), or below p through counter's own key (register p); from that node down,
+        each one-bit of target is a derivation and each zero bit's register a derivation of a
+        sibling, as in load_initial_key_at.
+        """
+        diff = counter ^ target
+        d = NUM_REGISTERS - 1
+        while not diff >> d & 1:
+            d -= 1
+        top = _lowest_bit(counter)
+        if d > top:
+            top = d
+        key = registers[top]
+        prefix = target >> top << top
+        out = [None] * NUM_REGISTERS
+        for k in range(top + 1, NUM_REGISTERS):
+            if not target >> k & 1:
+                out[k] = registers[k]
+        lowest = _lowest_bit(target)
+        for k in range(top - 1, lowest - 1, -1):
+            bit = 1 << k
+            if target & bit:
+                prefix |= bit
+                key = self._child(key, initial_key_id, prefix)
+            else:
+                out[k] = self._child(key, initial_key_id, prefix | bit)
+        out[lowest] = key
+        return out
 
     def _check_usable(self):
         if self._initial_key_id is None:
@@ -408,3 +481,4 @@ class TerminalDukpt:
         self._initial_key_id = initial_key_id
         self._counter = counter
         self._registers = registers
+        self._saved = counter

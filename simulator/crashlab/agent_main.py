@@ -230,6 +230,9 @@ class Agent:
         return self.engine.pending() == 0
 
     def close(self):
+        """A clean stop: the journal records still waiting for a synced one (agent/ledger.py
+        DEFERRED) are written first; a kill loses them, which costs the terminal a repeat."""
+        self.engine.ledger.flush()
         self.link.close()
 
 

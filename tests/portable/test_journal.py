@@ -2,7 +2,7 @@
 
 import binascii
 
-from agent.journal import Journal, crc32, decode_records, encode_record
+from agent.journal import PENDING_MAX, Journal, crc32, decode_records, encode_record
 from agent.storage import MemoryStorage
 
 RECORDS = [
@@ -82,3 +82,66 @@ def test_compaction_rewrites_atomically():
     journal.rewrite([RECORDS[2]])
     assert Journal(storage).load() == [RECORDS[2]]
     assert journal.size == len(encode_record(RECORDS[2]))
+
+
+def test_deferred_records_go_with_the_next_synced_one():
+    storage = MemoryStorage()
+    journal = Journal(storage)
+    journal.append(RECORDS[0], sync=False)
+    journal.append(RECORDS[1], sync=False)
+    assert storage.read("journal") is None and storage.fsyncs == 0
+    assert journal.count == 0 and journal.size == 0 and len(journal.pending) == 2
+    journal.append(RECORDS[2])  # one write: the two waiting, then this one, in order
+    assert storage.fsyncs == 1 and journal.pending == []
+    assert Journal(storage).load() == RECORDS
+    assert journal.count == 3 and journal.size == len(storage.read("journal"))
+
+
+def test_deferred_records_are_lost_at_a_cut_and_flushed_on_demand():
+    storage = MemoryStorage()
+    journal = Journal(storage)
+    journal.append(RECORDS[0])
+    journal.append(RECORDS[1], sync=False)
+    assert Journal(storage).load() == RECORDS[:1]  # a restart now: only what was synced
+    journal.flush()
+    journal.flush()  # nothing left: no write
+    assert storage.fsyncs == 2 and Journal(storage).load() == RECORDS[:2]
+
+
+def test_a_torn_write_keeps_the_whole_records_before_the_tear():
+    storage = MemoryStorage()
+    journal = Journal(storage)
+    journal.append(RECORDS[0])
+    journal.append(RECORDS[1], sync=False)
+    journal.append(RECORDS[2])
+    data = storage.read("journal")
+    first = len(encode_record(RECORDS[0]))
+    second = first + len(encode_record(RECORDS[1]))
+    for cut in range(first, len(data)):  # the second write cut short anywhere
+        torn = Journal(MemoryStorage({"journal": data[:cut]}))
+        want = RECORDS[:2] if cut >= second else RECORDS[:1]
+        assert torn.load() == want, cut
+
+
+def test_too_much_waiting_is_written_at_once():
+    storage = MemoryStorage()
+    journal = Journal(storage)
+    record = {"k": "qd", "id": "000001", "t48": "00" * 100}
+    size = len(encode_record(record))
+    for _ in range(PENDING_MAX // size):
+        journal.append(record, sync=False)
+    assert storage.fsyncs == 0
+    journal.append(record, sync=False)  # would pass PENDING_MAX: written, with the others
+    assert storage.fsyncs == 1 and journal.pending == []
+    assert len(Journal(storage).load()) == PENDING_MAX // size + 1
+
+
+def test_load_and_rewrite_drop_what_waits():
+    storage = MemoryStorage()
+    journal = Journal(storage)
+    journal.append(RECORDS[0], sync=False)
+    journal.rewrite([RECORDS[1]])  # the caller's records stand for what waited
+    journal.append(RECORDS[2])
+    assert Journal(storage).load() == RECORDS[1:]
+    journal.append(RECORDS[0], sync=False)
+    assert journal.load() == RECORDS[1:] and journal.pending == []

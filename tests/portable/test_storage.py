@@ -3,7 +3,7 @@
 import os
 
 from agent.protocol.dukpt import TerminalDukpt, derive_initial_key
-from agent.storage import FileStorage, MemoryStorage
+from agent.storage import RESERVE, BlobStore, FileStorage, MemoryStorage
 from tests.portable.support import unhex
 
 
@@ -88,8 +88,48 @@ def test_blob_store_keeps_dukpt_state_across_instances():
         first = TerminalDukpt(FileStorage(root).store("dukpt"))
         first.load_initial_key(initial, ikid)
         ksn1, _ = first.next_key()
+        assert first.next_key()[0][-4:] == b"\x00\x00\x00\x02"  # in the reserved block
         second = TerminalDukpt(FileStorage(root).store("dukpt"))  # a restart
         ksn2, _ = second.next_key()
-        assert ksn1[-4:] == b"\x00\x00\x00\x01" and ksn2[-4:] == b"\x00\x00\x00\x02"
+        # files reserve RESERVE counters per save: the restart resumes after the block
+        assert ksn1[-4:] == b"\x00\x00\x00\x01"
+        assert ksn2[-4:] == (1 + RESERVE).to_bytes(4, "big")
     finally:
         remove_tree(root)
+
+
+def check_counts(storage):
+    """fsyncs and renames: one fsync per append and per atomic write, one rename per atomic
+    write, nothing for a read or a remove."""
+    storage.append("log", b"r1")
+    storage.append("log", b"r2")
+    assert (storage.fsyncs, storage.renames) == (2, 0)
+    storage.write_atomic("a", b"one")
+    assert (storage.fsyncs, storage.renames) == (3, 1)
+    storage.read("a")
+    storage.remove("a")
+    assert (storage.fsyncs, storage.renames) == (3, 1)
+
+
+def test_durable_writes_are_counted():
+    check_counts(MemoryStorage())
+    root = temp_root()
+    try:
+        check_counts(FileStorage(root))
+    finally:
+        remove_tree(root)
+
+
+def test_reserve_is_the_storages():
+    root = temp_root()
+    try:
+        assert FileStorage(root).reserve == RESERVE and FileStorage(root).store("x").reserve > 1
+    finally:
+        remove_tree(root)
+    assert MemoryStorage().reserve == 1 and MemoryStorage().store("x").reserve == 1
+    assert MemoryStorage(None, 8).store("x").reserve == 8
+
+    class Port:  # a port in front of another (the crash tests' kind) stands for files
+        pass
+
+    assert BlobStore(Port(), "x").reserve == RESERVE
