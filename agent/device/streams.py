@@ -3,8 +3,8 @@ agent/device/peripherals.py that need no socket, for a device whose streams are 
 channels (agent/device/hostwire.py) and that has no `socket` module at all (the QEMU MPS2
 board). A stream has write(data) and read(n, timeout_ms) -> bytes (b"" when nothing came).
 
-The byte formats are docs/flashing.md "Firmware in the loop". peripherals.py still holds its own
-copies of these classes (its owner may import them from here instead).
+The byte formats are docs/flashing.md "Firmware in the loop". peripherals.py imports them from
+here for its socket peripherals.
 """
 
 from agent.firmware import provision
