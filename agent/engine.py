@@ -99,6 +99,11 @@ class Engine:
         self.maybe_compact()
         return len(self.saf)
 
+    def close(self):
+        """A clean stop: the journal's deferred records made durable (agent/ledger.py), so the
+        next power-up does not send the last completion again as a repeat."""
+        self.ledger.flush()
+
     def maybe_compact(self):
         if self.ledger.journal.size > self.compact_bytes and not self.ledger.open:
             self.ledger.compact()

@@ -102,6 +102,7 @@ class Terminal:
         return printed
 
     def close(self):
+        self.engine.close()
         self.link.close()
         if self.wire is not None:
             self.wire.close()

@@ -305,3 +305,17 @@ def test_a_void_shows_and_prints_what_is_given_back():
     receipt = "\n".join(t.printer.printed[-1])
     assert "Given back" in receipt and "1,080,000" in receipt
     assert "Payable" not in receipt
+
+
+def test_a_clean_stop_leaves_nothing_to_send_again():
+    """Engine.close() makes the deferred journal records durable: after a clean stop the next
+    power-up has nothing queued, sends nothing."""
+    t = Terminal()
+    t.engine.recover()
+    assert t.engine.purchase_cash(100000, card())["outcome"] == "approved"
+    t.engine.close()
+    t2 = t.restart()
+    sent = len(t.host.log)
+    report = t2.engine.recover()
+    assert report["pending"] == 0 and report["actions"] == []
+    assert len(t.host.log) == sent
