@@ -31,11 +31,12 @@ from agent.timeutil import TEHRAN_OFFSET_S
 from agent.vault import Vault
 
 COMPACT_BYTES = 8192
-# recovery.finish_open's action -> the outcome of a flow that an error ended (Engine._run)
+# recovery.finish_open's action -> (outcome, steps.MESSAGES key, 0420 reason) of a flow that an
+# error ended (Engine._run): a charge the bank leg confirms is confirmed, not reversed
 OUTCOME_AFTER_ERROR = {
-    "confirmed": steps.APPROVED,
-    "reversed": steps.REVERSED,
-    "closed": steps.FAILED,
+    "confirmed": (steps.APPROVED, "error_confirmed", None),
+    "reversed": (steps.REVERSED, "terminal_error", "ER"),
+    "closed": (steps.FAILED, "error_closed", None),
 }
 
 
@@ -153,12 +154,18 @@ class Engine:
             res = steps.new_result(entry["txn"]["flow"], entry["txn"]["amt"])
             res["stan"] = stan
             res["card_last4"] = entry["txn"].get("card")
-            res["reason"] = None if action == "confirmed" else "ER"
-            res["outcome"] = OUTCOME_AFTER_ERROR[action]
+            if entry["pay"] is not None:  # what the bank leg was asked to charge
+                res["payable"] = entry["pay"]["amt"]
+            res["outcome"], key, res["reason"] = OUTCOME_AFTER_ERROR[action]
+            res["message"] = steps.MESSAGES[key]
         self.saf.drain(force=True)
         res["error"] = type(error).__name__ + ": " + str(error)
-        res["message"] = steps.MESSAGES["terminal_error"]
-        self.display.show("reversed", reason="ER")
+        if res["reason"]:
+            self.display.show("reversed", reason=res["reason"])
+        elif res["outcome"] == steps.APPROVED:
+            self.display.show("approved", payable=res["payable"], confirmed=True)
+        else:
+            self.display.show("declined", code="", message=res["message"])
         return res
 
     # -- flows (agent/flows.py) --------------------------------------------------------------

@@ -48,6 +48,8 @@ MESSAGES = {
     "not_final": "No final answer from the club; reversed",
     "deadline": "Too late to complete; reversed",
     "terminal_error": "Terminal error; reversed",
+    "error_confirmed": "Terminal error after the bank charged; confirmed",
+    "error_closed": "Terminal error; nothing held",
     "not_completed": "Not completed: the club refused the confirmation",
     "bank_not_confirmed": "Paid at the bank; the club refused the confirmation",
     "no_answer": "No answer from the club",

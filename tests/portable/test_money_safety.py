@@ -201,6 +201,8 @@ def test_an_error_after_the_bank_charged_confirms_the_charge():
     t.engine.bank = FailingBank(t.bank)
     res = t.engine.purchase_bank(1200000, card())
     assert res["outcome"] == "approved" and res["reason"] is None, res
+    assert res["message"] == "Terminal error after the bank charged; confirmed"
+    assert res["payable"] == t.bank.charged_total() == 1080000
     assert t.host.states() == ["confirmed"] and len(t.bank.charges()) == 1
     assert t.host.txns[next(iter(t.host.txns))]["bank_ref"] == t.bank.charges()[0]["reference"]
 
