@@ -9,10 +9,9 @@ On a board the same classes take a UART (display, printer, keypad, stripe reader
 
 import select
 import socket
-import struct
 import time
 
-from agent.card_io.errors import CardRemoved
+from agent.card_io.vpcd import VpcdCardPort
 from agent.device.streams import (  # the socket-free ones, shared with the host link's board
     LCD_SIZES,
     PRINTER_PROFILES,
@@ -23,8 +22,6 @@ from agent.device.streams import (  # the socket-free ones, shared with the host
     issuer_key,
 )
 from agent.links import close_quietly
-
-CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0, 1, 2, 4  # the vpcd control bytes
 
 
 class Wiring:
@@ -226,12 +223,9 @@ def open_stream(text):
     return TcpStream(host, port)
 
 
-class VpcdReader:
-    """A card reader (agent/card_io/reader.py) over the vpcd protocol, the device in the
-    driver's role: it listens, a card connects (inserted) or closes its connection (pulled
-    out). Frames: 2-byte big-endian length + payload; a 1-byte payload is control (0 power
-    off, 1 power on, 2 reset, 4 send the ATR); a longer one a command APDU, answered by one
-    frame with the response APDU (simulator/cards/vpcd.py is the card's side)."""
+class VpcdReader(VpcdCardPort):
+    """A card reader (agent/card_io/reader.py) over the vpcd protocol (agent/card_io/vpcd.py)
+    on a listening socket: a card connects (inserted) or closes its connection (pulled out)."""
 
     def __init__(self, host, port, timeout_ms=3000):
         self.listener = _listener(host, port)
@@ -266,38 +260,11 @@ class VpcdReader:
             self._drop()
         return self.conn is None
 
-    def _exchange(self, payload, answer=True):
-        if self.conn is None:
-            raise CardRemoved("no card in the reader")
-        try:
-            _send_all(self.conn, struct.pack(">H", len(payload)) + payload)
-        except OSError:
-            self._drop()
-            raise CardRemoved("card removed")
-        if not answer:
-            return b""
-        head = _recv_exact(self.conn, 2, self.timeout_ms)
-        body = None if head is None else _recv_exact(self.conn, struct.unpack(">H", head)[0], 1000)
-        if body is None:
-            self._drop()
-            raise CardRemoved("card removed")
-        return body
+    def _send(self, data):
+        _send_all(self.conn, data)
 
-    def connect(self):
-        if not self.card_present():
-            raise CardRemoved("no card in the reader")
-        self._exchange(bytes((CTRL_ON,)), False)
-        return self._exchange(bytes((CTRL_ATR,)))
-
-    def transmit(self, apdu):
-        return self._exchange(bytes(apdu))
-
-    def disconnect(self):
-        if self.conn is not None:
-            try:
-                self._exchange(bytes((CTRL_OFF,)), False)
-            except CardRemoved:
-                pass
+    def _read_exact(self, n, timeout_ms):
+        return _recv_exact(self.conn, n, timeout_ms)
 
 
 class SocketEcrPort:

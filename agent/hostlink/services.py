@@ -11,9 +11,7 @@ the same code whichever carries them.
     PeripheralStream(mux, s)   a display, printer, keypad or stripe reader byte stream
 """
 
-import struct
-
-from agent.card_io.errors import CardRemoved
+from agent.card_io.vpcd import VpcdCardPort
 from agent.hostlink.errors import ChannelClosed, HostLinkError
 from agent.links import LinkDown, LinkTimeout
 from agent.protocol.errors import FramingError
@@ -24,7 +22,6 @@ READ_SIZE = 512
 # A peripheral's answer (a printer's paper status) may cost a retransmission or two over the
 # host link (RTO 300 ms), where a UART of its own answers within milliseconds.
 PERIPHERAL_READ_MS = 1500
-CTRL_OFF, CTRL_ON, CTRL_ATR = 0, 1, 4  # the vpcd control bytes
 
 
 class HostClubLink:
@@ -174,7 +171,7 @@ class HostEcrPort:
             stream.close()
 
 
-class HostVpcdReader:
+class HostVpcdReader(VpcdCardPort):
     """A card reader (agent/card_io/reader.py) over the vpcd protocol, as
     agent/device/peripherals.py VpcdReader, but the card's connection is a `card` channel the
     gateway opens: the channel is the card in the slot, its close the card pulled out."""
@@ -216,38 +213,11 @@ class HostVpcdReader:
         self.mux.wait(lambda: conn.closed or self.listener.pending, timeout_ms)
         return not self.card_present() or self.conn is not conn
 
-    def _exchange(self, payload, answer=True):
-        if self.conn is None:
-            raise CardRemoved("no card in the reader")
-        try:
-            self.conn.write(struct.pack(">H", len(payload)) + payload)
-        except HostLinkError:
-            self._drop()
-            raise CardRemoved("card removed")
-        if not answer:
-            return b""
-        head = self.conn.read_exact(2, self.timeout_ms)
-        body = None if head is None else self.conn.read_exact(struct.unpack(">H", head)[0], 1000)
-        if body is None:
-            self._drop()
-            raise CardRemoved("card removed")
-        return body
+    def _send(self, data):
+        self.conn.write(data)  # HostLinkError (an OSError) when the channel is gone
 
-    def connect(self):
-        if not self.card_present():
-            raise CardRemoved("no card in the reader")
-        self._exchange(bytes((CTRL_ON,)), False)
-        return self._exchange(bytes((CTRL_ATR,)))
-
-    def transmit(self, apdu):
-        return self._exchange(bytes(apdu))
-
-    def disconnect(self):
-        if self.conn is not None:
-            try:
-                self._exchange(bytes((CTRL_OFF,)), False)
-            except CardRemoved:
-                pass
+    def _read_exact(self, n, timeout_ms):
+        return self.conn.read_exact(n, timeout_ms)
 
 
 class PeripheralStream:
