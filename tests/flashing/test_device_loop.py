@@ -13,7 +13,6 @@ import pytest
 
 from flashing.device import MpremoteDevice
 from flashing.targets import UnixPty, get
-from simulator.pos_emulator.terminal import start_demo_club
 from tests.flashing.support import secrets
 
 # Room for the REPL; 320 KB failed on the qstr pool's 14 KB block once main.py grew the host link.
@@ -29,13 +28,6 @@ def vafa(cwd, *args):
         [sys.executable, "-m", "vafa.cli", "flash", *args],
         capture_output=True, text=True, cwd=cwd, env=env, timeout=300,
     )  # fmt: skip
-
-
-@pytest.fixture
-def club(tmp_path):
-    server = start_demo_club(tmp_path / "club.db", fresh=True)
-    yield server
-    server.stop()
 
 
 def test_flash_then_sell_on_the_device(tmp_path, club):

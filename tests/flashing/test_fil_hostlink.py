@@ -19,7 +19,6 @@ from simulator.cards import personas as chip
 from simulator.club_server import seed
 from simulator.club_server.ledger import ledger_check
 from simulator.fil.linked import LinkedTerminal
-from simulator.pos_emulator.terminal import start_demo_club
 
 try:
     micropython_binary()
@@ -28,13 +27,6 @@ except Exception:
     HAVE_MP = False
 pytestmark = pytest.mark.skipif(not HAVE_MP, reason="needs the unix micropython")
 CARD_A = "9879110000000014"
-
-
-@pytest.fixture
-def club(tmp_path):
-    server = start_demo_club(tmp_path / "club.db", fresh=True)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

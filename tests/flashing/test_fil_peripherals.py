@@ -17,7 +17,6 @@ from simulator.club_server import seed
 from simulator.club_server.ledger import ledger_check
 from simulator.fil import HEAP, FirmwareTerminal, KeypadEndpoint, LcdEndpoint, PrinterEndpoint
 from simulator.fil.terminal import free_port
-from simulator.pos_emulator.terminal import start_demo_club
 
 CARD_A = "9879110000000014"  # the "active" persona
 
@@ -27,13 +26,6 @@ try:
 except Exception:
     HAVE_MP = False
 needs_mp = pytest.mark.skipif(not HAVE_MP, reason="needs the unix micropython")
-
-
-@pytest.fixture
-def club(tmp_path):
-    server = start_demo_club(tmp_path / "club.db", fresh=True)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

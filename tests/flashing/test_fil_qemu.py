@@ -22,7 +22,6 @@ from simulator.cards import personas as chip
 from simulator.club_server import seed
 from simulator.club_server.ledger import ledger_check
 from simulator.fil.qemu import FLASH, QemuTerminal, firmware_path
-from simulator.pos_emulator.terminal import start_demo_club
 
 SOURCE = os.environ.get(firmware.ENV_SOURCE)
 CARD_A = "9879110000000014"
@@ -44,13 +43,6 @@ def need_board():
 def elf():
     need_board()
     return firmware_path(SOURCE)
-
-
-@pytest.fixture
-def club(tmp_path):
-    server = start_demo_club(tmp_path / "club.db", fresh=True)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
