@@ -11,6 +11,7 @@ PACKAGES=(
   make gcc gcc-multilib                  # vafa flash firmware: mpy-cross, and the 32-bit unix port (unix-x86)
   gcc-arm-none-eabi libnewlib-arm-none-eabi  # vafa flash firmware --board mps2-an385 (Cortex-M3)
   qemu-system-arm                        # runs the mps2-an385 firmware (tests, technicians)
+  chromium                               # headless browser tests of the club console and the bridge page
 )
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
