@@ -80,6 +80,9 @@ def add_arguments(parser):
         # SUPPRESS: an --db given before the action is not overwritten by this default
         sub.add_argument("--db", default=argparse.SUPPRESS, help="SQLite file")
         configure(sub)
+    from simulator.club_server.magic import add_parser as add_magic
+
+    add_magic(actions)  # needs no database: no --db, run before _check_db
 
 
 # actions that may create the database; every other one opens an existing one
@@ -112,6 +115,8 @@ def _check_db(args):
 
 
 def run(args):
+    if getattr(args, "without_db", None):  # `magic`
+        return args.without_db(args)
     action = ACTIONS[args.action][0] if getattr(args, "action", None) else serve
     _check_db(args)
     try:
