@@ -24,8 +24,10 @@ render() formats each value for the language:
 
 and derives a few values: "why" (the reversal reason code "reason" in words), "field" (the
 enrollment field's name), "message" (in Persian, the response code's or card error's text).
-Lines longer than the display wrap into spare rows, then are cut; render() returns exactly
-`rows` logical lines (a display shapes and reorders them: agent/display/pixel.py).
+A line with fields that were all left out or None is blank (an approved bank or cash sale has
+no credit balance to show). Lines longer than the display wrap into spare rows, then are cut;
+render() returns exactly `rows` logical lines (a display shapes and reorders them:
+agent/display/pixel.py).
 """
 
 from agent.printing.digits import localize, money
@@ -346,11 +348,15 @@ def render(screen, params=None, lang="en", rows=4, width=20, measure=len):
         raise ValueError(f"display language must be one of {LANGUAGES}, not {lang!r}")
     values = derive(params or {}, lang)
     lines = []
+    given = params or {}
     for template in templates(screen, lang, rows):
         fill = {}
+        unset = True  # a line whose every field is unset is left blank: no bare "Credit"
         for name in names(template):
             fill[name] = values.get(name, "")
-        lines.append(template.format(**fill))
+            if fill[name] or given.get(name) is not None:
+                unset = False
+        lines.append("" if unset and fill else template.format(**fill))
     spare = rows - len(lines)
     out = []
     for line in lines:

@@ -189,3 +189,18 @@ def test_packed_text_rows_are_unique_and_both_languages_have_the_same_keys():
     assert row("en", "s", "payable")[3] == "PAY {payable}"
     assert row("fa", "r", "TO") == ["باشگاه پاسخ نداد"]
     assert row("en", "s", "no_such_screen") is None
+
+
+def test_a_line_whose_values_were_not_given_is_blank():
+    # an approved bank or cash sale has no credit balance: no bare "Credit" / "اعتبار"
+    params = {"flow": "bank", "payable": 1080000, "points": 12, "balance": None}
+    assert render("approved", params) == ["APPROVED", "Paid 1,080,000", "Points 12", ""]
+    assert render("approved", params, "fa")[3] == ""
+    assert render("approved", {"payable": 5000})[2:] == ["", ""]
+    # a value given as zero or as empty text is still shown
+    assert render("approved", {"payable": 5000, "points": 0, "balance": 0})[2:] == [
+        "Points 0",
+        "Credit 0",
+    ]
+    assert render("declined", {"code": "", "message": "Card not issued"})[0] == "DECLINED ()"
+    assert render("reversed", {"reason": "CN"})[1] != ""  # a derived value counts as given
