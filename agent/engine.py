@@ -14,6 +14,7 @@ Ports: agent/ports.py. config (a dict):
     compact_bytes journal size that triggers compaction when idle, default 8192
     confirm_deadline_s  seconds from a 0100 to the last moment phase two may start, default
                   600 (inside the club's 15-minute hold window; agent/steps.py)
+    card_wait_ms  how long a flow waits for a card before "no card", default 30000
 The DUKPT state lives in the storage blob "dukpt" (provisioned with load_initial_key) unless a
 TerminalDukpt is handed in. The flows are in agent/flows.py; each returns a result dict
 (docs/terminal.md "Results").

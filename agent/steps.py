@@ -26,6 +26,8 @@ FAILED = "failed"
 # club releases an unconfirmed approval after its hold window (15 minutes by default,
 # docs/protocol.md section 6), so the terminal gives up well before and reverses (reason DL).
 CONFIRM_DEADLINE_S = 600
+# How long the terminal waits for a card to be presented before it gives up ("no_card").
+CARD_WAIT_MS = 30000
 
 # Bank leg status -> reversal reason (docs/protocol.md 2.3 tag 0B).
 BANK_REVERSAL = {"declined": "BD", "cancelled": "CN", "timeout": "BT", "unknown": "BT"}
@@ -141,7 +143,7 @@ def start(eng, res, card, need_paper=True, refund_account=None):
     if card is None:
         eng.display.show("card")
         try:
-            card = eng.reader.read(30000)
+            card = eng.reader.read(eng.config.get("card_wait_ms", CARD_WAIT_MS))
         except Exception as e:  # clone, blank, garbage, pulled: refused before any 0100
             if not _card_error(e):
                 raise

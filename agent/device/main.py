@@ -33,6 +33,8 @@ from agent.storage import FileStorage
 
 DATA = provision.ROOT + "/data"
 CHIP = "051"
+# config.json keys handed to the engine as they are when present (agent/engine.py lists them)
+ENGINE_OPTIONS = ("card_wait_ms", "confirm_deadline_s", "compact_bytes")
 
 
 class Terminal:
@@ -65,6 +67,16 @@ class Terminal:
             from agent.device import peripherals
 
             self.wire = peripherals.attach(self, config["peripherals"])
+        settings = {
+            "terminal_id": config["terminal_id"],
+            "merchant_id": config["merchant_id"],
+            "merchant_name": config.get("merchant_name", ""),
+            "storage_key": provision.storage_key(rng),
+            "timeout_ms": config["timeout_ms"],
+        }
+        for key in ENGINE_OPTIONS:  # optional: the engine's defaults otherwise
+            if key in config:
+                settings[key] = config[key]
         self.engine = Engine(
             self.link,
             self.bank,
@@ -74,13 +86,7 @@ class Terminal:
             self.printer,
             self.clock,
             storage,
-            {
-                "terminal_id": config["terminal_id"],
-                "merchant_id": config["merchant_id"],
-                "merchant_name": config.get("merchant_name", ""),
-                "storage_key": provision.storage_key(rng),
-                "timeout_ms": config["timeout_ms"],
-            },
+            settings,
             rng=rng,
         )
 

@@ -28,7 +28,7 @@ from hostbridge.client import EcrClient
 from hostbridge.link import Timers
 from simulator.cards import personas as chip
 from simulator.fil.linked import host_config, host_services
-from simulator.fil.terminal import FirmwareError, FirmwareTerminal, free_port
+from simulator.fil.terminal import DEVICE_OPTIONS, FirmwareError, FirmwareTerminal, free_port
 from simulator.gateway import FaultyLine, Gateway, SocketLine
 
 BOARD = "mps2-an385"
@@ -123,8 +123,9 @@ class QemuTerminal(FirmwareTerminal):
             provision.demo_kit(test_keys, self.number, club_host, club_port), self.root / "kit"
         )
         config = json.loads((Path(kit) / "config.json").read_text())
-        if "timeout_ms" in self.options:
-            config["timeout_ms"] = self.options["timeout_ms"]
+        for key in DEVICE_OPTIONS:  # the scenario's terminal settings, as on the emulated one
+            if key in self.options:
+                config[key] = self.options[key]
         config["peripherals"] = dict.fromkeys(
             ("display", "printer", "keypad", "card", "stripe", "bank", "ecr"), ""
         )

@@ -42,6 +42,8 @@ from simulator.pos_emulator.terminal import ENROLLMENT, PERSONAS
 
 HEAP = 512 * 1024  # -X heapsize, the whole Python heap (threads share it); one sale needs ~440 KB
 MAIN = ".fil_main.py"
+# a scenario's `terminal:` settings that go into the device's config.json as they are
+DEVICE_OPTIONS = ("timeout_ms", "card_wait_ms")
 OUTCOMES = {code: outcome for outcome, code in spec.OUTCOMES.items()}
 SALE_METHODS = {
     "purchase_cash": "cash",
@@ -55,7 +57,7 @@ NO_ECR_COMMAND = {
     "echo": "network management (0800) is the terminal's own, not a cashier's command",
 }
 # ECR answer field -> engine result key (agent/ecr/session.py RESULT_KEYS, read back)
-RESULT_FIELDS = {"balance": "balance_after", "store_balance": "store_credit"}
+RESULT_FIELDS = {"club_balance": "balance_after", "store_balance": "store_credit"}
 
 
 class FirmwareError(Exception):
@@ -220,8 +222,9 @@ class FirmwareTerminal:
         )
         install.install(self.device, targets.get("unix"), self.bundle, kit, test_keys)
         config = json.loads((Path(kit) / "config.json").read_text())
-        if "timeout_ms" in self.options:  # the club link's window, as the emulated terminal's
-            config["timeout_ms"] = self.options["timeout_ms"]
+        for key in DEVICE_OPTIONS:  # the scenario's terminal settings, as on the emulated one
+            if key in self.options:
+                config[key] = self.options[key]
         config["peripherals"] = {
             "display": self.lcd.spec,
             "printer": self.printer.spec,

@@ -7,7 +7,7 @@ Left out, for what the device cannot express:
 - "sign-on and echo" (flows.yaml): network management (0800) is the terminal's own; the ECR
   protocol has no command for it (docs/ecr.md 3.2);
 
-"no card presented" runs the device's full 30 s wait for a card (agent/steps.py)."""
+"no card presented" waits 2 s for a card (the scenario sets the device's card_wait_ms)."""
 
 import pytest
 

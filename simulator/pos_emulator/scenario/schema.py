@@ -67,7 +67,7 @@ TOP_KEYS = (
     "steps",
     "after",
 )
-TERMINAL_KEYS = ("number", "timeout_ms", "repeats")
+TERMINAL_KEYS = ("number", "timeout_ms", "repeats", "card_wait_ms")
 CLUB_KEYS = ("slow_delay", "hold_window")
 NETFAULT_KEYS = ("delay_s", "faults")
 FAULT_KEYS = ("direction", "index", "action")
