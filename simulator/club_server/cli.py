@@ -6,8 +6,9 @@
     vafa club-server add-card --db PATH --card NUMBER [--status S] [--product P] [--phone P]
     vafa club-server block-card | unblock-card | renew-card | balances --db PATH --card NUMBER
     vafa club-server ledger-check --db PATH          (exit status 1 when it finds something)
-    vafa club-server daily-report --db PATH [--date YYYY-MM-DD]
-    vafa club-server outbox --db PATH [--limit N]
+    vafa club-server members|cards|txns|holds|settlements|outbox --db PATH [filters] [--json|--csv]
+    vafa club-server story RRN --db PATH   |   daily-report --db PATH [--date 1405/09/13]
+    vafa club-server console --db PATH [--port 8080]   (read-only web console)
     vafa club-server add-terminals --db PATH --count N [--first N]
 
 Without an action it serves until Ctrl-C (or SIGTERM). `--card -` reads the number from
@@ -22,7 +23,6 @@ path is refused, never created. Only `init` (empty) and `seed-demo` (the demo cl
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import os
 import signal
@@ -32,6 +32,7 @@ import sys
 import time
 from pathlib import Path
 
+from simulator.club_server import operator_cli
 from vafa import args as types
 from vafa.errors import BadInput
 
@@ -301,25 +302,6 @@ def ledger_check_action(args):
     return 0 if report.ok else 1
 
 
-def daily_report_action(args):
-    from simulator.club_server import reports, tehran
-    from simulator.club_server.storage import Storage
-
-    date = args.date or tehran.local_date(time.time())
-    print(reports.format_daily_report(reports.daily_report(Storage(args.db), date)))
-
-
-def outbox_action(args):
-    from simulator.club_server.storage import Storage
-
-    rows = Storage(args.db).outbox(args.limit)
-    for row in reversed(rows):
-        when = dt.datetime.fromtimestamp(row["created_at"]).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{row['id']:>6} {when} {row['phone'] or '-':12} {row['status']:7} {row['text']}")
-    if not rows:
-        print("(outbox empty)")
-
-
 def add_terminals_action(args):
     from simulator.club_server.seed import add_load_terminals
     from simulator.club_server.storage import Storage
@@ -376,23 +358,12 @@ ACTIONS = {
             help="seconds a hold may outlive its window (sweeper lag)",
         ),
     ),
-    "daily-report": (
-        daily_report_action,
-        "totals per terminal and store for a day (Tehran)",
-        lambda p: p.add_argument(
-            "--date", type=types.iso_date("--date"), help="YYYY-MM-DD (default: today in Tehran)"
-        ),
-    ),
-    "outbox": (
-        outbox_action,
-        "the SMS notices queued for members",
-        lambda p: p.add_argument(
-            "--limit", type=types.whole("--limit", low=1), default=50, help="newest N (50)"
-        ),
-    ),
     "add-terminals": (
         add_terminals_action,
         "register N load-test terminals",
         _configure_add_terminals,
     ),
 }
+
+# the operator's read-only lists, story, daily report and web console (operator_cli.py)
+ACTIONS.update(operator_cli.ACTIONS)
