@@ -37,8 +37,9 @@ EXIT_CODES = {
 ERRORS = ((MessageError, EXIT_USAGE),)
 KEPT = ("sale", "refund", "void", "settlement", "settle", "topup")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-AMOUNT_FIELDS = ("amount", "discount", "fee", "payable", "balance", "store_balance")
+AMOUNT_FIELDS = ("amount", "discount", "fee", "payable", "club_balance", "store_balance")
 SHOWN = (
+    "status_of",
     "response_code",
     "amount",
     "discount",
@@ -46,7 +47,7 @@ SHOWN = (
     "payable",
     "points_earned",
     "points_balance",
-    "balance",
+    "club_balance",
     "store_balance",
     "card",
     "stan",

@@ -81,13 +81,29 @@ def check_fields(fields):
             raise MessageError(f"{name} must be {rule}, not {value!r}")
 
 
+def command_name(code):
+    """A status answer's tag 30 (the TYPE of the command whose result it is) -> its name.
+
+    >>> command_name(1), command_name(0x42)
+    ('sale', 'unknown command 0x42')
+    """
+    return COMMAND_NAMES.get(code, f"unknown command 0x{code:02X}")
+
+
 @dataclass
 class Result:
-    """The terminal's answer. `fields` has every field by its docs/ecr.md name."""
+    """The terminal's answer. `fields` has every field by its docs/ecr.md name, except that a
+    status answer's `command` (tag 30, a number on the line) is `status_of`, a command name:
+    `command` is always the name of the command this Result answers."""
 
     command: str
     fields: dict = field(default_factory=dict)
     recovered: bool = False  # the answer came from a status inquiry after a loss
+
+    def __post_init__(self):
+        code = self.fields.pop("command", None)
+        if code is not None:
+            self.fields["status_of"] = command_name(code)
 
     @property
     def result(self):
@@ -112,6 +128,8 @@ class Result:
         return self.fields.get(name)
 
     def to_dict(self):
+        """The answer as JSON-ready names (the shape of `vafa bridge --json` and of the HTTP
+        endpoint's 200 answers): command, result, result_text, each field, recovered."""
         out = {"command": self.command, "result": self.result, "result_text": self.text}
         out.update(self.fields)
         out["recovered"] = self.recovered
@@ -259,7 +277,7 @@ class EcrClient:
                 except (LinkError, ResponseTimeout) as e:
                     self._say(f"{command} {invoice} again: {e}")
                     continue
-            answer.fields.pop("command", None)
+            answer.fields.pop("status_of", None)
             return Result(command, answer.fields, recovered=True)
         raise type(error)(
             f"{command} {invoice} was sent, but {error}, and no status inquiry was answered "

@@ -174,7 +174,7 @@ FIELDS = {
     0x25: ("payable", Number(1, 12)),
     0x26: ("points_earned", Number(1, 12)),
     0x27: ("points_balance", Number(1, 12)),
-    0x28: ("balance", Number(1, 12)),
+    0x28: ("club_balance", Number(1, 12)),
     0x29: ("store_balance", Number(1, 12)),
     0x2A: ("card", Printable(4, 19)),
     0x2B: ("stan", Digits(6, 6)),

@@ -43,7 +43,7 @@ RESULT_KEYS = (
     ("payable", "payable"),
     ("points_earned", "points_earned"),
     ("points_balance", "points_balance"),
-    ("balance_after", "balance"),
+    ("club_credit", "club_balance"),
     ("store_credit", "store_balance"),
     ("stan", "stan"),
     ("rrn", "rrn"),
@@ -53,7 +53,14 @@ RESULT_KEYS = (
     ("club_message", "club_message"),
     ("flow", "flow"),
 )
-MONEY_FIELDS = ("amount", "discount", "fee", "payable")
+# the account of a balance (docs/ecr.md 3.2 refund accounts) -> the ECR field that names it:
+# the engine's "balance_after" is the balance of the account the flow moved
+BALANCE_FIELDS = {"60": "club_balance", "70": "store_balance"}
+# sale method -> the account it pays from; commands with one account
+SALE_ACCOUNTS = {"C": "60", "S": "70"}
+COMMAND_ACCOUNTS = {"balance": "60", "topup": "60"}
+# fields every answer may carry; the rest by command (spec.ANSWERS)
+ALWAYS = ("result", "message", "invoice")
 # engine's "confirmed" (the club acknowledged phase two) -> ECR field "confirmed"
 CONFIRMED = {True: "Y", False: "N"}
 # settlement totals (docs/terminal.md) -> ECR fields; a tuple of keys is summed
@@ -130,6 +137,15 @@ def digest(command, fields):
         value = fields.get(name)
         parts.append("" if value is None else str(value))
     return "|".join(parts)
+
+
+def balance_account(name, fields):
+    """The account whose balance after the command the engine reports as "balance_after"."""
+    if name == "sale":
+        return SALE_ACCOUNTS.get(fields.get("method", "B"))
+    if name == "refund":
+        return fields.get("account", "60")
+    return COMMAND_ACCOUNTS.get(name)
 
 
 def local_time(epoch_s, offset_s):
@@ -303,22 +319,23 @@ class EcrSession:
             if printed and name not in ("print", "show") and "receipt" not in result:
                 result["receipt"] = "\n".join(printed[-1])  # the customer copy
             job["ms"] = self.engine.clock.ticks_ms() - started
-            job["result"] = self._fields(name, result, invoice)
+            job["result"] = self._fields(name, result, invoice, balance_account(name, fields))
             if self.notify is not None:
                 self.notify()
 
         self.runner.start(work)
 
-    def _fields(self, name, res, invoice):
+    def _fields(self, name, res, invoice, account=None):
         fields = {"result": spec.OUTCOMES.get(res.get("outcome"), spec.FAILED)}
         if invoice:
             fields["invoice"] = invoice
         for key, field in RESULT_KEYS:
-            if name == "balance" and field in MONEY_FIELDS:
-                continue  # an inquiry moves no money
             value = fit(field, res.get(key))
             if value is not None:
                 fields[field] = value
+        balance = BALANCE_FIELDS.get(account)
+        if balance is not None and res.get("balance_after") is not None:
+            fields[balance] = fit(balance, res["balance_after"])
         if res.get("card_last4"):
             fields["card"] = fit("card", "****" + res["card_last4"])
         fields["confirmed"] = CONFIRMED.get(res.get("confirmed"))
@@ -333,9 +350,10 @@ class EcrSession:
         fields["time"] = local_time(self._now(), getattr(self.engine, "offset_s", 0))
         if "message" not in fields:
             fields["message"] = fit("message", spec.RESULTS[fields["result"]])
+        carried = spec.ANSWERS.get(name, ())
         out = {}
         for key in fields:
-            if fields[key] is not None:
+            if fields[key] is not None and (key in ALWAYS or key in carried):
                 out[key] = fields[key]
         return out
 

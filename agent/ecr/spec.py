@@ -68,7 +68,7 @@ TAGS = {
     0x25: ("payable", "n", 1, 12),
     0x26: ("points_earned", "n", 1, 12),
     0x27: ("points_balance", "n", 1, 12),
-    0x28: ("balance", "n", 1, 12),
+    0x28: ("club_balance", "n", 1, 12),
     0x29: ("store_balance", "n", 1, 12),
     0x2A: ("card", "an", 4, 19),
     0x2B: ("stan", "d", 6, 6),
@@ -107,6 +107,30 @@ REQUESTS = {
     "print": (("text",), ()),
     "show": (("text",), ("seconds",)),
     "topup": (("amount", "invoice", "cashier"), ()),
+}
+# What each answer carries besides result, message and invoice (docs/ecr.md 3.4): a field the
+# engine reports that its command does not carry (a settlement's amount, a balance inquiry's
+# confirmation) is left out.
+_PURCHASE = ("amount", "discount", "fee", "payable", "points_earned", "points_balance")
+_TAIL = ("response_code", "club_message", "receipt", "confirmed", "flow", "terminal_id", "time")
+ANSWERS = {
+    "sale": _PURCHASE
+    + ("club_balance", "store_balance", "card", "stan", "rrn", "bank_reference", "tier", "reason")
+    + _TAIL,
+    "balance": ("points_balance", "club_balance", "store_balance", "tier", "card", "stan", "rrn")
+    + ("response_code", "club_message", "receipt", "flow", "terminal_id", "time"),
+    "refund": ("amount", "payable", "points_earned", "points_balance", "club_balance")
+    + ("store_balance", "card", "stan", "rrn", "reason")
+    + _TAIL,
+    "void": ("amount", "payable", "card", "stan", "rrn", "reason") + _TAIL,
+    "settlement": ("debit_count", "debit_amount", "credit_count", "credit_amount")
+    + ("reversal_count", "reversal_amount", "stan", "response_code", "receipt", "flow")
+    + ("terminal_id", "time"),
+    "print": ("flow", "terminal_id", "time"),
+    "show": ("flow", "terminal_id", "time"),
+    "topup": ("amount", "discount", "fee", "payable", "points_balance", "club_balance", "card")
+    + ("stan", "rrn", "tier", "reason")
+    + _TAIL,
 }
 # Commands whose results are kept by invoice number (a status inquiry returns them).
 KEPT = ("sale", "refund", "void", "settlement", "topup")

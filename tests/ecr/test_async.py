@@ -16,5 +16,5 @@ def test_async_client(emulator_tcp):
 
     sale, balance, status, topup = asyncio.run(main())
     assert sale.ok and sale.payable == 1_025_000
-    assert topup.ok and topup.command == "topup" and topup.balance > balance.balance
+    assert topup.ok and topup.command == "topup" and topup.club_balance > balance.club_balance
     assert balance.ok and status.ok and status.rrn == sale.rrn

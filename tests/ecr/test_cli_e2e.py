@@ -88,10 +88,10 @@ def test_emulator_and_bridge_over_tcp_and_a_restart(tmp_path):
         assert sale["result"] == "00" and sale["payable"] == 1_025_000
         assert sale["card"] == "****0014" and sale["command"] == "sale"
         code, text, _ = bridge_json("balance", "--port", port)
-        assert code == 0 and text["balance"] == 5_000_000
+        assert code == 0 and text["club_balance"] == 5_000_000
         code, topup, done = bridge_json("topup", "200000", "--port", port, "--invoice", "E-2")
         assert code == 0, done.stderr
-        assert topup["command"] == "topup" and topup["balance"] > 5_000_000
+        assert topup["command"] == "topup" and topup["club_balance"] > 5_000_000
         human = bridge("topup", "200000", "--port", port, "--invoice", "E-2")  # kept: not rerun
         assert human.returncode == 0 and "topup E-2: approved (00)" in human.stdout
         assert bridge_json("topup", "1", "--port", port, "--invoice", "E-2")[1]["result"] == "14"
@@ -110,7 +110,12 @@ def test_emulator_and_bridge_over_tcp_and_a_restart(tmp_path):
         code, repeat, _ = bridge_json("sale", "1200000", "--port", port, "--invoice", "E-1")
         assert repeat["stan"] == sale["stan"]
         code, status, _ = bridge_json("status", "E-2", "--port", port)
-        assert code == 0 and status["command"] == 0x09 and status["rrn"] == topup["rrn"]
+        assert (
+            code == 0
+            and status["command"] == "status"
+            and status["status_of"] == "topup"
+            and status["rrn"] == topup["rrn"]
+        )
     finally:
         again.stop()
     charges = [json.loads(line) for line in (data / "terminal-1" / "bank.jsonl").open()]

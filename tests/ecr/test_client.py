@@ -128,13 +128,13 @@ def test_duplicate_answer_is_delivered_once():
     def twice(chunk, sock):
         for payload in frames_in(chunk):
             sock.sendall(build_ack(payload[0]))
-            frame = build_frame(build_payload(4, 0x82, {"result": "00", "balance": 5}))
+            frame = build_frame(build_payload(4, 0x82, {"result": "00", "club_balance": 5}))
             sock.sendall(frame + frame)  # our ACK was "lost": the terminal repeats it
 
     term = ScriptedTerminal(twice)
     try:
         with EcrClient(term.url, timers=Timers(**FAST)) as ecr:
-            assert ecr.balance().balance == 5
+            assert ecr.balance().club_balance == 5
             time.sleep(0.1)
             ecr.link._pump(0.1)
             assert ecr.link.stats["frames_in"] == 2 and ecr.link.stats["duplicates"] == 1

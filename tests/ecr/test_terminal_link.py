@@ -34,13 +34,13 @@ def test_every_command(emulator):
         assert len(sale.stan) == 6 and len(sale.rrn) == 12
 
         credit = ecr.sale(300_000, "INV-2", "07", method="club")
-        assert credit.ok and credit.flow == "club_credit" and credit.balance is not None
+        assert credit.ok and credit.flow == "club_credit" and credit.club_balance is not None
 
         cash = ecr.sale(450_000, "INV-3", "07", method="cash")
         assert cash.ok and cash.flow == "cash" and cash.discount == 0
 
         balance = ecr.balance("07")
-        assert balance.ok and balance.balance > 0 and balance.points_balance > 0
+        assert balance.ok and balance.club_balance > 0 and balance.points_balance > 0
         assert balance.amount is None
 
         refund = ecr.refund(50_000, "R-1", "07", credit.rrn)
@@ -50,7 +50,7 @@ def test_every_command(emulator):
         assert void.ok and void.flow == "void", void.to_dict()
 
         status = ecr.status("INV-1")
-        assert status.ok and status.command == "status" and status.fields["command"] == 0x01
+        assert status.ok and status.command == "status" and status.status_of == "sale"
         assert status.payable == sale.payable and status.rrn == sale.rrn
 
         unknown = ecr.status("INV-404")
@@ -76,11 +76,11 @@ def test_every_command(emulator):
 
 def test_topup_is_credited_kept_by_invoice_and_settled_as_a_credit(emulator):
     with client(emulator.cashier) as ecr:
-        before = ecr.balance("07").balance
+        before = ecr.balance("07").club_balance
         topup = ecr.topup(200_000, "T-1", "07")
         assert topup.ok and topup.command == "topup" and topup.flow == "top_up", topup.to_dict()
         assert topup.amount == 200_000 and topup.payable == 200_000 and topup.confirmed == "Y"
-        assert topup.balance > before and topup.card == "****0014" and len(topup.rrn) == 12
+        assert topup.club_balance > before and topup.card == "****0014" and len(topup.rrn) == 12
         assert "customer copy" in topup.receipt
 
         again = ecr.topup(200_000, "T-1", "07")  # the same invoice and content: kept, not rerun
@@ -89,8 +89,8 @@ def test_topup_is_credited_kept_by_invoice_and_settled_as_a_credit(emulator):
         assert ecr.sale(200_000, "T-1", "07").result == "14"
 
         status = ecr.status("T-1")
-        assert status.ok and status.fields["command"] == 0x09 and status.rrn == topup.rrn
-        assert ecr.balance("07").balance == topup.balance
+        assert status.ok and status.status_of == "topup" and status.rrn == topup.rrn
+        assert ecr.balance("07").club_balance == topup.club_balance
 
         close = ecr.settlement("Z-1", "07")
         assert close.ok, close.to_dict()
@@ -250,7 +250,7 @@ def test_cable_pulled_mid_sale_then_status_inquiry(emulator):
     # plugged back in: the cashier does not guess, it asks
     with client(emulator.cashier) as ecr:
         status = ecr.status("C-1")
-        assert status.ok and status.payable == 1_025_000 and status.fields["command"] == 0x01
+        assert status.ok and status.payable == 1_025_000 and status.status_of == "sale"
         again = ecr.sale(1_200_000, "C-1", "07")
         assert again.ok and again.rrn == status.rrn
     assert len(emulator.bank.charges()) == 1  # charged once

@@ -50,7 +50,7 @@ def test_routes(web):
     status, club, _ = call(base, "/sale", {"amount": 300000, "invoice": "W-2", "cashier": "7",
                                            "method": "club"})  # fmt: skip
     assert club["flow"] == "club_credit"
-    assert call(base, "/balance", {"cashier": "7"})[1]["balance"] > 0
+    assert call(base, "/balance", {"cashier": "7"})[1]["club_balance"] > 0
     refund = {"amount": 10000, "invoice": "W-3", "cashier": "7", "original_rrn": club["rrn"]}
     assert call(base, "/refund", refund)[1]["result"] == "00"
     void = call(base, "/void", {"invoice": "W-4", "cashier": "7", "original_invoice": "W-3"})

@@ -66,7 +66,7 @@ class FakeEngine:
         return self._flow("purchase_club_credit", "club_credit", amount, balance_after=100)
 
     def purchase_store_credit(self, amount):
-        return self._flow("purchase_store_credit", "store_credit", amount)
+        return self._flow("purchase_store_credit", "store_credit", amount, balance_after=400)
 
     def purchase_cash(self, amount):
         return self._flow("purchase_cash", "cash", amount)
@@ -78,14 +78,14 @@ class FakeEngine:
         return self._flow("top_up", "top_up", amount, balance_after=12000000)
 
     def refund(self, amount, rrn, account):
-        return self._flow("refund/" + rrn + "/" + account, "refund", amount)
+        return self._flow("refund/" + rrn + "/" + account, "refund", amount, balance_after=777)
 
     def void_last(self):
         return self._flow("void_last", "void", 0)
 
     def close_day(self):
         totals = {"dn": 3, "da": 900, "cn": 1, "ca": 50, "drn": 1, "dra": 10, "crn": 0, "cra": 0}
-        return self._flow("close_day", "close", 0, totals=totals)
+        return self._flow("close_day", "close", 0, totals=totals, confirmed=False)
 
 
 class ManualRunner:
@@ -220,7 +220,7 @@ def test_topup_runs_the_top_up_flow_and_answers():
     msg_type, fields = one(session.handle(topup()))
     assert msg_type == 0x89 and engine.calls == [("top_up", 200000)]
     assert fields["result"] == "00" and fields["invoice"] == "T-1" and fields["flow"] == "top_up"
-    assert fields["amount"] == 200000 and fields["balance"] == 12000000
+    assert fields["amount"] == 200000 and fields["club_balance"] == 12000000
     assert fields["card"] == "****0014" and fields["stan"] == "000001"
     assert fields["receipt"].startswith("CUSTOMER COPY")
 
@@ -302,7 +302,7 @@ def test_refund_void_settlement_balance_print_show():
     assert engine.calls[:2] == [("refund/000000000042/60", 5000), ("refund/000000000042/70", 5000)]
     assert one(session.handle(command(0x04, invoice="V-1", cashier="1")))[1]["flow"] == "void"
     _, balance = one(session.handle(command(0x02, cashier="1")))
-    assert balance["balance"] == 5000000 and balance["store_balance"] == 600000
+    assert balance["club_balance"] == 5000000 and balance["store_balance"] == 600000
     assert "amount" not in balance and "payable" not in balance
     _, close = one(session.handle(command(0x06, invoice="Z-1")))
     assert (close["debit_count"], close["debit_amount"]) == (3, 900)
@@ -314,6 +314,40 @@ def test_refund_void_settlement_balance_print_show():
     _, shown = one(session.handle(command(0x08, text="Welcome\nto Vafa", seconds=5)))
     assert shown["result"] == "00"
     assert engine.display.last == ("text", {"lines": ["Welcome", "to Vafa"], "seconds": 5})
+
+
+# (command, what the engine reports as balance_after) -> the field that carries it, and the
+# fields the answer must not carry (docs/ecr.md 3.4)
+ANSWER_SHAPES = (
+    (sale(invoice="S-C", method="C"), "club_balance", ("store_balance",)),
+    (sale(invoice="S-S", method="S"), "store_balance", ("club_balance",)),
+    (sale(invoice="S-B"), None, ("club_balance", "store_balance")),
+    (command(0x03, amount=5, invoice="R-6", cashier="1", original_rrn="000000000042"),
+     "club_balance", ("store_balance", "discount", "fee")),
+    (command(0x03, amount=5, invoice="R-7", cashier="1", original_rrn="000000000042",
+             account="70"), "store_balance", ("club_balance",)),
+    (command(0x03, amount=5, invoice="R-0", cashier="1", original_rrn="000000000042",
+             account="00"), None, ("club_balance", "store_balance")),
+    (command(0x09, amount=5, invoice="T-1", cashier="1"), "club_balance", ("points_earned",)),
+    (command(0x02), "club_balance", ("amount", "payable", "confirmed")),
+    (command(0x06, invoice="Z-1"), None,
+     ("amount", "discount", "fee", "payable", "points_earned", "card", "rrn", "confirmed")),
+    (command(0x07, text="hi"), None, ("amount", "card", "stan", "response_code")),
+)  # fmt: skip
+
+
+def test_each_answer_names_its_balance_by_account_and_carries_only_its_fields():
+    for msg, balance_field, absent in ANSWER_SHAPES:
+        _engine, session = new_session()
+        _, fields = one(session.handle(msg))
+        assert fields["result"] == "00", (msg, fields)
+        if balance_field is not None:
+            assert balance_field in fields, (msg, fields)
+        for name in absent:
+            assert name not in fields, (msg, name, fields)
+        carried = spec.ANSWERS[spec.COMMANDS[msg["type"]]]
+        for name in fields:
+            assert name in ("result", "message", "invoice") or name in carried, (msg, name)
 
 
 def test_settlement_starts_a_new_window_for_invoices():
