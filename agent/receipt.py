@@ -1,10 +1,11 @@
 """Receipts: a flow's result dict -> a layout (agent/printing/layout.py) in English or Persian.
 
 document(res, copy, header, kind, lang) builds the typed lines of one copy ("merchant" or
-"customer"): store name, merchant and terminal ids, the Jalali date and time, the title, the
-card's last 4 digits only (PCI DSS), amount, discount, fee and payable, bank reference, STAN
-and RRN, points earned, balances, tier, the club's message (field 48 tag 04, as received),
-a QR code with the transaction reference, the status and the copy, then a paper cut.
+"customer"): store name (on a Persian receipt merchant_name_fa, when the header has it),
+merchant and terminal ids, the Jalali date and time, the title, the card's last 4 digits only
+(PCI DSS), amount, discount, fee and payable, bank reference, STAN and RRN, points earned,
+balances, tier, the club's message (field 48 tag 04, as received), a QR code with the
+transaction reference, the status and the copy, then a paper cut.
 Amounts are rials with the language's digits and separator (agent/printing/digits.py).
 
 print_copy(printer, ...) hands the layout to a printer that renders layouts (print_receipt,
@@ -98,10 +99,17 @@ def reference(res, header):
     return ";".join(parts)
 
 
+def store_name(header, lang):
+    """The store's name in the receipt's language: a Persian receipt prints merchant_name_fa
+    (the name the club registered in Persian) when the header has it, else merchant_name."""
+    return (lang == "fa" and header.get("merchant_name_fa")) or header.get("merchant_name")
+
+
 def head(doc, header, lang):
     labels = words(lang)[1]
-    if header.get("merchant_name"):
-        doc.text(header["merchant_name"], CENTER, BOLD)
+    name = store_name(header, lang)
+    if name:
+        doc.text(name, CENTER, BOLD)
     doc.row(labels["merchant"], header.get("merchant_id", "").strip())
     doc.row(labels["terminal"], header.get("terminal_id", ""))
     doc.row(labels["date"], date_text(header, lang))

@@ -48,6 +48,7 @@ JOBS = {
     "bridge": ("hostbridge.cli", "drive a terminal from the cashier PC over its ECR link"),
     "emulator": ("simulator.pos_emulator.cli", "the POS emulator; --ecr exposes its ECR port"),
     "flash": ("flashing.cli", "build, provision, install and verify terminal firmware"),
+    "receipt": ("simulator.printer.cli", "preview a receipt as PNG and ESC/POS bytes"),
 }
 
 # a missing optional package -> the extra that installs it (pyproject.toml)

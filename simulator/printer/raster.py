@@ -10,7 +10,9 @@ correctly by one of two paths (docs/receipts.md):
     basic  arabic-reshaper + python-bidi: get_display(reshape(text)), drawn without shaping
 
 Feeding reshaped text to raqm would reverse it again: each path gets its own input.
-The font is DejaVu Sans from Debian's fonts-dejavu-core (it has the Persian letters).
+The font is found on the machine by simulator/printer/fonts.py (DejaVu Sans where the
+distribution installs it, else fontconfig's face for Persian; FontError, one line, when none
+draws Persian letters), or given.
 
 preview(data, dots) decodes an ESC/POS stream (raster lines, native QR codes, feeds) into an
 image, as the paper would look.
@@ -21,9 +23,8 @@ from PIL import Image, ImageDraw, ImageFont, features
 from agent.printing.bidi import bidi_class, paragraph_rtl
 from agent.printing.decode import parse
 from agent.printing.layout import BOLD, CENTER, DOUBLE, RIGHT
+from simulator.printer.fonts import find_fonts
 
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 MARGIN = 4
 
 
@@ -36,9 +37,14 @@ def _strong(text):
 
 
 class PillowRasterizer:
-    """Draws receipt lines dots wide with a TTF font; layout "raqm", "basic" or "auto"."""
+    """Draws receipt lines dots wide with a TTF font; layout "raqm", "basic" or "auto".
+    Without font (and bold_font), the fonts are looked for (fonts.find_fonts: FontError when
+    none draws Persian)."""
 
-    def __init__(self, dots=576, size=24, font=FONT, bold_font=FONT_BOLD, layout="auto"):
+    def __init__(self, dots=576, size=24, font=None, bold_font=None, layout="auto"):
+        if font is None or bold_font is None:
+            found = find_fonts(font, bold_font)
+            font, bold_font = found
         if layout == "auto":
             layout = "raqm" if has_raqm() else "basic"
         if layout not in ("raqm", "basic"):

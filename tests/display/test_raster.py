@@ -24,9 +24,8 @@ from agent.printing.escpos import raster, render  # noqa: E402
 from agent.printing.layout import BOLD, CENTER, Receipt  # noqa: E402
 from agent.receipt import document  # noqa: E402
 from agent.steps import new_result  # noqa: E402
+from simulator.printer.fonts import FontError, find_fonts  # noqa: E402
 from simulator.printer.raster import (  # noqa: E402
-    FONT,
-    FONT_BOLD,
     PillowRasterizer,
     has_raqm,
     pack,
@@ -35,7 +34,11 @@ from simulator.printer.raster import (  # noqa: E402
 )
 
 GOLDEN = Path(__file__).parent / "golden" / "receipt_fa_58.png"
-pytestmark = pytest.mark.skipif(not os.path.exists(FONT), reason="fonts-dejavu-core missing")
+try:
+    FONT, FONT_BOLD = find_fonts()
+except FontError:
+    FONT = FONT_BOLD = None
+pytestmark = pytest.mark.skipif(FONT is None, reason="no font with Persian letters")
 
 
 def ink(img):
