@@ -84,6 +84,8 @@ def _listen(text):
 AMOUNT = types.whole("amount", low=1, unit="rials")
 INVOICE = types.text("--invoice", 1, 20, printable=True)
 CASHIER = types.text("--cashier", 1, 16, printable=True)
+INVOICE_HELP = "the cashier software's invoice number (default: new)"
+CASHIER_HELP = "the cashier's id sent with the command (default $VAFA_CASHIER or 1)"
 
 
 def _common():
@@ -113,7 +115,8 @@ def add_arguments(parser):
     p.add_argument("amount", type=AMOUNT, help="rials, above 0")
     p.add_argument("--invoice", type=INVOICE,
                    help="the cashier software's invoice number (default: new)")  # fmt: skip
-    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"))
+    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"),
+                   help=CASHIER_HELP)  # fmt: skip
     p.add_argument("--method", choices=("bank", "club", "store", "cash"), default="bank",
                    help="bank card with club discount (default), club credit, store credit, "
                         "cash")  # fmt: skip
@@ -122,7 +125,8 @@ def add_arguments(parser):
     p.add_argument("--wedge-enter", action="store_true", help="press Enter after it")
 
     p = command("balance", "the card's points and balances")
-    p.add_argument("--cashier", type=CASHIER, default=None)
+    p.add_argument("--cashier", type=CASHIER, default=None,
+                   help="the cashier's id sent with the command (default: none)")  # fmt: skip
 
     p = command("refund", "refund (part of) an earlier purchase")
     p.add_argument("amount", type=AMOUNT, help="rials, above 0")
@@ -131,21 +135,25 @@ def add_arguments(parser):
     p.add_argument("--account", choices=("00", "40", "60", "70"), default=None,
                    help="where the money goes back: 00 cash, 40 bank card, 60 club credit "
                         "(default), 70 store credit")  # fmt: skip
-    p.add_argument("--invoice", type=INVOICE, default=None)
-    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"))
+    p.add_argument("--invoice", type=INVOICE, default=None, help=INVOICE_HELP)
+    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"),
+                   help=CASHIER_HELP)  # fmt: skip
 
     p = command("void", "void the terminal's last transaction")
     p.add_argument("--original", type=types.text("--original", 1, 20, printable=True),
                    help="the invoice being voided (checked to be the last)")  # fmt: skip
-    p.add_argument("--invoice", type=INVOICE, default=None)
-    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"))
+    p.add_argument("--invoice", type=INVOICE, default=None, help=INVOICE_HELP)
+    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"),
+                   help=CASHIER_HELP)  # fmt: skip
 
     p = command("status", "what happened to an invoice (after a lost answer)")
-    p.add_argument("invoice", type=types.text("invoice", 1, 20, printable=True))
+    p.add_argument("invoice", type=types.text("invoice", 1, 20, printable=True),
+                   help="the invoice number the command was sent with")  # fmt: skip
 
     p = command("settlement", "end of day: the terminal's totals to the club", aliases=["settle"])
-    p.add_argument("--invoice", type=INVOICE, default=None)
-    p.add_argument("--cashier", type=CASHIER, default=None)
+    p.add_argument("--invoice", type=INVOICE, default=None, help=INVOICE_HELP)
+    p.add_argument("--cashier", type=CASHIER, default=None,
+                   help="the cashier's id sent with the command (default: none)")  # fmt: skip
 
     p = command("print", "print text on the terminal's printer")
     p.add_argument("text", nargs="+", help="lines (one argument per line; - reads stdin)")
@@ -157,8 +165,9 @@ def add_arguments(parser):
 
     p = command("topup", "a top-up: cash paid at the counter, credited to the card")
     p.add_argument("amount", type=AMOUNT, help="rials, above 0")
-    p.add_argument("--invoice", type=INVOICE, default=None)
-    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"))
+    p.add_argument("--invoice", type=INVOICE, default=None, help=INVOICE_HELP)
+    p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"),
+                   help=CASHIER_HELP)  # fmt: skip
 
     p = command("serve", "a local HTTP/JSON endpoint for browser-based cashier software")
     p.add_argument("--listen", type=_listen, default="127.0.0.1:8765",

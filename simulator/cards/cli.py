@@ -57,7 +57,7 @@ def add_arguments(parser):
     sub = parser.add_subparsers(dest="card_command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("personas", help="list the virtual card personas")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
     p = sub.add_parser("emulate", help="insert a virtual card into pcscd (vpcd) until Ctrl-C")
     who = p.add_mutually_exclusive_group(required=True)

@@ -254,7 +254,8 @@ def _yymm(text):
 
 def _configure_add_card(p):
     _with_card(p)
-    p.add_argument("--status", default="unissued", choices=("unissued", "active", "blocked"))
+    p.add_argument("--status", default="unissued", choices=("unissued", "active", "blocked"),
+                   help="the card's state in the club (default unissued)")  # fmt: skip
     p.add_argument("--product", default="standard", help="standard or pool")
     p.add_argument("--expiry", type=_yymm,
                    help="YYMM (default: the product's validity from today)")  # fmt: skip
