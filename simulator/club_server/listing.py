@@ -71,8 +71,6 @@ def parse_day(text):
     try:
         if year < JALALI_BEFORE:
             return dt.date(*jalali.jalali_to_gregorian(year, month, day))
-        if "/" in value:
-            raise ValueError(words)
         return dt.date(year, month, day)
     except ValueError:
         raise ValueError(words) from None

@@ -159,7 +159,7 @@ def format_story(story):
         answer = r["response"]
         when = listing.jalali_time(r["created_at"])
         lines.append(
-            f"  {when}  {r['mti_class']}xx STAN {r['stan']} -> {answer.get('t', '?')} "
+            f"  {when}  {r['mti_class']}0 STAN {r['stan']} -> {answer.get('t', '?')} "
             f"code {answer.get('39', '?')}"
         )
     for title, key, fmt in (

@@ -48,7 +48,7 @@ KINDS = {
 
 class ListSpec:
     """One list: its SELECT (aliases fixed per list), its filters as SQL with one `?`, the
-    column its dates filter on, and its ORDER BY (newest first)."""
+    condition its days filter on (`{op}` is >= or <), and its ORDER BY (newest first)."""
 
     def __init__(self, select, filters, when, order):
         self.select = select
@@ -68,13 +68,13 @@ LISTS = {
         "WHERE c.member_id = m.id) AS cards FROM members m",
         {"last4": "m.id IN (SELECT member_id FROM cards WHERE last4 = ?)",
          "status": "m.tier = ?"},
-        "m.created_at", "m.created_at DESC, m.id DESC"),
+        "m.created_at {op} ?", "m.created_at DESC, m.id DESC"),
     "cards": ListSpec(
         "SELECT c.id, c.last4, c.kind, c.status, c.product, c.expiry, c.member_id, "
         "m.phone, m.tier, c.created_at, c.issued_at FROM cards c "
         "LEFT JOIN members m ON m.id = c.member_id",
         {"last4": "c.last4 = ?", "status": "c.status = ?"},
-        "c.created_at", "c.created_at DESC, c.id DESC"),
+        "c.created_at {op} ?", "c.created_at DESC, c.id DESC"),
     "txns": ListSpec(
         "SELECT t.id, t.rrn, t.terminal_id, t.merchant_id, c.last4, t.proc, t.amount, "
         "t.discount, t.fee, t.payable, t.credit, t.points, t.tier, t.state, t.stan, "
@@ -83,7 +83,7 @@ LISTS = {
         "LEFT JOIN txns o ON o.id = t.original_id",
         {"last4": f"t.card_id IN ({_CARD_IDS})", "terminal": "t.terminal_id = ?",
          "store": "t.merchant_id = ?", "status": "t.state = ?"},
-        "t.created_at", "t.created_at DESC, t.id DESC"),
+        "t.created_at {op} ?", "t.created_at DESC, t.id DESC"),
     "holds": ListSpec(
         "SELECT h.id, t.rrn, t.terminal_id, t.merchant_id, c.last4, a.kind AS account, "
         "a.merchant_id AS account_store, h.amount, h.state, h.created_at, h.expires_at, "
@@ -91,14 +91,15 @@ LISTS = {
         "JOIN accounts a ON a.id = h.account_id JOIN cards c ON c.id = a.card_id",
         {"last4": f"t.card_id IN ({_CARD_IDS})", "terminal": "t.terminal_id = ?",
          "store": "t.merchant_id = ?", "status": "h.state = ?"},
-        "t.created_at", "t.created_at DESC, h.id DESC"),
+        "h.txn_id IN (SELECT id FROM txns WHERE created_at {op} ?)",
+        "t.created_at DESC, h.id DESC"),
     "settlements": ListSpec(
         "SELECT s.id, t.rrn, t.terminal_id, s.merchant_id, c.last4, s.kind, s.amount, "
         "s.status, s.created_at, s.due_at FROM settlements s JOIN txns t ON t.id = s.txn_id "
         "LEFT JOIN cards c ON c.id = t.card_id",
         {"last4": f"t.card_id IN ({_CARD_IDS})", "terminal": "t.terminal_id = ?",
          "store": "s.merchant_id = ?", "status": "s.status = ?"},
-        "s.created_at", "s.created_at DESC, s.id DESC"),
+        "s.created_at {op} ?", "s.created_at DESC, s.id DESC"),
     "outbox": ListSpec(
         "SELECT o.id, o.created_at, o.phone, o.status, t.rrn, t.terminal_id, t.merchant_id, "
         "c.last4, o.text FROM outbox o LEFT JOIN txns t ON t.id = o.txn_id "
@@ -106,7 +107,7 @@ LISTS = {
         {"last4": f"o.txn_id IN (SELECT id FROM txns WHERE card_id IN ({_CARD_IDS}))",
          "terminal": "t.terminal_id = ?", "store": "t.merchant_id = ?",
          "status": "o.status = ?"},
-        "o.created_at", "o.created_at DESC, o.id DESC"),
+        "o.created_at {op} ?", "o.created_at DESC, o.id DESC"),
 }
 # fmt: on
 
@@ -153,10 +154,10 @@ def list_sql(name, filters, limit=DEFAULT_LIMIT):
         if value is None or value == "":
             continue
         if key == "since":
-            where.append(f"{spec.when} >= ?")
+            where.append(spec.when.format(op=">="))
             args.append(tehran.day_bounds(value)[0])
         elif key == "until":
-            where.append(f"{spec.when} < ?")
+            where.append(spec.when.format(op="<"))
             args.append(tehran.day_bounds(value)[1])
         elif key in spec.filters:
             where.append(spec.filters[key])
