@@ -21,6 +21,7 @@ import random
 import signal
 import sys
 import time
+from pathlib import Path
 
 from hostbridge.errors import LinkError, MessageError, WedgeError
 from vafa import args as types
@@ -182,6 +183,17 @@ def add_arguments(parser):
     p.add_argument("--max-connections", type=types.whole("--max-connections", low=1),
                    default=32, metavar="N",
                    help="connections served at once (32); one more is answered 503")  # fmt: skip
+    p.add_argument("--token-file", type=types.existing_file("--token-file"), metavar="FILE",
+                   help="a file holding a bearer token (default: $VAFA_BRIDGE_TOKEN): every "
+                        "request but GET /, /openapi.json and /health must then carry "
+                        "'Authorization: Bearer TOKEN'; needed to --listen beyond this "
+                        "PC")  # fmt: skip
+    p.add_argument(
+        "--access-log",
+        metavar="FILE",
+        default=None,
+        help="append one line per request to FILE (default: standard error)",
+    )
 
 
 def _call(client, args):
@@ -310,13 +322,49 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _token(args):
+    """The bearer token as bytes (--token-file, else $VAFA_BRIDGE_TOKEN), or None."""
+    from hostbridge.webguard import TOKEN_HINT, token_problem
+
+    if args.token_file:
+        where = f"--token-file {args.token_file}"
+        try:
+            text = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise BadInput(
+                f"{where}: {getattr(e, 'strerror', None) or e}", "--token-file"
+            ) from None
+    else:
+        where, text = "$VAFA_BRIDGE_TOKEN", os.environ.get("VAFA_BRIDGE_TOKEN", "").strip()
+        if not text:
+            return None
+    problem = token_problem(text)
+    if problem:
+        raise BadInput(f"{where}: {problem}; {TOKEN_HINT}", "--token-file")
+    return text.encode("ascii")
+
+
+def _access_log(path):
+    """The access log's writer: one line a call, to stderr or appended to a file."""
+    if path is None:
+        return lambda line: print(line, file=sys.stderr, flush=True)
+    try:
+        stream = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (open while serving)
+    except OSError as e:
+        raise BadInput(f"--access-log {path}: {e.strerror or e}", "--access-log") from None
+    return lambda line: print(line, file=stream, flush=True)
+
+
 def serve(args):
     from hostbridge.web import make_server
 
     host, port = args.listen
-    if host not in LOOPBACK:
-        raise BadInput(f"--listen {host}: not a loopback address: the endpoint moves money and "
-                       f"has no authentication, so it serves this PC only", "--listen")  # fmt: skip
+    token = _token(args)
+    if host not in LOOPBACK and token is None:
+        raise BadInput(f"--listen {host}: not a loopback address: the endpoint moves money, so "
+                       f"another machine may call it only with a token (--token-file FILE or "
+                       f"$VAFA_BRIDGE_TOKEN)", "--listen")  # fmt: skip
+    access_log = _access_log(args.access_log)
     client = _client(args)
     try:  # fail fast: a wrong --port is said now, not at the first sale
         client.transport.open()
@@ -325,12 +373,14 @@ def serve(args):
                         exit_code=EXIT_UNREACHABLE) from None  # fmt: skip
     try:
         server = make_server(client, host, port, args.allow_origin, args.port,
-                             args.read_timeout, args.max_connections)  # fmt: skip
+                             args.read_timeout, args.max_connections, token,
+                             access_log)  # fmt: skip
     except OSError as e:
         client.close()
         raise BadInput(f"--listen {host}:{port}: {e.strerror or e}", "--listen") from None
-    print(f"bridge: http://{server.server_address[0]}:{server.server_port} -> {args.port}",
-          flush=True)  # fmt: skip
+    guarded = "; bearer token required" if token is not None else ""
+    print(f"bridge: http://{server.server_address[0]}:{server.server_port} -> {args.port} "
+          f"(page at /, API at /openapi.json{guarded})", flush=True)  # fmt: skip
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever(poll_interval=0.2)

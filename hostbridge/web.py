@@ -37,10 +37,14 @@ import re
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 
+from hostbridge import openapi
 from hostbridge.deadline import Deadline
 from hostbridge.errors import BridgeError, LinkError, MessageError
+from hostbridge.webguard import AccessLog, Guard
 
 MAX_BODY = 65536
 MAX_DEPTH = 8  # JSON nesting, checked before parsing: the parser recurses once per level
@@ -60,6 +64,26 @@ ROUTES = {
     "/print": ("print_text", ("text",), ()),
     "/show": ("show_text", ("text",), ("seconds",)),
     "/topup": ("topup", ("amount", "invoice", "cashier"), ()),
+}
+
+# GET path -> (file under hostbridge/static, Content-Type): the integrator's page (docs/ecr.md 9.2)
+PAGES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/page.js": ("page.js", "text/javascript; charset=utf-8"),
+    "/page.css": ("page.css", "text/css; charset=utf-8"),
+}
+# GET paths anyone may read without the token: the page, the API's description, health
+PUBLIC = (*PAGES, "/openapi.json", "/health")
+# path -> the methods it answers (OPTIONS, the CORS preflight, on every path besides)
+METHODS = {
+    **dict.fromkeys(PUBLIC, ("GET", "HEAD")),
+    **dict.fromkeys(ROUTES, ("POST",)),
+}
+ENDPOINTS = sorted(f"{m} {p}" for p, ms in METHODS.items() for m in ms if m != "HEAD")
+PAGE_HEADERS = {  # the page runs only its own script and style, and is framed by nobody
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
 }
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -110,11 +134,17 @@ def _raw_answer(status, reason, body):
     """A whole HTTP answer as bytes, for the accepting thread to send without a handler."""
     data = json.dumps(body).encode()
     head = (
-        f"HTTP/1.0 {status} {reason}\r\nServer: vafa-bridge/1\r\n"
+        f"HTTP/1.1 {status} {reason}\r\nServer: vafa-bridge/1\r\n"
         f"Content-Type: application/json; charset=utf-8\r\nContent-Length: {len(data)}\r\n"
-        "Retry-After: 1\r\n\r\n"
+        "Retry-After: 1\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + data
+
+
+def load_pages():
+    """The page's files, read once when a server starts (never at import)."""
+    folder = resources.files("hostbridge") / "static"
+    return {path: ((folder / name).read_bytes(), kind) for path, (name, kind) in PAGES.items()}
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -149,10 +179,18 @@ class BridgeServer(ThreadingHTTPServer):
         *,
         read_timeout=READ_TIMEOUT,
         max_connections=MAX_CONNECTIONS,
+        token=None,
+        access_log=None,
     ):
         super().__init__(address, Handler)
         self.client = client
-        self.allow_origins = set(allow_origins)
+        self.guard = Guard(allow_origins, token)
+        self.access = AccessLog(access_log) if access_log is not None else None
+        self.pages = load_pages()
+        self.pages["/openapi.json"] = (
+            json.dumps(openapi.document(ROUTES), ensure_ascii=False, indent=1).encode(),
+            "application/json; charset=utf-8",
+        )
         self.label = label
         self.lock = threading.Lock()
         self.read_timeout = read_timeout
@@ -195,6 +233,9 @@ class BridgeServer(ThreadingHTTPServer):
         far is read first (closing over unread bytes would reset the connection under the
         answer), then the answer goes out if the socket buffer takes it, and the socket closes."""
         self.refused += 1
+        if self.access is not None:
+            with contextlib.suppress(OSError):
+                self.access(request.getpeername()[0], "", 503, len(self._busy), 0.0)
         with contextlib.suppress(OSError):
             request.setblocking(False)
             with contextlib.suppress(BlockingIOError):
@@ -212,6 +253,9 @@ class BridgeServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "vafa-bridge/1"
+    # HTTP/1.1: a connection stays open for the next request (keep-alive) unless the client
+    # says "Connection: close" or speaks HTTP/1.0; each request has its own read deadline
+    protocol_version = "HTTP/1.1"
     # a request line without a version (garbage, or HTTP/0.9) is still answered with a status
     # line and headers: an HTTP/0.9 answer would be the bare JSON body
     default_request_version = "HTTP/1.0"
@@ -219,8 +263,30 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.rfile.close()  # the makefile() reader: replaced by one with a deadline
-        self.deadline = Deadline(self.server.read_timeout)
-        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self.deadline))
+        self.reader = _DeadlineReader(self.connection, Deadline(self.server.read_timeout))
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self):
+        """One request of the connection: it must arrive whole within read_timeout of the
+        connection or of the previous answer (an idle keep-alive connection is closed then)."""
+        self.reader.deadline = Deadline(self.server.read_timeout)
+        self._status = self._started = None
+        self._sent = 0
+        self._unread = False  # a body the answer came before: the connection must close
+        super().handle_one_request()
+        if self._status is not None and self.server.access is not None:
+            seconds = time.monotonic() - (self._started or time.monotonic())
+            self.server.access(self.client_address[0], getattr(self, "requestline", ""),
+                               self._status, self._sent, seconds)  # fmt: skip
+
+    def parse_request(self):
+        self._started = time.monotonic()
+        ok = super().parse_request()
+        if ok:
+            lengths = self.headers.get_all("Content-Length", ())
+            chunked = "Transfer-Encoding" in self.headers
+            self._unread = chunked or any(value.strip() not in ("", "0") for value in lengths)
+        return ok
 
     def finish(self):
         super().finish()
@@ -241,8 +307,11 @@ class Handler(BaseHTTPRequestHandler):
                     break
                 swallowed += len(chunk)
 
-    def log_message(self, format, *args):  # quiet: the CLI prints its own lines
+    def log_message(self, format, *args):  # the access log is AccessLog's, one line each
         pass
+
+    def log_request(self, code="-", size="-"):
+        self._status = int(code) if str(code).isdigit() else code
 
     def flush_headers(self):
         # the answer goes out now: the peer has read_timeout seconds to take it
@@ -258,57 +327,111 @@ class Handler(BaseHTTPRequestHandler):
             body["detail"] = explain
         self._reply(code, body)
 
-    def _origin_ok(self):
-        origin = self.headers.get("Origin")
-        return origin is None or origin in self.server.allow_origins
-
-    def _reply(self, status, body):
-        data = json.dumps(body, ensure_ascii=False).encode()
+    def _reply(self, status, body, headers=(), data=None, kind="application/json; charset=utf-8"):
+        """One answer: a JSON body (or `data` of type `kind`), with `headers`. The connection
+        closes after it when a body of the request is left unread, or on http.server's own
+        refusals; otherwise it stays open for the next request."""
+        if data is None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+        if self._unread:
+            self.close_connection = True
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
-        headers = getattr(self, "headers", None)  # none when the request line was refused
-        origin = headers.get("Origin") if headers is not None else None
-        if origin and origin in self.server.allow_origins:
+        self.send_header("Cache-Control", "no-store")
+        request_headers = getattr(self, "headers", None)  # none when the line was refused
+        origin = request_headers.get("Origin") if request_headers is not None else None
+        if origin and self.server.guard.cors_origin(origin):
             self.send_header("Access-Control-Allow-Origin", origin)
             self.send_header("Vary", "Origin")
+        for name, value in dict(headers).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
+            self._sent = len(data)
+
+    def _refused(self, path, public):
+        """Whether the origin or the token refuses this request; if so its answer is sent."""
+        guard = self.server.guard
+        if not guard.origin_ok(self.headers.get("Origin"), self.headers.get("Host", ""),
+                               self.server.server_port):  # fmt: skip
+            self._reply(403, {"error": "origin not allowed"})
+            return True
+        if public:
+            return False
+        authorization = self.headers.get("Authorization")
+        if not guard.token_ok(authorization):
+            what = "a wrong token" if authorization else "no token"
+            self._reply(401, {"error": f"{what}: send Authorization: Bearer TOKEN"},
+                        {"WWW-Authenticate": guard.challenge(authorization)})  # fmt: skip
+            return True
+        return False
+
+    def _wrong_path_or_method(self):
+        """404 naming every endpoint, or 405 with Allow: whether this path and method can
+        never be served (then the answer is sent)."""
+        allowed = METHODS.get(self.path)
+        if allowed is None:
+            self._reply(404, {"error": f"no such endpoint: {self.path[:100]}",
+                              "endpoints": ENDPOINTS})  # fmt: skip
+            return True
+        if self.command not in allowed:
+            allow = ", ".join((*allowed, "OPTIONS"))
+            self._reply(405, {"error": f"{self.path} answers {allow}, not {self.command}"},
+                        {"Allow": allow})  # fmt: skip
+            return True
+        return False
 
     def do_OPTIONS(self):
-        if not self._origin_ok() or self.headers.get("Origin") is None:
+        origin = self.headers.get("Origin")
+        if origin is None or not self.server.guard.cors_origin(origin):
             self._reply(403, {"error": "origin not allowed"})
             return
+        allowed = METHODS.get(self.path, ("GET", "POST"))
         self.send_response(204)
-        self.send_header("Access-Control-Allow-Origin", self.headers["Origin"])
-        self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-        self.send_header("Access-Control-Allow-Headers", "Content-Type")
+        self.send_header("Access-Control-Allow-Origin", origin)
+        self.send_header("Access-Control-Allow-Methods", ", ".join((*allowed, "OPTIONS")))
+        self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization")
+        self.send_header("Access-Control-Max-Age", "600")
         self.send_header("Vary", "Origin")
+        self.send_header("Content-Length", "0")
+        if self._unread:
+            self.close_connection = True
+            self.send_header("Connection", "close")
         self.end_headers()
 
     def do_GET(self):
-        if not self._origin_ok():
-            self._reply(403, {"error": "origin not allowed"})
-        elif self.path == "/health":
+        if self._wrong_path_or_method() or self._refused(self.path, public=True):
+            return
+        if self.path == "/health":
             busy = self.server.lock.locked()
             self._reply(200, {"ok": True, "port": self.server.label, "busy": busy})
-        else:
-            self._reply(404, {"error": "no such endpoint", "endpoints": sorted(ROUTES)})
+            return
+        data, kind = self.server.pages[self.path]
+        headers = PAGE_HEADERS if kind.startswith("text/html") else {}
+        self._reply(200, None, headers, data=data, kind=kind)
+
+    do_HEAD = do_GET
+
+    def _not_allowed(self):
+        self._wrong_path_or_method()
+
+    do_PUT = do_DELETE = do_PATCH = _not_allowed
 
     def do_POST(self):
-        if not self._origin_ok():
-            self._reply(403, {"error": "origin not allowed"})
+        if self._wrong_path_or_method() or self._refused(self.path, public=False):
             return
-        route = ROUTES.get(self.path)
-        if route is None:
-            self._reply(404, {"error": "no such endpoint", "endpoints": sorted(ROUTES)})
-            return
+        route = ROUTES[self.path]
         kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if kind != "application/json":
             self._reply(415, {"error": "Content-Type must be application/json"})
             return
         body = self._body()
         if isinstance(body, str):
+            self.close_connection = True  # what is left of the body is not a next request
             self._reply(400, {"error": body})
             return
         method, must, may = route
@@ -365,6 +488,7 @@ class Handler(BaseHTTPRequestHandler):
                 if not chunk:
                     break
                 data += chunk
+        self._unread = len(data) < size
         if len(data) < size:
             return (
                 f"the body stopped after {len(data)} of the {size} bytes its Content-Length "
@@ -396,8 +520,12 @@ def make_server(
     label="",
     read_timeout=READ_TIMEOUT,
     max_connections=MAX_CONNECTIONS,
+    token=None,
+    access_log=None,
 ):
-    """A BridgeServer bound to host:port (port 0: any free port; see server.server_port)."""
+    """A BridgeServer bound to host:port (port 0: any free port; see server.server_port).
+    token: bytes every request but the public GETs must carry as "Authorization: Bearer";
+    access_log: a callable taking one line per answer (webguard.AccessLog)."""
     return BridgeServer(
         (host, port),
         client,
@@ -405,4 +533,6 @@ def make_server(
         label,
         read_timeout=read_timeout,
         max_connections=max_connections,
+        token=token,
+        access_log=access_log,
     )

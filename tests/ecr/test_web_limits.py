@@ -73,8 +73,9 @@ def exchange(server, raw, timeout=5.0):
 
 
 def post(body, path="/status", headers=None):
-    """A POST with a JSON content type; Content-Length from the body unless headers say."""
-    head = {"Host": "127.0.0.1", "Content-Type": "application/json"}
+    """A POST with a JSON content type, closing the connection after its answer; Content-Length
+    from the body unless headers say."""
+    head = {"Host": "127.0.0.1", "Content-Type": "application/json", "Connection": "close"}
     if headers is None or "Content-Length" not in headers:
         head["Content-Length"] = str(len(body))
     head.update(headers or {})
@@ -82,7 +83,7 @@ def post(body, path="/status", headers=None):
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-HEALTH = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+HEALTH = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 NESTED = b"[" * 1000 + b"]" * 1000
 
 # (request, what the error must say)

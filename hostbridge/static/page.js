@@ -1,0 +1,72 @@
+// The bridge's page (docs/ecr.md 9.2): one sale from a form to POST /sale, and its answer.
+// No framework and nothing from another site: the bridge serves this file itself.
+"use strict";
+
+const SHOWN = ["result", "result_text", "message", "amount", "discount", "fee", "payable",
+  "card", "rrn", "points_earned", "points_balance", "club_balance", "store_balance"];
+
+function newInvoice() {
+  const now = new Date();
+  const pad = (n) => String(n).padStart(2, "0");
+  return "W" + now.getFullYear() % 100 + pad(now.getMonth() + 1) + pad(now.getDate()) +
+    pad(now.getHours()) + pad(now.getMinutes()) + pad(now.getSeconds());
+}
+
+function say(text, kind) {
+  const state = document.getElementById("state");
+  state.textContent = text;
+  state.className = kind;
+}
+
+function showAnswer(answer) {
+  document.getElementById("answer").textContent = JSON.stringify(answer, null, 2);
+  const table = document.getElementById("summary");
+  const body = table.querySelector("tbody");
+  body.replaceChildren();
+  for (const key of SHOWN) {
+    if (answer[key] === undefined) continue;
+    const row = body.insertRow();
+    row.insertCell().textContent = key;
+    const value = answer[key];
+    row.insertCell().textContent = typeof value === "number" ? value.toLocaleString("en") : value;
+  }
+  table.hidden = body.rows.length === 0;
+}
+
+async function send(event) {
+  event.preventDefault();
+  const form = event.target;
+  const button = document.getElementById("send");
+  const sale = {
+    amount: Number(form.amount.value),
+    invoice: form.invoice.value,
+    cashier: form.cashier.value,
+    method: form.method.value,
+  };
+  const headers = { "Content-Type": "application/json" };
+  if (form.token.value) headers.Authorization = "Bearer " + form.token.value;
+  button.disabled = true;
+  say("Sent: the customer pays on the terminal...", "waiting");
+  try {
+    const reply = await fetch("/sale", { method: "POST", headers, body: JSON.stringify(sale) });
+    const answer = await reply.json();
+    showAnswer(answer);
+    if (reply.status === 200) {
+      const ok = answer.result === "00";
+      say(`${answer.result_text} (${answer.result}): ${answer.message}`, ok ? "approved" : "refused");
+      if (ok) form.invoice.value = newInvoice();  // the next sale needs a new invoice
+    } else {
+      say(`HTTP ${reply.status}: ${answer.error}`, "error");
+    }
+  } catch (error) {
+    say(`No answer from the bridge: ${error.message}`, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("sale");
+  form.invoice.value = newInvoice();
+  form.addEventListener("submit", send);
+});
