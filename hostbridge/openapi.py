@@ -224,6 +224,7 @@ def document(routes):
         "/": _get("page", "the integrator's page: send a sale from a browser", "text/html", text),
         "/page.js": _get("page_script", "the page's script", "text/javascript", text),
         "/page.css": _get("page_style", "the page's style", "text/css", text),
+        "/icon.svg": _get("page_icon", "the page's icon", "image/svg+xml", text),
         "/openapi.json": _get("openapi", "this document", "application/json", {"type": "object"}),
         "/health": _get(
             "health", "whether the bridge is up and busy", "application/json", _ref("Health")

@@ -71,6 +71,7 @@ PAGES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/page.js": ("page.js", "text/javascript; charset=utf-8"),
     "/page.css": ("page.css", "text/css; charset=utf-8"),
+    "/icon.svg": ("icon.svg", "image/svg+xml"),
 }
 # GET paths anyone may read without the token: the page, the API's description, health
 PUBLIC = (*PAGES, "/openapi.json", "/health")
