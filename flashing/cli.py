@@ -5,21 +5,30 @@
     vafa flash install --port PORT [--target unix|esp32] [--terminal DIR]
     vafa flash verify --port PORT
     vafa flash status --port PORT
+    vafa flash rollback --port PORT [--target unix|esp32]   # back to the bundle before
+    vafa flash ports [--json]                      # the serial ports of this machine
     vafa flash base-image --firmware ESP32_GENERIC.bin [--out merged.bin]   # esptool merge-bin
     vafa flash firmware --board unix-x86|mps2-an385 [--micropython-src DIR] [--model M] [--out DIR]
 
 Without --terminal, install provisions and installs the demo club's terminal 1; without a
 built bundle it builds one first. --model names the terminal model whose drivers the bundle
 carries (flashing/bundle.py MODELS; default vafa-t1); install and verify refuse a bundle built
-for another model than the one asked for. --keys FILE replaces the TEST ONLY demo keys
-(flashing/keys.py). `firmware` builds MicroPython from source with the model's modules frozen
-in (flashing/firmware.py; the source from --micropython-src or VAFA_MICROPYTHON_SRC).
+for another model than the one asked for, and install one built for another model than the
+device runs (its active bundle's manifest) unless --change-model. --keys FILE replaces the
+TEST ONLY demo keys (flashing/keys.py). `firmware` builds MicroPython from source with the
+model's modules frozen in (flashing/firmware.py; the source from --micropython-src or
+VAFA_MICROPYTHON_SRC).
 
 Every input is checked before anything is built or copied: --keys, --csv, --bundle (a given
-path must hold a bundle; only the default one is built when absent), --terminal (a kit folder),
-then the port (flashing/device.py probe: no such port, nothing listening, a busy port and a
-port without MicroPython are four different sentences, each within about two seconds). Exit
+path must hold a bundle; only the default one is built when absent), --terminal (a kit folder:
+config.json's fields, the key block opening under the KBPK), then the port (flashing/device.py
+probe: no such port, nothing listening, a busy port and a port without MicroPython are four
+different sentences, each within about two seconds). Exit
 status 2 for bad input (a wrong port or bundle included), 1 for a step that failed.
+
+rollback: the device keeps the bundle before the last install in its other slot (A/B);
+rollback verifies it there (signature, every hash), makes it active, reads the state back and
+restarts the board where the target can (esp32), else the terminal boots it at its next start.
 """
 
 import json
@@ -36,10 +45,18 @@ from flashing.keys import load_keys
 from vafa import args as types
 from vafa.errors import BadInput, VafaError
 
+
+class ModelMismatch(BadInput):
+    """The bundle was built for another terminal model than the device runs."""
+
+
 BUNDLE_DIR = Path("var/flash/bundle")
 TERMINALS_DIR = Path("var/flash/terminals")
-KIT_FILES = ("config.json", "initial_key.tr31")
 PROGRESS_S = 1.0  # a line this often while modules compile
+TEST_KEY_LINE = (
+    "signed with the TEST ONLY demo firmware key (public, in flashing/keys.py): for the demo "
+    "club and development; a terminal in a store needs --keys FILE with the club's key"
+)
 
 # vafa/cli.py: the statuses of this package's errors (DeviceError's own say 2 for a wrong port)
 ERRORS = (
@@ -47,6 +64,7 @@ ERRORS = (
     (bundles.BundleError, 1),
     (targets.TargetError, 1),
     (installer.InstallError, 1),
+    (ModelMismatch, 2),
     (DeviceError, 1),
 )
 
@@ -78,12 +96,13 @@ def add_arguments(parser):
         ("install", "copy bundle and configuration onto a device"),
         ("verify", "read the device's file hashes back and compare"),
         ("status", "version, slot state, terminal id and free space"),
+        ("rollback", "go back to the bundle installed before the last install"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--port", required=True, help="serial port, pty or socket://HOST:PORT")
         p.add_argument("--target", default="unix", choices=sorted(targets.TARGETS),
                        help="the kind of device (default unix)")  # fmt: skip
-        if name != "status":
+        if name in ("install", "verify"):
             p.add_argument("--bundle", help=f"a built bundle's folder (default {BUNDLE_DIR}, "
                                             "built when absent)")  # fmt: skip
             p.add_argument(
@@ -101,6 +120,13 @@ def add_arguments(parser):
                 action="store_true",
                 help="send the key block even when the device has a DUKPT state",
             )
+            p.add_argument(
+                "--change-model",
+                action="store_true",
+                help="install a bundle of another model than the device runs (new hardware)",
+            )
+    ports = sub.add_parser("ports", help="list this machine's serial ports (pyserial)")
+    ports.add_argument("--json", action="store_true", help="one JSON array on stdout")
     base = sub.add_parser("base-image", help="ESP32: merge a MicroPython firmware (esptool)")
     base.add_argument("--firmware", required=True, type=types.existing_file("--firmware"),
                       help="the board's MicroPython image (ESP32_GENERIC-*.bin)")  # fmt: skip
@@ -164,6 +190,8 @@ def _build(out, keys, model=bundles.DEFAULT_MODEL):
         f"bundle {bundle.version} (model {model}): {len(bundle.files)} files, "
         f"{bundle.size} bytes -> {out}"
     )
+    if keys.test:
+        _progress(TEST_KEY_LINE)
     return bundle
 
 
@@ -177,6 +205,9 @@ def _given_bundle(args, keys):
     if not (path / "manifest.json").exists():
         if args.bundle is None:
             return None
+        if not path.exists():
+            raise BadInput(f"--bundle {path}: no such folder; build a bundle there with vafa "
+                           f"flash build --out {path}", "--bundle")  # fmt: skip
         raise BadInput(f"--bundle {path}: no bundle there (no manifest.json); build one with "
                        f"vafa flash build --out {path}", "--bundle")  # fmt: skip
     try:
@@ -190,11 +221,13 @@ def _given_bundle(args, keys):
     return bundle
 
 
-def _bundle(args, keys, given):
-    """The given bundle, or the default one built now."""
+def _bundle(args, keys, given, device_model=None):
+    """The given bundle, or the default one built now: for --model, else the model the device
+    runs, else the default model."""
     if given is not None:
         return given
-    return _build(BUNDLE_DIR, keys, getattr(args, "model", None) or bundles.DEFAULT_MODEL)
+    model = getattr(args, "model", None) or device_model or bundles.DEFAULT_MODEL
+    return _build(BUNDLE_DIR, keys, model)
 
 
 def _load_keys(path):
@@ -264,22 +297,42 @@ def _device(args):
     return device
 
 
-def _kit(args):
+def _kit(args, keys):
+    """The kit folder of --terminal, its configuration and key block checked (provision.py
+    check_kit) before the device is opened: a bad kit stages nothing."""
     kit = args.terminal
     if kit is None:
         return None
-    missing = [name for name in KIT_FILES if not (kit / name).is_file()]
-    if missing:
-        raise BadInput(f"--terminal {kit}: not a terminal kit (no {', '.join(missing)}); make "
-                       f"one with vafa flash provision", "--terminal")  # fmt: skip
+    try:
+        provision.check_kit(kit, keys.kbpk)
+    except provision.ProvisionError as e:
+        raise BadInput(f"--terminal {kit}: {e}", "--terminal") from None
     return kit
+
+
+def _check_model(args, bundle, device):
+    """The bundle's model against the model the device runs (its active bundle): a technician
+    who flashes another model's drivers finds out before anything is staged. A device without
+    a bundle takes any model; --change-model accepts the change."""
+    built_for = bundle.manifest.get("model")
+    runs = installer.device_model(device)
+    if runs is None or runs == built_for or args.change_model:
+        return runs
+    raise ModelMismatch(
+        f"the device on {args.port} runs model {runs}, the bundle is built for {built_for}: "
+        f"vafa flash build --model {runs} (or --change-model to make it a {built_for} "
+        f"terminal)",
+        "--bundle",
+    )
 
 
 def do_install(args, keys):
     given = _given_bundle(args, keys)
-    kit = _kit(args)
+    kit = _kit(args, keys)
     device = _device(args)
-    bundle = _bundle(args, keys, given)
+    runs = None if args.change_model else installer.device_model(device)
+    bundle = _bundle(args, keys, given, runs)
+    _check_model(args, bundle, device)
     if kit is None:
         made = provision.demo_kit(keys, club_port=args.club_port)
         kit = provision.write_kit(made, TERMINALS_DIR / made["config"]["terminal_id"])
@@ -309,6 +362,61 @@ def do_status(args, keys):
     for name in ("version", "slot", "pending", "previous", "rolled_back", "terminal_id",
                  "free_bytes", "files"):  # fmt: skip
         print(f"{name:12} {info[name]}")
+    return 0
+
+
+def do_rollback(args, keys):
+    device = _device(args)
+    done = installer.rollback(device)
+    print(f"rolled back: slot {done['slot']} ({done['version']}, model {done['model']}) is "
+          f"active; slot {done['from']} kept as the previous")  # fmt: skip
+    if device.restart():
+        print(f"restarted the device on {args.port}: its loader verifies and starts slot "
+              f"{done['slot']}")  # fmt: skip
+    else:
+        print(f"the terminal starts slot {done['slot']} at its next start (a {args.target} "
+              f"device is not restarted from here)")  # fmt: skip
+    return 0
+
+
+def port_rows(found):
+    """pyserial's ListPortInfo objects -> dicts: device, description, hwid, vid, pid, serial."""
+    return [
+        {
+            "device": port.device,
+            "description": None if port.description in (None, "n/a") else port.description,
+            "hwid": None if port.hwid in (None, "n/a") else port.hwid,
+            "vid": f"{port.vid:04X}" if port.vid is not None else None,
+            "pid": f"{port.pid:04X}" if port.pid is not None else None,
+            "serial_number": port.serial_number,
+        }
+        for port in sorted(found, key=lambda p: p.device)
+    ]
+
+
+NO_PORTS = (
+    "no serial ports found on this machine: plug the terminal's USB cable in (a pty path or "
+    "socket://HOST:PORT is given to --port as it is)"
+)
+
+
+def port_lines(rows):
+    """The listing's lines: one a port (device, description, USB ids), or NO_PORTS."""
+    if not rows:
+        return [NO_PORTS]
+    width = max(len(r["device"]) for r in rows)
+    return [f"{r['device']:{width}}  {r['description'] or '-'}"
+            + (f"  USB {r['vid']}:{r['pid']}" if r["vid"] else "") for r in rows]  # fmt: skip
+
+
+def do_ports(args, keys):
+    from serial.tools import list_ports
+
+    rows = port_rows(list_ports.comports())
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        print("\n".join(port_lines(rows)))
     return 0
 
 
@@ -354,6 +462,8 @@ ACTIONS = {
     "install": do_install,
     "verify": do_verify,
     "status": do_status,
+    "rollback": do_rollback,
+    "ports": do_ports,
     "base-image": do_base_image,
     "firmware": do_firmware,
 }

@@ -6,7 +6,8 @@
   MicroPython process in it (espefuse's --virt idea: host tests without a board, but the
   device-side code still runs on the real interpreter).
 
-Both have exec(code) -> output, put(local, remote) for many files, read(remote) -> bytes.
+Both have exec(code) -> output, put(local, remote) for many files, read(remote) -> bytes,
+restart() -> whether the board was restarted.
 
 Fail fast (MpremoteDevice.probe, before the first mpremote call): mpremote says "failed to
 access PORT (it may be in use by another program)" for three different problems and waits
@@ -159,6 +160,14 @@ class MpremoteDevice:
         out = self._mpremote(["fs", "cat", ":" + remote], "read " + remote)
         return out.encode()
 
+    def restart(self):
+        """Restart the board into its loader (the target's mpremote command); False when the
+        target has none (the unix port: its process would end)."""
+        if not self.target.restart:
+            return False
+        self._mpremote(list(self.target.restart), "restart")
+        return True
+
 
 class VirtualDevice:
     def __init__(self, folder, heapsize=None, micropython=None, timeout=120):
@@ -205,3 +214,7 @@ class VirtualDevice:
 
     def read(self, remote):
         return (self.folder / remote).read_bytes()
+
+    def restart(self):
+        """Every run is a fresh process (a power cycle already): nothing to restart."""
+        return False

@@ -3,6 +3,8 @@
     install(device, target, bundle, kit_folder, keys, progress=print)
     problems = verify(device, bundle)       # [] when every hash on the device matches
     info = status(device)                   # version, slot state, terminal id, free bytes
+    model = device_model(device)            # the model of the bundle it runs (None: none)
+    done = rollback(device)                 # back to the previous bundle, verified first
 
 Install order (docs/flashing.md): the loader (boot.py) and the target's root files; the
 device's keys (firmware verification key, KBPK) when it has none; the bundle into the slot that
@@ -22,6 +24,61 @@ from flashing.bundle import REPO
 LOADER = REPO / "agent" / "boot.py"
 FOLDERS = ("vafa", "vafa/keys", "vafa/data")
 REPORT_TAG = "VAFA-REPORT "
+ROLLED_BACK_BY = "rolled back by the technician"
+
+# The model of the active slot's manifest, read in small pieces (the manifest lists every
+# file's hash: ~24 KB that a small heap need not hold). The manifest has sorted keys and no
+# spaces (flashing/bundle.py), so the model is the text after "model":" up to the next quote.
+MODEL_CODE = """
+import json
+def _model():
+    try:
+        with open('vafa/boot.json') as f:
+            slot = json.load(f).get('active')
+        if not slot:
+            return None
+        tail = ''
+        with open('vafa/slot_' + slot + '/manifest.json') as f:
+            while True:
+                piece = f.read(256)
+                text = tail + piece
+                at = text.find('"model":"')
+                if at >= 0:
+                    rest = text[at + 9:] + f.read(64)
+                    return rest[:rest.find('"')]
+                if not piece:
+                    return None
+                tail = text[-16:]
+    except (OSError, ValueError):
+        return None
+print('VAFA-MODEL', json.dumps(_model()))
+"""
+
+# Roll back on the device: the previous slot is verified as the loader will verify it
+# (signature, then every file's hash) before the state changes; then active and previous swap
+# (the bundle left is kept, so a second rollback goes forward again) and the state is written
+# atomically (boot.save_state). The answer is one VAFA-ROLLBACK line.
+ROLLBACK_CODE = """
+import json
+state = boot.load_state()
+old, prev = state['active'], state['previous']
+if not prev:
+    out = {'error': 'no_previous', 'state': state}
+else:
+    try:
+        manifest = boot.verify(prev)
+    except boot.BootError as e:
+        out = {'error': 'invalid', 'why': str(e)}
+    else:
+        state['active'], state['previous'] = prev, old
+        state['pending'] = False
+        state['tried'] = 0
+        state['rolled_back'] = 'ROLLED_BACK_BY'
+        boot.save_state(state)
+        out = {'slot': prev, 'from': old, 'version': manifest['version'],
+               'model': manifest.get('model')}
+print('VAFA-ROLLBACK', json.dumps(out))
+""".replace("ROLLED_BACK_BY", ROLLED_BACK_BY)
 
 
 class InstallError(Exception):
@@ -159,6 +216,41 @@ def verify(device, bundle):
             problems.append(f"{name}: hash differs")
     problems += [f"{n}: not in the bundle" for n in sorted(set(info["files"]) - set(bundle.files))]
     return problems, info
+
+
+def device_model(device):
+    """The model of the bundle the device runs (its active slot's manifest); None when it has
+    no bundle yet (or one built before models were recorded)."""
+    out = device.exec(MODEL_CODE, "read the device's model")
+    return json.loads(_tail_line(out, "VAFA-MODEL "))
+
+
+class RollbackError(InstallError):
+    """Nothing to roll back to, or the previous bundle does not verify; the device is as it
+    was. exit_code 1: the operation was tried and refused."""
+
+    exit_code = 1
+
+
+def rollback(device):
+    """Make the previous bundle active again, after verifying it on the device; the state is
+    read back to check the switch. {"slot", "from", "version", "model"}; RollbackError when
+    there is no previous bundle or it fails verification (nothing changed then)."""
+    out = json.loads(_tail_line(device.exec(_boot(ROLLBACK_CODE, fresh=True), "rollback"),
+                                "VAFA-ROLLBACK "))  # fmt: skip
+    if out.get("error") == "no_previous":
+        active = out["state"].get("active")
+        raise RollbackError("rollback", "no previous bundle on the device to go back to "
+                            f"(active slot: {active or 'none'}; a device keeps the bundle "
+                            "before the last install)")  # fmt: skip
+    if out.get("error") == "invalid":
+        raise RollbackError("rollback", f"the previous bundle does not verify ({out['why']}); "
+                            "nothing was changed")  # fmt: skip
+    info = report(device)
+    state = info["state"]
+    if state.get("active") != out["slot"] or info["version"] != out["version"]:
+        raise InstallError("rollback", f"the device's state did not change as written: {state}")
+    return out
 
 
 def status(device):

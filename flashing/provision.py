@@ -164,3 +164,42 @@ def provision_csv(csv_path, out_dir, keys):
         writer.writeheader()
         writer.writerows(report)
     return report
+
+
+KIT_FILES = ("config.json", "initial_key.tr31")
+
+
+def check_kit(folder, kbpk):
+    """A kit folder checked before anything goes to a device: both files there, config.json a
+    JSON object whose provisioning fields are valid (other keys, e.g. a board's "hostlink",
+    pass), and the key block a TR-31 initial DUKPT key (usage B1, an IK block) that opens under
+    kbpk, the KBPK the device will unwrap it with. ProvisionError naming the file otherwise;
+    returns the configuration."""
+    from agent.firmware import tr31
+
+    folder = Path(folder)
+    missing = [name for name in KIT_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ProvisionError("kit", f"not a terminal kit (no {', '.join(missing)}); make one "
+                             "with vafa flash provision")  # fmt: skip
+    try:
+        data = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ProvisionError("config.json", f"not JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ProvisionError("config.json", "expected a JSON object of configuration fields")
+    try:
+        terminal_config(**{k: data[k] for k in CONFIG_FIELDS if k in data})
+    except ProvisionError as e:
+        raise ProvisionError("config.json", str(e)) from None
+    block = (folder / "initial_key.tr31").read_text(encoding="ascii", errors="replace").strip()
+    try:
+        header, _ = tr31.unwrap(kbpk, block)
+    except tr31.KeyBlockError as e:
+        raise ProvisionError(
+            "initial_key.tr31", f"{e} (made with other keys than --keys?)"
+        ) from None
+    if header["usage"] != "B1" or len(header["blocks"].get("IK", "")) != 16:
+        raise ProvisionError("initial_key.tr31", "not an initial DUKPT key block (usage B1 "
+                             "with an IK block)")  # fmt: skip
+    return data

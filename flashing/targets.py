@@ -33,6 +33,9 @@ class Target:
     # REPL ends its process on a soft reset, so it always needs `resume`.
     resume = False
     root_files = ()  # (device path, content) pairs besides boot.py
+    # mpremote's command that restarts the board into its loader (rollback); None: the target
+    # cannot be restarted from here, and the terminal's next start boots the new state
+    restart = None
 
     def mpremote_prefix(self, port):
         args = ["connect", port]
@@ -87,6 +90,7 @@ class Esp32(Target):
     description = "ESP32 board with MicroPython on a USB serial port (esptool for the base image)"
     resume = False
     root_files = (("main.py", MAIN_PY),)
+    restart = ("reset",)  # machine.reset(): main.py runs boot.run()
     chip = "esp32"
     app_offset = 0x1000
 
