@@ -9,7 +9,7 @@ answers of the emulated terminal against it.
 
     >>> doc = document({"/status": ("status", ("invoice",), ())})
     >>> doc["openapi"], sorted(doc["paths"])[:3]
-    ('3.1.0', ['/', '/health', '/openapi.json'])
+    ('3.1.0', ['/', '/health', '/icon.svg'])
 """
 
 from hostbridge.protocol import FIELDS, METHODS, RESULTS, Digits, Number, Printable

@@ -33,7 +33,6 @@ is answered 503 at once by the accepting thread, which never waits for it.
 import contextlib
 import io
 import json
-import re
 import socket
 import sys
 import threading
@@ -44,10 +43,9 @@ from importlib import resources
 from hostbridge import openapi
 from hostbridge.deadline import Deadline
 from hostbridge.errors import BridgeError, LinkError, MessageError
+from hostbridge.webbody import content_length, parse_body, value_problem
 from hostbridge.webguard import AccessLog, Guard
 
-MAX_BODY = 65536
-MAX_DEPTH = 8  # JSON nesting, checked before parsing: the parser recurses once per level
 READ_TIMEOUT = 5.0  # seconds for a whole request to arrive (and for its answer to be taken)
 MAX_CONNECTIONS = 32  # a browser opens 6 per host; the rest is room for other cashier tools
 LINGER_S = 1.0  # after the answer: how long the client's unread bytes are swallowed, at most
@@ -86,49 +84,6 @@ PAGE_HEADERS = {  # the page runs only its own script and style, and is framed b
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(rb"[\[\]{}]")
-_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "true or false"}
-
-
-def json_depth(data):
-    """How deeply the arrays and objects of JSON text (bytes) nest, found without parsing it:
-    brackets inside strings do not count.
-
-    >>> json_depth(b'{"text": "[[[", "a": [1, {"b": 2}]}')
-    3
-    """
-    depth = deepest = 0
-    for bracket in _BRACKET.findall(_STRING.sub(b'""', data)):
-        if bracket in b"[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
-def _kind(value):
-    return "null" if value is None else _KINDS.get(type(value), "a number")
-
-
-def _no_constant(name):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _value_problem(body):
-    """What is wrong with the values of a parsed body, or None: each must be a string, a number,
-    true, false or null (the codec then checks it against its field)."""
-    for key, value in body.items():
-        if isinstance(value, (dict, list)):
-            return f"{key!r} must be a string or a number, not {_kind(value)}"
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return f"{key!r} is not Unicode text (it has a lone surrogate)"
-    return None
 
 
 def _raw_answer(status, reason, body):
@@ -442,7 +397,7 @@ class Handler(BaseHTTPRequestHandler):
             problem = f"missing {missing}" if missing else f"unknown keys {extra}"
             self._reply(400, {"error": problem, "required": list(must), "optional": list(may)})
             return
-        problem = _value_problem(body)
+        problem = value_problem(body)
         if problem:
             self._reply(400, {"error": problem})
             return
@@ -469,19 +424,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _body(self):
         """The request's JSON object, or a sentence saying what is wrong with it."""
-        if "Transfer-Encoding" in self.headers:
-            return "Transfer-Encoding is not supported: send the body with a Content-Length"
-        lengths = {value.strip() for value in self.headers.get_all("Content-Length", ())}
-        if not lengths:
-            return "Content-Length is required"
-        if len(lengths) > 1:
-            return f"conflicting Content-Length headers: {', '.join(sorted(lengths))}"
-        text = lengths.pop()
-        if not (text.isascii() and text.isdigit()):
-            return f"bad Content-Length {text!r}: a number of bytes is required"
-        size = int(text)
-        if not 0 < size <= MAX_BODY:
-            return f"a body of 1..{MAX_BODY} bytes is required; Content-Length says {size}"
+        size = content_length(self.headers)
+        if isinstance(size, str):
+            return size
         data = bytearray()
         with contextlib.suppress(TimeoutError):
             while len(data) < size:
@@ -495,22 +440,7 @@ class Handler(BaseHTTPRequestHandler):
                 f"the body stopped after {len(data)} of the {size} bytes its Content-Length "
                 f"says (within {self.server.read_timeout:g} s)"
             )
-        depth = json_depth(data)
-        if depth > MAX_DEPTH:
-            return (
-                f"JSON nested {depth} levels deep (at most {MAX_DEPTH}): a flat object is required"
-            )
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            return f"the body is not UTF-8: {e.reason} at byte {e.start}"
-        try:
-            body = json.loads(text, parse_constant=_no_constant)
-        except ValueError as e:  # JSONDecodeError; also an integer of over 4300 digits
-            return f"not JSON: {e}"
-        if not isinstance(body, dict):
-            return f"a JSON object is required, not {_kind(body)}"
-        return body
+        return parse_body(bytes(data))
 
 
 def make_server(

@@ -5,6 +5,7 @@ validator's OAS31Validator), which list exactly the fields of each answer: so a 
 carrying a purchase's amount, a status answer with a command number, or a store credit under
 the club credit's name is a failure here."""
 
+import doctest
 import json
 import threading
 import time
@@ -15,6 +16,8 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+import hostbridge.client as client_module
+from hostbridge import openapi, webbody, webguard
 from hostbridge.client import EcrClient
 from hostbridge.web import ENDPOINTS, ROUTES, make_server
 from tests.ecr.test_web import call
@@ -164,3 +167,8 @@ def test_the_document_is_served_once_built(served):
     assert headers["Content-Type"].startswith("application/json")
     assert time.monotonic() - start < 1.0
     assert json.dumps(again)  # plain JSON, nothing Python-only
+
+
+@pytest.mark.parametrize("module", [openapi, webbody, webguard, client_module])
+def test_the_doctests_of_the_bridge_modules(module):
+    assert doctest.testmod(module).failed == 0

@@ -18,7 +18,8 @@ import time
 import pytest
 
 from hostbridge.client import EcrClient
-from hostbridge.web import MAX_BODY, MAX_DEPTH, make_server
+from hostbridge.web import make_server
+from hostbridge.webbody import MAX_BODY, MAX_DEPTH
 from tests.ecr.support import REPO
 from tests.ecr.test_cli_e2e import VAFA
 
