@@ -12,22 +12,27 @@ cashier software (docs/ecr.md section 9).
     POST /topup       {"amount": 200000, "invoice": "T-1", "cashier": "07"}
     GET  /health      {"ok": true, "port": "...", "busy": false}
 
-200 with the Result as JSON whenever the terminal answered (approved or not: look at
-"result"); 400 for a bad request, with a sentence saying what is wrong (a body that is not one
-flat JSON object of the route's keys, is nested too deeply, is too large, is not UTF-8, or does
-not match its Content-Length, or a value the terminal cannot take, said in the cashier's words:
-"amount must be a positive whole number of rials", checked before anything is sent); 409 while
-another command is in flight (the link carries one at a time); 502 when the terminal cannot be
-reached ("sent": false when the command never left, true when it went out unanswered and its
-outcome is unknown); 503 when max_connections are open already.
-Every answer, errors included, is a JSON object. Binds 127.0.0.1 only. A request from a web
-page (it has an Origin header) must come from an origin given with --allow-origin, and POSTs
-must be application/json, so that no other page the cashier opens can start a sale.
+    GET  /openapi.json  the OpenAPI 3.1 document (openapi.py)
+    GET  /              a page to send a sale from a browser (static/)
 
-Limits: one request per connection; the request (line, headers and body) must arrive whole
-within read_timeout seconds of the connection, however it trickles in, and the answer must be
-taken within as many; at most max_connections are served at once (a thread each), and one more
-is answered 503 at once by the accepting thread, which never waits for it.
+200 with the Result as JSON whenever the terminal answered (approved or not: look at
+"result"); 400 for a bad request, with a sentence saying what is wrong (webbody.py; a value the
+terminal cannot take is said in the cashier's words, checked before anything is sent); 401
+without the token when the bridge has one; 403 for a web origin not allowed; 404 naming every
+endpoint; 405 with Allow; 409 while another command is in flight (the link carries one at a
+time); 415 for a POST that is not JSON; 502 when the terminal cannot be reached ("sent": false
+when the command never left, true when it went out unanswered and its outcome is unknown); 503
+when max_connections are open already. Every answer but the page's files is a JSON object.
+Who may call (webguard.py): without a token, this PC only, and a browser only from an origin
+given with --allow-origin or the bridge's own page; with a token, any caller that carries it.
+
+HTTP/1.1 with keep-alive on the standard library's http.server, because the limits are this
+module's own code around the socket: each request (line, headers and body) must arrive whole
+within read_timeout seconds of the connection or of the previous answer, however it trickles
+in, and its answer must be taken within as many; an answer sent before the request's body was
+read closes the connection; at most max_connections are served at once (a thread each), and
+one more is answered 503 at once by the accepting thread, which never waits for it; a closing
+connection lingers to swallow what the client still sends, so the answer is not reset away.
 """
 
 import contextlib

@@ -55,6 +55,9 @@ async function send(event) {
       const ok = answer.result === "00";
       say(`${answer.result_text} (${answer.result}): ${answer.message}`, ok ? "approved" : "refused");
       if (ok) form.invoice.value = newInvoice();  // the next sale needs a new invoice
+    } else if (answer.sent) {  // 502: it went out and no answer came back
+      say(`HTTP ${reply.status}: ${answer.error}. Do not charge again before POST /status ` +
+        `for invoice ${sale.invoice} has answered.`, "error");
     } else {
       say(`HTTP ${reply.status}: ${answer.error}`, "error");
     }
