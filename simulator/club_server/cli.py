@@ -1,6 +1,6 @@
 """`vafa club-server`: run the reference club server, or administer its database.
 
-    vafa club-server --db PATH [--port N] [--host H] [--bdk HEX] [--hold-window S]
+    vafa club-server --db PATH [--port N] [--host H] [--bdk HEX] [--hold-window S] [--console N]
     vafa club-server init --db PATH                  (a new, empty club database)
     vafa club-server seed-demo --db PATH
     vafa club-server add-card --db PATH --card NUMBER [--status S] [--product P] [--phone P]
@@ -75,6 +75,9 @@ def add_arguments(parser):
     parser.add_argument("--log-level", type=str.upper, default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="DEBUG logs every message (default INFO)")  # fmt: skip
+    parser.add_argument("--console", type=types.tcp_port("--console", allow_zero=True),
+                        metavar="PORT", help="also serve the read-only web console on this "
+                        "HTTP port (0: any free)")  # fmt: skip
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     for name, (_, help_text, configure) in ACTIONS.items():
         sub = actions.add_parser(name, help=help_text, description=help_text)
@@ -167,9 +170,13 @@ def serve(args):
         if args.bdk == bytes.fromhex(TEST_BDK_HEX):
             logging.getLogger("vafa.club_server").warning("using the X9.24-3 test BDK: TEST ONLY")
         print(f"club server listening on {args.host}:{server.port} (Ctrl-C stops)", flush=True)
+        console = None
         try:
+            console = await operator_cli.start_console(args)  # None without --console
             await stop.wait()
         finally:
+            if console is not None:
+                await console.cleanup()
             await server.stop()
 
     with contextlib.suppress(KeyboardInterrupt):

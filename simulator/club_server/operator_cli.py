@@ -222,6 +222,22 @@ def console_action(args):
     return serve_console(args.db, args.host, args.port, refresh=args.refresh)
 
 
+async def start_console(args):
+    """`vafa club-server --console PORT`: the console beside the server, in its loop (its
+    reads run in a thread of their own); the aiohttp runner, or None without --console."""
+    if getattr(args, "console", None) is None:
+        return None
+    from simulator.club_server.console.app import ConsoleError, console_port
+    from simulator.club_server.console.app import start_console as start
+
+    try:
+        runner = await start(args.db, args.host, args.console)
+    except ConsoleError as e:
+        raise BadInput(f"--console {e}", "--console") from None
+    print(f"club console (read only) on http://{args.host}:{console_port(runner)}/", flush=True)
+    return runner
+
+
 def _configure_console(p):
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=types.tcp_port("--port", allow_zero=True), default=8080,

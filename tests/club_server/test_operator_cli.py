@@ -8,14 +8,20 @@ import hashlib
 import io
 import json
 import re
+import signal
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from simulator.club_server import listing, queries
 from simulator.club_server.seed import all_card_numbers, seed_demo
-from tests.club_server.activity import run_sales
+from tests.club_server.activity import CARD_B, CASH, run_sales
+from tests.club_server.client import Terminal
 from vafa.cli import main
 
 
@@ -170,3 +176,61 @@ def test_the_database_is_not_changed(vafa, club):
     for words in (("txns",), ("members", "--json"), ("story", "1"), ("daily-report",)):
         assert vafa(*words)[0] == 0
     assert digest() == before
+
+
+def _vafa_process(*words):
+    return subprocess.Popen(
+        [sys.executable, "-m", "vafa", "club-server", *words],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def own_club(tmp_path):
+    """A seeded club of the test's own (the server tests add sales to it)."""
+    path = str(tmp_path / "club.db")
+    seed_demo(path)
+    return path
+
+
+def test_serve_with_console_shows_sales_as_they_are_made(own_club):
+    server = _vafa_process("--db", own_club, "--port", "0", "--console", "0")
+    try:
+        club_line = server.stdout.readline()
+        console_line = server.stdout.readline()
+        club_port = int(re.search(r":(\d+) ", club_line).group(1))
+        url = re.search(r"(http://\S+/)", console_line).group(1)
+        terminal = Terminal(club_port, "VT000004", "VAFA00000000003", "5641464100000004")
+        try:
+            first, second = terminal.connect().purchase(CASH, 900_000, CARD_B)
+        finally:
+            terminal.close()
+        assert second.code == "00"
+        with urllib.request.urlopen(f"{url}api/txns?terminal=VT000004", timeout=5) as answer:
+            body = json.loads(answer.read())
+        assert [(r["rrn"], r["state"]) for r in body["rows"]] == [(first.rrn, "confirmed")]
+        with urllib.request.urlopen(f"{url}txn/{first.rrn}", timeout=5) as answer:
+            assert "Transaction " + first.rrn in answer.read().decode()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=15)
+    assert server.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_a_taken_console_port_is_one_line(own_club):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        server = _vafa_process("--db", own_club, "--port", "0", "--console", str(port))
+        _, err = server.communicate(timeout=15)
+    finally:
+        taken.close()
+    assert server.returncode == 2
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("vafa club-server: --console 127.0.0.1:") and str(port) in lines[-1]
+    assert "Traceback" not in err
