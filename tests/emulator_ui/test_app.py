@@ -50,13 +50,14 @@ def test_bank_purchase_through_the_ui(terminal, tmp_path):
         app = EmulatorApp(terminal, lang="en")
         async with app.run_test(size=SIZE) as pilot:
             assert app.names[app.selected] == "active"
-            await pilot.press("up")  # the list wraps: the bank card is the last one
-            assert app.names[app.selected] == "bank"
+            await pilot.press("up")  # the list wraps: the magic cards are the last ones
+            assert app.names[app.selected] == "magic-94"
+            app.choose_card("bank")
             await pilot.press(*"1200000")
             assert "1,200,000" in app.display_text()
             await pilot.press("f1")
             await until(pilot, lambda: app.screen_id == "card")
-            assert "Waiting for a card" in app.status_text()
+            assert "type its number and OK" in app.status_text()
             await pilot.press("s")  # swipe
             await until(pilot, lambda: not app.busy)
             shot = app.export_screenshot()
@@ -65,6 +66,7 @@ def test_bank_purchase_through_the_ui(terminal, tmp_path):
     app, shot = asyncio.run(scenario())
     display = app.display_text()
     assert display.startswith("APPROVED")
+    assert "Credit" not in display  # a bank sale moves no club credit: no bare "Credit" line
     payable = re.search(r"Paid ([\d,]+)", display).group(1)
     assert int(payable.replace(",", "")) < 1_200_000  # the club's discount applied
     paper = app.paper_text()

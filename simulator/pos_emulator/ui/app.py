@@ -2,28 +2,49 @@
 terminal, without --ecr).
 
     display   the engine's screens (agent/display/text.py), 20x4, in --ui-lang
-    keypad    digits, Enter = OK, Esc = Cancel, Backspace; F1..F9 (or the buttons) pick a flow
-    card slot Up / Down choose a card; i insert, t tap, s swipe, p pull out
-    printer   the receipts as printed, in the printer's language
+    keypad    digits, Enter = OK, Esc = Cancel, Backspace; F1..F9 (or the buttons) pick a flow;
+              while the terminal asks for a card, digits and OK key a card number in (012)
+    card slot Up / Down choose a card; i insert, t tap, s swipe, p pull out; n adds any number
+    panels    Cards (the list), Printer (the receipts as printed), Magic (the club's outcome
+              table: simulator/club_server/magic.py)
     log       engine events: the sign-on after power-up, flows, screens, card events and
               results (card numbers masked; a flow the club did not answer says why)
 
-A flow runs in a worker thread (the engine blocks on the card reader and the keypad, which the
-UI feeds), so the UI stays responsive. Persian is drawn shaped and in display order (see
-devices.visual_line); --ui-bidi logical leaves the reordering to the terminal.
+Every key is a Textual binding from one table (keys.py), so the footer, the Keys panel (?) and
+the command palette (Ctrl+P) list them. The layout keeps the display, the keypad and the flow
+buttons on screen from 80x24 up. A flow runs in a worker thread (the engine blocks on the card
+reader and the keypad, which the UI feeds), so the UI stays responsive. Persian is drawn
+shaped and in display order (bidi.py says what that means on a terminal and in a screenshot);
+--ui-bidi logical leaves the reordering to the terminal.
 """
 
 import contextlib
 import threading
 import time
+from datetime import datetime
+from pathlib import Path
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Log, Static
+from textual.widgets import (
+    Button,
+    Footer,
+    Header,
+    Log,
+    OptionList,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 
+from agent.card_io.errors import CardError
+from agent.card_io.manual import manual_card
 from agent.flows import CREDIT_FLOWS
 from agent.receipt import WIDTH
+from simulator.club_server import magic
+from simulator.pos_emulator.ui import bidi, keys
+from simulator.pos_emulator.ui.card_number import CardNumberScreen
 from simulator.pos_emulator.ui.devices import (
     CARDS,
     CardSlot,
@@ -34,22 +55,17 @@ from simulator.pos_emulator.ui.devices import (
     visual_line,
 )
 
-# key -> (flow, label, needs an amount)
-FLOWS = {
-    "f1": ("bank", "Bank purchase", True),
-    "f2": ("club_credit", "Club credit", True),
-    "f3": ("store_credit", "Store credit", True),
-    "f4": ("cash", "Cash", True),
-    "f5": ("balance", "Balance", False),
-    "f6": ("top_up", "Top-up", True),
-    "f7": ("refund", "Refund", True),
-    "f8": ("void", "Void last", False),
-    "f9": ("close", "Close day", False),
-}
-CARD_KEYS = {"i": "insert", "t": "tap", "s": "swipe", "p": "pull out"}
+FLOWS = keys.FLOWS
+CARD_KEYS = keys.CARD_KEYS
 MAX_AMOUNT_DIGITS = 12
+MAX_CARD_DIGITS = 19
 RESULT_KEYS = ("amount", "discount", "fee", "payable", "points_earned", "balance_after", "stan",
                "rrn")  # fmt: skip
+
+
+def magic_text():
+    """The Magic panel: the club's outcome table (simulator/club_server/magic.py)."""
+    return Text("\n".join(magic.text_lines()) + "\nvafa club-server magic --json lists them too.")
 
 
 def result_line(res):
@@ -68,31 +84,38 @@ def result_line(res):
 
 class EmulatorApp(App):
     TITLE = "Vafa POS emulator"
+    # 80x24 and up: the left column (display, keypad, flows, card buttons) is 17 rows high;
+    # the panels share the rest of the width, the log the rest of the height
     CSS = """
-    Screen { layout: vertical; }
-    #top { height: 1fr; }
-    #left { width: 36; }
-    #display { border: round $accent; height: 8; padding: 0 1; }
+    Screen { layout: vertical; overflow: hidden; }
+    #top { height: 2fr; min-height: 17; }
+    #left { width: 38; height: 17; }
+    #display { border: round $accent; height: 7; padding: 0 1; }
     #status { height: 2; color: $text-muted; }
-    #keypad { grid-size: 3 4; grid-gutter: 0; height: 12; }
-    #keypad Button { width: 100%; min-width: 4; }
-    #flows { grid-size: 3 3; height: 9; }
-    #flows Button { width: 100%; min-width: 4; }
-    #middle { width: 1fr; }
-    #cards { border: round $secondary; height: auto; padding: 0 1; }
-    #slot { height: 3; }
-    #slot Button { width: 1fr; min-width: 4; }
-    #roll { width: 40; border: round $warning; }
-    #log { height: 10; border: round $primary; }
+    #left Button { width: 100%; min-width: 4; height: 1; border: none; margin: 0;
+                   padding: 0; }
+    #keypad { grid-size: 3 4; grid-gutter: 0 1; height: 4; }
+    #flows { grid-size: 3 3; grid-gutter: 0 1; height: 3; }
+    #slot { grid-size: 4 1; grid-columns: 10 7 9 12; height: 1; }
+    #panels { width: 1fr; height: 100%; }
+    #panels > ContentSwitcher { height: 1fr; }
+    #panels TabPane { height: 100%; padding: 0 1; }
+    #cardlist { height: 1fr; border: none; padding: 0; }
+    #card-what { height: 2; color: $text-muted; text-style: italic; }
+    #log { height: 1fr; min-height: 5; border: round $primary; }
     """
-    BINDINGS = (("ctrl+q", "quit", "Quit"),)
+    BINDINGS = keys.bindings()
+    AUTO_FOCUS = None  # keys go to the terminal, never to a widget
 
-    def __init__(self, terminal, lang="fa", bidi="visual", card="active", club=""):
+    def __init__(self, terminal, lang="fa", bidi="visual", card="active", club="",
+                 screenshots="."):  # fmt: skip
         super().__init__()
         self.terminal = terminal
         self.engine = terminal.engine
         self.bidi = bidi
         self.club = club
+        self.screenshots = Path(screenshots)  # where Ctrl+S and the palette save SVGs
+        self.typed = None  # the key event being handled (the digit binding reads its key)
         self.lines = [""] * 4  # the display, logical order
         self.screen_id = None
         self.receipts = []  # receipts printed, logical lines
@@ -102,12 +125,12 @@ class EmulatorApp(App):
         self.busy = False
         self.waiting = None  # "confirm" / "ask" while the engine waits on the keypad
         self.last_sale = None  # (rrn, account) of the last credit purchase, for a refund
-        self.names = list(CARDS)
-        self.selected = self.names.index(card) if card in CARDS else 0
         self._ui_thread = None
         # the hardware the engine talks to (replacing the headless ports)
         self.display_port = Display(self._shown, lang)
         self.slot = CardSlot(self._event)
+        self.names = list(self.slot.cards)
+        self.selected = self.names.index(card) if card in CARDS else 0
         self.keypad = Keypad(self.display_port, self._waiting)
         self.printer = Printer(self._printed, lang)
         self.engine.display = self.display_port
@@ -132,15 +155,20 @@ class EmulatorApp(App):
                 with Grid(id="flows"):
                     for key, (_flow, label, _amount) in FLOWS.items():
                         yield self._button(f"{key.upper()} {label}", f"flow-{key}", "primary")
-            with Vertical(id="middle"):
-                yield Static(id="cards")
-                with Horizontal(id="slot"):
+                with Grid(id="slot"):
                     for key, action in CARD_KEYS.items():
-                        yield self._button(f"{action.capitalize()} ({key})", f"card-{key}")
-            with VerticalScroll(id="roll"):
-                yield Static(id="paper")
+                        yield self._button(f"{action.capitalize()} {key}", f"card-{key}")
+            with TabbedContent(id="panels", initial="cards"):
+                with TabPane("Cards (c)", id="cards"):
+                    yield OptionList(id="cardlist")
+                    yield Static(id="card-what")
+                with TabPane("Printer (r)", id="printer"), VerticalScroll(id="roll"):
+                    yield Static(id="paper")
+                with TabPane("Magic (m)", id="magic"), VerticalScroll():
+                    yield Static(magic_text(), id="magic-text")
         yield Log(id="log")
-        yield Footer()
+        # one line for F1-F9, i, t, s, p at 120 columns; the status line names ? and Ctrl+P
+        yield Footer(compact=True, show_command_palette=False)
 
     @staticmethod
     def _button(label, id, variant="default"):
@@ -150,13 +178,14 @@ class EmulatorApp(App):
 
     def on_mount(self):
         self._ui_thread = threading.get_ident()
+        for widget in self.query("Tabs, OptionList, Log, VerticalScroll").results():
+            widget.can_focus = False
+        self._terminal_mode(0)
         store = self.engine.config.get("merchant_name") or self.engine.config["merchant_id"]
         self.sub_title = f"terminal {self.engine.terminal_id} at {store}" + (
             f", club {self.club}" if self.club else ""
         )
         self.query_one("#display").border_title = "Display"
-        self.query_one("#cards").border_title = "Card slot (Up/Down to choose)"
-        self.query_one("#roll").border_title = "Printer"
         self.query_one("#log").border_title = "Log"
         self.display_port.show("ready")
         self._refresh_cards()
@@ -169,6 +198,13 @@ class EmulatorApp(App):
     def on_unmount(self):
         self.keypad.answer(None)
         self.slot.cancel()
+        self._terminal_mode(1)
+
+    def _terminal_mode(self, which):
+        """Tell the terminal who reorders Persian (bidi.py); nothing when headless (tests)."""
+        driver = self._driver
+        if driver is not None and not self.is_headless:
+            driver.write(bidi.TERMINAL_MODES[self.bidi][which])
 
     # -- from the engine's thread to the UI ------------------------------------------------
 
@@ -201,6 +237,7 @@ class EmulatorApp(App):
             for line in receipt:
                 paper.append(visual_line(line, WIDTH, self.bidi) + "\n")
         self.query_one("#paper", Static).update(paper)
+        self.query_one("#panels", TabbedContent).active = "printer"  # the paper comes out
         self.query_one("#roll", VerticalScroll).scroll_end(animate=False)
 
     def _waiting(self, kind):
@@ -228,54 +265,150 @@ class EmulatorApp(App):
         text = Text()
         for line in self.lines:
             text.append(visual_line(line, 20, self.bidi) + "\n")
-        text.append("> " + self.entry if (self.entry or self.pending or self.waiting) else "")
+        text.append("> " + self.entry_shown() if (self.entry or self.pending or self.waiting)
+                    else "")  # fmt: skip
         self.query_one("#display", Static).update(text)
         self.query_one("#status", Static).update(Text(self.status_text()))
+
+    def keying_in(self):
+        """True while the terminal asks for a card: digits then key a card number in."""
+        return self.busy and self.screen_id == "card" and self.waiting is None
+
+    def entry_shown(self):
+        """What is typed; a card number being keyed in shows only its last 4 digits."""
+        if self.keying_in() and len(self.entry) > 4:
+            return "*" * (len(self.entry) - 4) + self.entry[-4:]
+        return self.entry
 
     def status_text(self):
         if self.waiting == "confirm":
             return "OK (Enter) to accept, Cancel (Esc) to stop"
         if self.waiting == "ask":
             return "Type the answer, then OK (Enter); Esc cancels"
-        if self.busy and self.screen_id == "card":
-            return "Waiting for a card: insert (i), tap (t) or swipe (s); Esc cancels"
+        if self.keying_in():
+            return "Card? i insert, t tap, s swipe, or type its number and OK; Esc cancels"
         if self.busy:
             return "Working..."
         if self.pending:
             return f"{FLOWS[self.pending][1]}: type the amount, then OK (Enter)"
-        return "Ready: pick a flow (F1-F9); digits first set the amount"
+        return "Ready: F1-F9 pick a flow, digits set the amount. All keys: ? or Ctrl+P"
 
     def _refresh_cards(self):
         if not self.is_mounted:
             return
-        text = Text()
-        for n, name in enumerate(self.names):
-            what, pan, chip = CARDS[name]
-            mark = "\u25b6 " if n == self.selected else "  "
-            where = "  [in slot]" if name == self.slot.inside else ""
-            kind = "chip" if chip else "stripe"
-            line = f"{mark}{name:<12} {last4(pan):<6} {kind:<6}{where}"
-            text.append(line + "\n", style="bold" if n == self.selected else "")
-        what = CARDS[self.names[self.selected]][0]
-        text.append(what, style="italic")
-        self.query_one("#cards", Static).update(text)
+        cards = self.slot.cards
+        options = self.query_one("#cardlist", OptionList)
+        lines = []
+        for name in self.names:
+            _what, pan, chip = cards[name]
+            where = " [in slot]" if name == self.slot.inside else ""
+            lines.append(f"{name:<12} {last4(pan):<6} {'chip' if chip else 'stripe'}{where}")
+        if [str(options.get_option_at_index(n).prompt) for n in range(options.option_count)] \
+                != lines:  # fmt: skip
+            options.set_options(lines)
+        options.highlighted = self.selected
+        self.query_one("#card-what", Static).update(cards[self.names[self.selected]][0])
 
-    # -- input -----------------------------------------------------------------------------
+    def on_option_list_option_selected(self, event):
+        self.selected = event.option_index  # a click on the list
+        self._refresh_cards()
+
+    # -- input: every key is a binding (keys.py); the actions below -----------------------
 
     def on_button_pressed(self, event):
         kind, _, key = (event.button.id or "").partition("-")
-        if kind == "key" or kind == "flow":
+        if kind in ("key", "flow", "card"):  # the same keys as on the keyboard
             self.press(key)
-        elif kind == "card":
-            self.card_action(CARD_KEYS[key])
 
     def on_key(self, event):
-        key = event.key
-        if key in ("ctrl+q", "ctrl+c"):
-            return
-        if self.press(key, event.character):
+        """Runs before the bindings: keeps the key for the digit action, and lets an
+        enrollment answer take letters and digits (i, t, s, p are letters there)."""
+        self.typed = event
+        char = event.character
+        if self.waiting == "ask" and char and char.isalnum() and len(event.key) == 1:
+            self.press(event.key, char)
             event.stop()
             event.prevent_default()
+
+    def action_flow(self, key):
+        self.press(key)
+
+    def action_card(self, key):
+        self.press(key)
+
+    def action_choose(self, step):
+        self.press("down" if step > 0 else "up")
+
+    def action_digit(self):
+        key = self.typed.key if self.typed is not None else ""
+        if not (len(key) == 1 and key.isdigit()):
+            self.notify("Type the digits on the keyboard", timeout=3)
+            return
+        self.press(key, key)
+
+    def action_ok(self):
+        self.press("enter")
+
+    def action_cancel(self):
+        self.press("escape")
+
+    def action_backspace(self):
+        self.press("backspace")
+
+    def action_panel(self, name):
+        self.query_one("#panels", TabbedContent).active = name
+
+    def action_keys(self):
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_new_card(self):
+        self.push_screen(CardNumberScreen(), self.add_card_number)
+
+    def add_card_number(self, pan):
+        """A number from the dialog: joins the card list, chosen (None: closed)."""
+        if not pan:
+            return
+        name = self.slot.add_number(pan)
+        if name not in self.names:
+            self.names.append(name)
+        self.choose_card(name)
+        self.action_panel("cards")
+
+    def action_screenshot(self, filename=None, path=None):
+        """Save an SVG of the screen in self.screenshots; its path goes to the log."""
+        folder = Path(path) if path else self.screenshots
+        name = filename or datetime.now().strftime("vafa-emulator-%Y%m%d-%H%M%S-%f.svg")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / name
+            target.write_text(self.export_screenshot(), encoding="utf-8")
+        except OSError as e:
+            self._event(f"screenshot: not saved in {folder}: {e.strerror or e}")
+            self.notify(f"Screenshot not saved: {e.strerror or e}", severity="error")
+            return None
+        self._event(f"screenshot: {target}")
+        self.notify(f"Screenshot saved: {target}", timeout=5)
+        return target
+
+    def export_screenshot(self, *, title=None, simplify=False):
+        return bidi.svg_as_drawn(super().export_screenshot(title=title, simplify=simplify))
+
+    def get_system_commands(self, screen):
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # saved where the log says, not ~/Downloads
+                yield SystemCommand("Screenshot", f"Save an SVG screenshot in "
+                                    f"{self.screenshots}", self.action_screenshot)  # fmt: skip
+            else:
+                yield command
+        for title, help_text, action in keys.commands():
+            if action != "screenshot":
+                yield SystemCommand(title, help_text, self._runner(action))
+
+    def _runner(self, action):
+        return lambda: self.run_action(action)
 
     def press(self, key, character=None):
         """One key of the terminal; True when it meant something."""
@@ -297,10 +430,9 @@ class EmulatorApp(App):
                 return False
             self._refresh_display()
             return True
+        if self.keying_in():
+            return self._key_in(key)
         if self.busy:
-            if key == "escape":
-                self.slot.cancel()  # stops a wait for a card
-                return True
             return self._card_key(key)
         if key in FLOWS:
             return self.choose_flow(key)
@@ -323,6 +455,30 @@ class EmulatorApp(App):
             return True
         return self._card_key(key)
 
+    def _key_in(self, key):
+        """While the terminal asks for a card: digits, OK (key the number in), Esc, cards."""
+        if key.isdigit() and len(key) == 1:
+            if len(self.entry) < MAX_CARD_DIGITS:
+                self.entry += key
+        elif key == "backspace":
+            self.entry = self.entry[:-1]
+        elif key == "enter" and self.entry:
+            try:
+                card = manual_card(self.entry)
+            except CardError as e:
+                self._event(f"key in: {e}")  # says what is wrong, never the number
+                self.notify(f"Key in: {e}", severity="warning", timeout=5)
+                return True
+            self.entry = ""
+            self.slot.key_in(card)
+        elif key == "escape":
+            self.entry = ""
+            self.slot.cancel()  # stops the wait for a card
+        else:
+            return self._card_key(key)
+        self._refresh_display()
+        return True
+
     def _show_amount(self):
         self.display_port.show("amount", amount=int(self.entry or 0))
         self._refresh_display()
@@ -334,6 +490,7 @@ class EmulatorApp(App):
         if key in ("up", "down"):
             step = 1 if key == "down" else -1
             self.selected = (self.selected + step) % len(self.names)
+            self.action_panel("cards")
             self._refresh_cards()
             return True
         return False
@@ -441,6 +598,7 @@ def run(args, world):
     """The `ui` mode of `vafa emulator` (simulator/pos_emulator/cli.py)."""
     club = f"{world.terminal.link.host}:{world.terminal.link.port}" if hasattr(
         world.terminal.link, "host") else ""  # fmt: skip
-    app = EmulatorApp(world.terminal, args.ui_lang, args.ui_bidi, args.card, club)
+    app = EmulatorApp(world.terminal, args.ui_lang, args.ui_bidi, args.card, club,
+                      screenshots=Path(args.data_dir) / "screenshots")  # fmt: skip
     app.run()
     return 0

@@ -27,7 +27,7 @@ from agent.printing.bidi import display as shaped_visual
 from agent.printing.bidi import paragraph_rtl
 from agent.printing.shaping import has_rtl
 from simulator.cards import personas
-from simulator.club_server import seed
+from simulator.club_server import magic, outcomes, seed
 from simulator.pos_emulator.terminal import PERSONAS as TERMINAL_PERSONAS
 
 SWIPE = "021"
@@ -44,8 +44,8 @@ def _persona(name):
 
 def card_catalogue():
     """name -> (what it is, card number or None, chip factory or None), in display order: the
-    virtual chip cards of simulator/cards/personas.py, more seeded club cards, and the bank card
-    (magnetic stripe only)."""
+    virtual chip cards of simulator/cards/personas.py, more seeded club cards, the bank card
+    (magnetic stripe only), and the magic cards of the club's outcome table (magic-05 ...)."""
     cards = {}
     for name in personas.NAMES:
         pan, _exp, _prog, _holder, _behaviour, what = personas.PERSONAS[name]
@@ -54,7 +54,16 @@ def card_catalogue():
         what, pan, _entry = TERMINAL_PERSONAS[name]
         cards[name] = (what, pan, _issued(pan))
     cards["bank"] = (TERMINAL_PERSONAS["bank"][0], seed.BANK_CARD_A, None)
+    for row in magic.cards():
+        code = row["card"][len(outcomes.MAGIC_CARD_PREFIX) : -1]
+        cards[f"magic-{code}"] = ("magic card: " + magic.describe(row), row["card"],
+                                  _issued(row["card"]))  # fmt: skip
     return cards
+
+
+def keyed_name(pan):
+    """The card list's name for a card number typed in by the tester."""
+    return "keyed-" + pan[-4:]
 
 
 CARDS = card_catalogue()
@@ -87,8 +96,9 @@ class _LockedReader:
 class CardSlot:
     """The CardReader port (read / present / release) over the emulator's card slot."""
 
-    def __init__(self, event=None):
+    def __init__(self, event=None, cards=None):
         self.event = event or (lambda text: None)
+        self.cards = dict(CARDS if cards is None else cards)  # name -> (what, pan, chip)
         self.slot = _LockedReader()
         self.reader = ClubCardReader(self.slot, personas.TEST_IMK, poll_ms=20)
         self.changed = threading.Condition()
@@ -100,7 +110,7 @@ class CardSlot:
     # -- the customer (UI thread) ----------------------------------------------------------
 
     def insert(self, name, tap=False):
-        _what, pan, chip = CARDS[name]
+        _what, pan, chip = self.cards[name]
         if chip is None:
             self.event(f"card: {name} has no chip; swipe it")
             return False
@@ -112,7 +122,7 @@ class CardSlot:
         return True
 
     def swipe(self, name):
-        _what, pan, _chip = CARDS[name]
+        _what, pan, _chip = self.cards[name]
         if pan is None:
             self.event(f"card: {name} has no stripe")
             return False
@@ -122,6 +132,21 @@ class CardSlot:
             self.changed.notify_all()
         self.event(f"card: {name} {last4(pan)} swiped")
         return True
+
+    def add_number(self, pan):
+        """Any card number (checked by the caller) joins the list as an issued chip card that
+        can also be swiped; returns its name."""
+        name = keyed_name(pan)
+        self.cards[name] = (f"card number ending {pan[-4:]}, typed in", pan, _issued(pan))
+        self.event(f"card: {name} {last4(pan)} added to the card list")
+        return name
+
+    def key_in(self, card):
+        """A card number typed on the keypad while the terminal waits for a card (entry 012)."""
+        with self.changed:
+            self.swiped = card
+            self.changed.notify_all()
+        self.event(f"card: {last4(card.pan)} keyed in")
 
     def pull_out(self):
         with self.changed:
