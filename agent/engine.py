@@ -9,6 +9,7 @@ Ports: agent/ports.py. config (a dict):
     merchant_id   up to 15 characters (field 42)
     storage_key   16 bytes: seals card numbers at rest (agent/vault.py)
     merchant_name optional, printed on receipts
+    merchant_name_fa  optional, the store's Persian name: printed on Persian receipts
     timeout_ms    response timer, default 10000; repeats: 0101 repeats, default 1
     utc_offset_s  local time for fields 12/13 and receipts, default Tehran (+03:30)
     compact_bytes journal size that triggers compaction when idle, default 8192
@@ -122,6 +123,7 @@ class Engine:
     def receipt_header(self):
         return {
             "merchant_name": self.config.get("merchant_name", ""),
+            "merchant_name_fa": self.config.get("merchant_name_fa", ""),
             "merchant_id": self.config["merchant_id"],
             "terminal_id": self.terminal_id,
             "time": self.clock.now(),

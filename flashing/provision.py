@@ -27,6 +27,7 @@ CONFIG_FIELDS = (
     "terminal_id",
     "merchant_id",
     "merchant_name",
+    "merchant_name_fa",
     "club_host",
     "club_port",
     "display",
@@ -35,6 +36,7 @@ CONFIG_FIELDS = (
 )
 DEFAULTS = {
     "merchant_name": "",
+    "merchant_name_fa": "",
     "club_host": "127.0.0.1",
     "club_port": 8583,
     "display": "charlcd-20x4",
@@ -131,6 +133,7 @@ def demo_kit(keys, number=1, club_host="127.0.0.1", club_port=8583):
         terminal_id=tid,
         merchant_id=merchant,
         merchant_name=seed.MERCHANTS[merchant][0],
+        merchant_name_fa=seed.MERCHANTS[merchant][1],
         club_host=club_host,
         club_port=club_port,
     )

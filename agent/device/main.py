@@ -34,7 +34,7 @@ from agent.storage import FileStorage
 DATA = provision.ROOT + "/data"
 CHIP = "051"
 # config.json keys handed to the engine as they are when present (agent/engine.py lists them)
-ENGINE_OPTIONS = ("card_wait_ms", "confirm_deadline_s", "compact_bytes")
+ENGINE_OPTIONS = ("card_wait_ms", "confirm_deadline_s", "compact_bytes", "merchant_name_fa")
 
 
 class Terminal:

@@ -2,8 +2,9 @@
 
 Files (docs/flashing.md):
 
-    vafa/config.json       terminal_id, merchant_id, merchant_name, club_host, club_port,
-                           display, printer, language, timeout_ms (no secrets)
+    vafa/config.json       terminal_id, merchant_id, merchant_name, merchant_name_fa
+                           (optional), club_host, club_port, display, printer, language,
+                           timeout_ms (no secrets)
     vafa/keys/kbpk         the key block protection key (hex), put there by the technician
     vafa/initial_key.tr31  the initial DUKPT key as a TR-31 version D key block, usage B1,
                            its initial key id in the optional block IK; removed once loaded

@@ -188,6 +188,8 @@ class EmulatedTerminal:
         self.number = number
         self.terminal_id, self.ikid = seed.terminal_identity(number)
         self.merchant_id, self.merchant_name = merchant or terminal_merchant(number)
+        # the store's Persian name, for Persian receipts (the demo club's table; none: English)
+        self.merchant_name_fa = seed.MERCHANTS.get(self.merchant_id, ("", ""))[1]
         self.signed_on = None  # the sign-on's report, once power_up() ran
         self.storage = FileStorage(str(root))
         dukpt = provision(self.storage, number)
@@ -210,6 +212,7 @@ class EmulatedTerminal:
                 "terminal_id": self.terminal_id,
                 "merchant_id": self.merchant_id,
                 "merchant_name": self.merchant_name,
+                "merchant_name_fa": self.merchant_name_fa,
                 "storage_key": bytes(range(16)),
                 "timeout_ms": timeout_ms,
             },

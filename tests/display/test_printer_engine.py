@@ -39,6 +39,19 @@ def test_engine_prints_escpos_receipts_in_persian():
     assert b"1234567890" not in customer  # never the card number
 
 
+def test_a_persian_receipt_prints_the_stores_persian_name():
+    for lang, profile, expected, absent in (
+        ("fa", "iran-system-80", encode("فروشگاه وفا"), b"Vafa Store"),
+        ("en", "ascii-80", b"Vafa Store", encode("فروشگاه وفا")),
+    ):
+        t = Terminal()
+        t.engine.config.update(merchant_name="Vafa Store", merchant_name_fa="فروشگاه وفا")
+        t.engine.printer = RecordingEscPosPrinter(profile, lang)
+        assert t.engine.purchase_bank(1200000, card())["printed"]
+        for job in t.engine.printer.jobs:
+            assert expected in job and absent not in job
+
+
 def test_engine_checks_the_paper_before_a_sale_and_before_confirming():
 
     t = Terminal()
