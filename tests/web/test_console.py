@@ -145,5 +145,10 @@ def test_a_bad_filter_is_one_sentence(page, club):  # noqa: F811
     assert answer.status == 400
     message = page.locator("#error").inner_text()
     assert "last 4 digits" in message and "9879110000000014" not in page.content()
+    assert rows(page).count() == 0
+    page.fill("#f-last4", "0071")  # the form is still there: correct it and go on
+    with page.expect_navigation():
+        page.click("#apply")
+    assert rows(page).count() == 1 and page.locator("#error").count() == 0
     # the browser reports the 400 itself; nothing else went wrong on the page
     assert [e for e in page.vafa_errors if "status of 400" not in e] == []

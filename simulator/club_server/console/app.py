@@ -169,7 +169,17 @@ async def overview(request):
 
 def list_handler(name):
     async def handler(request):
-        filters, typed, limit = pages.parse_filters(name, request.query)
+        try:
+            filters, typed, limit = pages.parse_filters(name, request.query)
+        except pages.BadFilter as e:
+            if request.path.startswith("/api/"):
+                raise
+            # the form again, as typed, with the sentence that says what to change
+            typed = {k: v.strip() for k, v in request.query.items()}
+            if len(typed.get("last4", "")) > 4:  # never show back what may be a card number
+                typed["last4"] = ""
+            context = pages.list_context(name, [], typed, _now_text())
+            return _page(request, "list.html", status=400, error=str(e), **context)
         rows = await request.app[READER].read(queries.list_rows, name, filters, limit)
         if request.path.startswith("/api/"):
             shown = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in filters.items()}
