@@ -63,6 +63,8 @@ EXTRAS = {
     "psec": "flashing",
     "esptool": "flashing",
     "iso8583": "server",
+    "aiohttp": "server",
+    "jinja2": "server",
     "cryptography": "crypto",
     "escpos": "printer",
     "PIL": "printer",
