@@ -1,0 +1,158 @@
+"""The club server's own Storage: the operator's rows kept in memory, the transaction control
+group commit needs (simulator.club_server.database), and no checkpoint inside a commit.
+
+Cached rows: terminals (by initial key id), merchants, programs, products and the settings,
+read several times per request and changed only by the operator. A cached row is used only
+inside a transaction, and every transaction starts by reading `PRAGMA data_version`, which
+changes when another connection (an admin command, another process) has committed anything:
+then the cache is dropped. Writes through this connection to those tables drop it too, so do
+rollbacks (a rolled-back write may have touched a cached row: the terminal's KSN counter).
+The terminal row's last_counter is kept up to date in the cache by set_last_counter.
+
+Everything else is Storage's: SQL lives there.
+"""
+
+import contextlib
+import sqlite3
+from contextlib import contextmanager
+
+from simulator.club_server.storage import Storage
+
+STATIC_TABLES = frozenset(("terminals", "merchants", "programs", "products", "settings"))
+
+
+class ServerStorage(Storage):
+    def __init__(self, path, synchronous="NORMAL", timeout=10.0, autocheckpoint=True):
+        self._static = {}
+        self._terminals_by_id = {}
+        self._data_version = None
+        super().__init__(path, synchronous, timeout)
+        if not autocheckpoint:  # a Checkpointer thread does it (database.py)
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
+
+    # -- transactions -----------------------------------------------------------------------
+
+    def begin(self):
+        """BEGIN IMMEDIATE of a group commit (database.Database); commit() or rollback()."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._in_txn = True
+        self._check_version()
+
+    def commit(self):
+        self._conn.execute("COMMIT")
+        self._in_txn = False
+
+    def rollback(self):
+        self.forget_static()
+        self._in_txn = False
+        # a failed COMMIT may have ended the transaction already
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("ROLLBACK")
+
+    def in_savepoint(self, fn, *args):
+        """fn(self, *args) inside a savepoint: an exception undoes fn's work only."""
+        self._conn.execute("SAVEPOINT request")
+        try:
+            result = fn(self, *args)
+        except BaseException:
+            self._conn.execute("ROLLBACK TO request")
+            self._conn.execute("RELEASE request")
+            self.forget_static()
+            raise
+        self._conn.execute("RELEASE request")
+        return result
+
+    @contextmanager
+    def transaction(self, write=True):
+        if self._in_txn:
+            yield self
+            return
+        try:
+            with super().transaction(write):
+                self._check_version()
+                yield self
+        except BaseException:
+            self.forget_static()
+            raise
+
+    def _check_version(self):
+        version = self._conn.execute("PRAGMA data_version").fetchone()["data_version"]
+        if version != self._data_version:
+            self.forget_static()
+            self._data_version = version
+
+    def forget_static(self):
+        self._static.clear()
+        self._terminals_by_id.clear()
+
+    # -- cached reads --------------------------------------------------------------------------
+
+    def _cached(self, key, load):
+        if not self._in_txn:
+            return load()
+        try:
+            return self._static[key]
+        except KeyError:
+            row = self._static[key] = load()
+            return row
+
+    def terminal_by_ikid(self, ikid_hex):
+        if not self._in_txn:
+            return super().terminal_by_ikid(ikid_hex)
+        key = ("ikid", ikid_hex)
+        row = self._static.get(key)
+        if row is None:
+            row = super().terminal_by_ikid(ikid_hex)
+            if row is not None:
+                self._static[key] = row
+                self._terminals_by_id[row["terminal_id"]] = row
+        return row
+
+    def set_last_counter(self, terminal_id, counter):
+        super().set_last_counter(terminal_id, counter)
+        row = self._terminals_by_id.get(terminal_id)
+        if row is not None:
+            row["last_counter"] = counter
+
+    def merchant(self, merchant_id):
+        return self._cached(
+            ("merchant", merchant_id), lambda: super(ServerStorage, self).merchant(merchant_id)
+        )
+
+    def program(self, program_id):
+        return self._cached(
+            ("program", program_id), lambda: super(ServerStorage, self).program(program_id)
+        )
+
+    def product(self, code):
+        return self._cached(("product", code), lambda: super(ServerStorage, self).product(code))
+
+    def settings(self):
+        # a copy: callers merge it into dicts of their own, but never share ours
+        return dict(self._cached(("settings",), lambda: super(ServerStorage, self).settings()))
+
+    # -- writes that touch cached rows --------------------------------------------------------
+
+    def _insert(self, table, values):
+        if table in STATIC_TABLES:
+            self.forget_static()
+        return super()._insert(table, values)
+
+    def _update(self, table, key, key_value, values):
+        if table in STATIC_TABLES:
+            self.forget_static()
+        super()._update(table, key, key_value, values)
+
+    def put_setting(self, key, value):
+        self.forget_static()
+        super().put_setting(key, value)
+
+    # -- accounts ------------------------------------------------------------------------------
+
+    def open_account(self, card_id, kind, merchant_id=""):
+        """The account, created when missing: one SELECT for an existing account (the usual
+        case) instead of INSERT OR IGNORE then SELECT."""
+        row = self.account(card_id, kind, merchant_id)
+        if row is None:
+            row = super().open_account(card_id, kind, merchant_id)
+        return row
