@@ -9,34 +9,68 @@ from agent.protocol.errors import CryptoError
 
 
 class CryptographyAES:
-    """One AES key in ECB mode; encrypt_block and decrypt_block take and return 16 bytes.
+    """One AES key. encrypt_block and decrypt_block (ECB) take and return 16 bytes; the
+    whole-message operations of agent.protocol.crypto (ecb_encrypt, cbc_encrypt, cbc_decrypt,
+    cmac) are one OpenSSL call each instead of a Python loop over blocks.
 
     ECB keeps no chaining state, so one encryptor and one decryptor (made on first use) serve
-    every block; update() of a whole block returns it at once and finalize() is never needed.
+    every block; update() of whole blocks returns them at once and finalize() is never needed.
+    The AES algorithm object (the key, checked) is made once and shared by every mode.
     """
 
     def __init__(self, key):
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        from cryptography.hazmat.primitives.ciphers import algorithms
 
         if len(key) != 16 and len(key) != 32:
             raise CryptoError(f"AES key must be 16 or 32 bytes, got {len(key)}")
-        self._cipher = Cipher(algorithms.AES(bytes(key)), modes.ECB())
+        self._algorithm = algorithms.AES(bytes(key))
         self._enc = None
         self._dec = None
+
+    def _ecb(self):
+        from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+        return Cipher(self._algorithm, modes.ECB())
 
     def encrypt_block(self, block):
         if len(block) != 16:
             raise CryptoError(f"AES block must be 16 bytes, got {len(block)}")
         if self._enc is None:
-            self._enc = self._cipher.encryptor()
+            self._enc = self._ecb().encryptor()
         return self._enc.update(block)
 
     def decrypt_block(self, block):
         if len(block) != 16:
             raise CryptoError(f"AES block must be 16 bytes, got {len(block)}")
         if self._dec is None:
-            self._dec = self._cipher.decryptor()
+            self._dec = self._ecb().decryptor()
         return self._dec.update(block)
+
+    def ecb_encrypt(self, data):
+        """ECB of whole blocks (the caller checked the length)."""
+        if self._enc is None:
+            self._enc = self._ecb().encryptor()
+        return self._enc.update(bytes(data))
+
+    def cbc_encrypt(self, iv, data):
+        from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+        ctx = Cipher(self._algorithm, modes.CBC(bytes(iv))).encryptor()
+        return ctx.update(bytes(data)) + ctx.finalize()
+
+    def cbc_decrypt(self, iv, data):
+        from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+        ctx = Cipher(self._algorithm, modes.CBC(bytes(iv))).decryptor()
+        return ctx.update(bytes(data)) + ctx.finalize()
+
+    def cmac(self, data):
+        """RFC 4493 AES-CMAC, the full 16 bytes (OpenSSL's)."""
+        from cryptography.hazmat.primitives.cmac import CMAC
+
+        mac = CMAC(self._algorithm)
+        mac.update(bytes(data))
+        return mac.finalize()
 
 
 def install():

@@ -8,11 +8,17 @@ use), and raises ImportError when its library is missing on this interpreter. Bu
 - "cryptolib": MicroPython's native AES, where `import cryptolib` works.
 CPython entry points add "cryptography" with agent.protocol.aes_cryptography.install().
 
+A cipher may also do a whole operation natively: `ecb_encrypt(data)` (several blocks),
+`cbc_encrypt(iv, data)`, `cbc_decrypt(iv, data)` and `cmac(data)` (the full 16 bytes); where it
+has one, the functions below hand it the whole message instead of looping over blocks in
+Python (the `cryptography` backend: one OpenSSL call per message).
+
 Every AES function takes `backend=None` (the default backend) or a backend name. The default
 is "cryptolib" where it imports, else the backend registered with default=True, else "pure".
 Keys are 16 bytes (AES-128) or 32 bytes (AES-256). A fresh cipher is made per call and no key
 schedule is cached, so no key outlives the call that used it (DUKPT's forward secrecy relies
-on intermediate keys being dropped).
+on intermediate keys being dropped); new_cipher() gives a caller one cipher to reuse for
+several operations under one key, for as long as the caller keeps it.
 
 Standards: NIST SP 800-38A (ECB, CBC), RFC 4493 (AES-CMAC), RFC 2104 (HMAC) over FIPS 180-4
 SHA-256, ISO/IEC 9797-1 padding method 2.
@@ -166,6 +172,12 @@ def _cipher(key, backend):
         raise CryptoError(f"AES backend {name!r} is not available on this interpreter")
 
 
+def new_cipher(key, backend=None):
+    """One cipher of the key (encrypt_block / decrypt_block, and whatever whole-message
+    methods its backend has), for a caller that uses the key several times."""
+    return _cipher(key, backend)
+
+
 def _encrypter(cipher):
     """f(buf, start) encrypting the block buf[start:start + 16] of a bytearray in place: the
     cipher's encrypt_into where it has one (cryptolib), else through encrypt_block."""
@@ -197,7 +209,15 @@ def _decrypter(cipher):
 def aes_ecb_encrypt(key, data, backend=None):
     """SP 800-38A 6.1 ECB; data is a multiple of 16 bytes (no padding)."""
     _check_blocks(data, "ECB data")
-    enc = _cipher(key, backend).encrypt_block
+    return ecb_encrypt_with(_cipher(key, backend), data)
+
+
+def ecb_encrypt_with(cipher, data):
+    """ECB of data (a multiple of 16 bytes) under a cipher of new_cipher()."""
+    native = getattr(cipher, "ecb_encrypt", None)
+    if native is not None:
+        return native(data)
+    enc = cipher.encrypt_block
     return b"".join([enc(data[i : i + 16]) for i in range(0, len(data), 16)])
 
 
@@ -213,7 +233,11 @@ def aes_cbc_encrypt(key, iv, data, backend=None):
     Works in one bytearray, each block xored with the one before and encrypted in place."""
     _check_iv(iv)
     _check_blocks(data, "CBC data")
-    encrypt = _encrypter(_cipher(key, backend))
+    cipher = _cipher(key, backend)
+    native = getattr(cipher, "cbc_encrypt", None)
+    if native is not None:
+        return native(iv, data)
+    encrypt = _encrypter(cipher)
     out = bytearray(data)
     prev = iv
     at = 0
@@ -233,7 +257,11 @@ def aes_cbc_decrypt(key, iv, data, backend=None):
     the ciphertext block before it, read from data."""
     _check_iv(iv)
     _check_blocks(data, "CBC data")
-    decrypt = _decrypter(_cipher(key, backend))
+    cipher = _cipher(key, backend)
+    native = getattr(cipher, "cbc_decrypt", None)
+    if native is not None:
+        return native(iv, data)
+    decrypt = _decrypter(cipher)
     out = bytearray(data)
     prev = iv
     at = 0
@@ -259,8 +287,12 @@ def aes_cmac(key, data, backend=None):
     """RFC 4493 2.4 AES-CMAC: the full 16-byte MAC (callers truncate if their format asks).
 
     Two 16-byte bytearrays (the subkey, the chaining value), data read by index: no bytes or
-    ints per block."""
-    encrypt = _encrypter(_cipher(key, backend))
+    ints per block. A backend with its own CMAC (cmac(data)) does all of it."""
+    cipher = _cipher(key, backend)
+    native = getattr(cipher, "cmac", None)
+    if native is not None:
+        return native(data)
+    encrypt = _encrypter(cipher)
     k = bytearray(16)
     encrypt(k, 0)
     _dbl(k)  # K1 (RFC 4493 2.3 Generate_Subkey)

@@ -121,6 +121,17 @@ def _derive(key, data, backend):
     return crypto.aes_ecb_encrypt(key, data, backend=backend)
 
 
+def derive_child(key, initial_key_id, prefix, backend=None):
+    """One step of derive_transaction_key: the key of counter `prefix` from the key of
+    `prefix` without its lowest one-bit (for a host that keeps the steps of a terminal's last
+    counter and derives only where the next counter differs). `key` may be a cipher of
+    crypto.new_cipher(), reused for several children."""
+    data = _derivation_data(KEY_DERIVATION, initial_key_id, prefix)
+    if isinstance(key, (bytes, bytearray)):
+        return _derive(bytes(key), data, backend)
+    return key.encrypt_block(data)
+
+
 def derive_initial_key(bdk, initial_key_id, backend=None):
     """The initial key of one device from the base derivation key (Annex B.5)."""
     _check_key(bdk, "BDK")
@@ -173,6 +184,24 @@ class WorkingKeys:
             key = derive_working_key(self.transaction_key, self.ksn, usage, backend=self._backend)
             self._keys[usage] = key
         return key
+
+    def derive(self, *usages):
+        """Derive the working keys of these usages now, in one AES-ECB call under the
+        transaction key (one cipher instead of one per key); returns self."""
+        missing = []
+        for usage in usages:
+            if usage not in WORKING_USAGES:
+                raise DukptError(f"not a working key usage: {usage!r}")
+            if usage not in self._keys and usage not in missing:
+                missing.append(usage)
+        if missing:
+            initial_key_id = self.ksn[:8]
+            counter = int.from_bytes(self.ksn[8:], "big")
+            data = b"".join([_derivation_data(u, initial_key_id, counter) for u in missing])
+            out = crypto.aes_ecb_encrypt(self.transaction_key, data, backend=self._backend)
+            for i in range(len(missing)):
+                self._keys[missing[i]] = out[16 * i : 16 * i + 16]
+        return self
 
     @property
     def pin(self):

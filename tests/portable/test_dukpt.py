@@ -93,6 +93,47 @@ def test_host_keys_for_matches_vectors():
                 assert keys.data_decrypt != keys.data_encrypt
 
 
+def test_working_keys_derived_together_match_the_vectors():
+    """WorkingKeys.derive: several usages in one AES call, the same keys as one by one."""
+    usages = (
+        ("pin_key_aes128", dukpt.PIN_ENCRYPTION),
+        ("mac_generation_key_aes128", dukpt.MAC_GENERATION),
+        ("data_encryption_key_aes128", dukpt.DATA_ENCRYPT),
+    )
+    checked = 0
+    for backend in backends():
+        for t in vectors()["transactions"]:
+            if "mac_generation_key_aes128" not in t:
+                continue
+            ksn, tk = unhex(t["ksn"]), unhex(t["transaction_key"])
+            together = dukpt.WorkingKeys(tk, ksn, backend=backend)
+            together.derive(dukpt.MAC_VERIFICATION, *[u for _, u in usages])
+            for field, usage in usages:
+                assert hexu(together._keys[usage]) == t[field], (backend, t["ksn"], field)
+                checked += 1
+            one = dukpt.derive_working_key(tk, ksn, dukpt.MAC_VERIFICATION, backend=backend)
+            assert together.mac_verification == one
+    assert checked >= 6 * len(backends())
+    raises(DukptError, dukpt.WorkingKeys(initial_key(), ksn_of(1)).derive, dukpt.KEY_DERIVATION)
+
+
+def test_derive_child_steps_make_the_transaction_key():
+    """derive_child, one step at a time (from key bytes or from a reused cipher), gives
+    derive_transaction_key's key."""
+    for backend in backends():
+        for t in vectors()["transactions"]:
+            ksn = unhex(t["ksn"])
+            counter = int.from_bytes(ksn[8:], "big")
+            key = initial_key()
+            prefix = 0
+            for k in range(31, -1, -1):
+                if counter >> k & 1:
+                    prefix |= 1 << k
+                    parent = key if k % 2 else crypto.new_cipher(key, backend)
+                    key = dukpt.derive_child(parent, initial_key_id(), prefix, backend)
+            assert hexu(key) == t["transaction_key"], (backend, t["ksn"])
+
+
 def test_working_keys_are_derived_once_and_lazily():
     keys = dukpt.WorkingKeys(initial_key(), ksn_of(1))
     assert keys._keys == {}
