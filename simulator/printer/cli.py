@@ -47,7 +47,7 @@ def add_arguments(parser):
     what = pre.add_mutually_exclusive_group()
     what.add_argument("--demo", choices=sorted(samples.DEMOS),
                       help="a demo transaction by name (default bank; receipt demos)")  # fmt: skip
-    what.add_argument("--result", type=types.existing_file("--result"),
+    what.add_argument("--result", metavar="FILE.json", type=types.existing_file("--result"),
                       help="a flow's result as a JSON object (flow, amount, ...)")  # fmt: skip
     pre.add_argument("--lang", default="fa", choices=LANGUAGES,
                      help="the receipt's language (default fa)")  # fmt: skip
@@ -58,22 +58,24 @@ def add_arguments(parser):
     pre.add_argument("--out", metavar="PREFIX",
                      help=f"output files PREFIX.png and PREFIX.escpos "
                           f"(default {OUT_DIR}/NAME-LANG-PAPER)")  # fmt: skip
-    pre.add_argument("--font", type=types.existing_file("--font"),
+    pre.add_argument("--font", metavar="FILE", type=types.existing_file("--font"),
                      help=f"TTF/OTF font with Persian letters (default: found on this "
                           f"machine, or ${ENV})")  # fmt: skip
-    pre.add_argument("--bold-font", type=types.existing_file("--bold-font"),
+    pre.add_argument("--bold-font", metavar="FILE", type=types.existing_file("--bold-font"),
                      help="the bold face (default: the font's -Bold sibling)")  # fmt: skip
-    pre.add_argument("--config", type=types.existing_file("--config"),
+    pre.add_argument("--config", metavar="config.json", type=types.existing_file("--config"),
                      help="a terminal's config.json: its store and terminal fields")  # fmt: skip
-    pre.add_argument("--merchant-id", type=types.text("--merchant-id", 1, 15, printable=True),
+    pre.add_argument("--merchant-id", metavar="ID",
+                     type=types.text("--merchant-id", 1, 15, printable=True),
                      help="merchant id printed (default the demo store's)")  # fmt: skip
-    pre.add_argument("--store-name", type=types.text("--store-name", 1, 48),
+    pre.add_argument("--store-name", metavar="NAME", type=types.text("--store-name", 1, 48),
                      help="the store's name on an English receipt")  # fmt: skip
-    pre.add_argument("--store-name-fa", type=types.text("--store-name-fa", 1, 48),
+    pre.add_argument("--store-name-fa", metavar="NAME", type=types.text("--store-name-fa", 1, 48),
                      help="the store's Persian name on a Persian receipt")  # fmt: skip
-    pre.add_argument("--terminal-id", type=types.text("--terminal-id", 1, 8, printable=True),
+    pre.add_argument("--terminal-id", metavar="ID",
+                     type=types.text("--terminal-id", 1, 8, printable=True),
                      help="terminal id printed (default VT000001)")  # fmt: skip
-    pre.add_argument("--time", type=types.whole("--time", 0, None, "seconds"),
+    pre.add_argument("--time", metavar="SECONDS", type=types.whole("--time", 0, None, "seconds"),
                      help="when, in Unix seconds (default now; printed Jalali)")  # fmt: skip
     pre.add_argument("--json", action="store_true", help="one JSON object: the files written")
     demos = sub.add_parser("demos", help="list the named demo transactions")
