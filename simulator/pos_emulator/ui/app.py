@@ -38,8 +38,6 @@ from textual.widgets import (
     TabPane,
 )
 
-from agent.card_io.errors import CardError
-from agent.card_io.manual import manual_card
 from agent.flows import CREDIT_FLOWS
 from agent.receipt import WIDTH
 from simulator.club_server import magic
@@ -54,11 +52,10 @@ from simulator.pos_emulator.ui.devices import (
     last4,
     visual_line,
 )
+from simulator.pos_emulator.ui.keyboard import TerminalKeys
 
 FLOWS = keys.FLOWS
 CARD_KEYS = keys.CARD_KEYS
-MAX_AMOUNT_DIGITS = 12
-MAX_CARD_DIGITS = 19
 RESULT_KEYS = ("amount", "discount", "fee", "payable", "points_earned", "balance_after", "stan",
                "rrn")  # fmt: skip
 
@@ -82,7 +79,7 @@ def result_line(res):
     return " ".join(parts)
 
 
-class EmulatorApp(App):
+class EmulatorApp(TerminalKeys, App):
     TITLE = "Vafa POS emulator"
     # 80x24 and up: the left column (display, keypad, flows, card buttons) is 17 rows high;
     # the panels share the rest of the width, the log the rest of the height
@@ -410,118 +407,7 @@ class EmulatorApp(App):
     def _runner(self, action):
         return lambda: self.run_action(action)
 
-    def press(self, key, character=None):
-        """One key of the terminal; True when it meant something."""
-        if self.waiting == "confirm":
-            if key in ("enter", "escape"):
-                self.keypad.answer(key == "enter")
-                return True
-            return self._card_key(key)
-        if self.waiting == "ask":
-            if key == "enter":
-                self.keypad.answer(self.entry)
-            elif key == "escape":
-                self.keypad.answer(None)
-            elif key == "backspace":
-                self.entry = self.entry[:-1]
-            elif character and character.isalnum() and len(key) == 1:
-                self.entry += character.upper() if character.isalpha() else character
-            else:
-                return False
-            self._refresh_display()
-            return True
-        if self.keying_in():
-            return self._key_in(key)
-        if self.busy:
-            return self._card_key(key)
-        if key in FLOWS:
-            return self.choose_flow(key)
-        if key.isdigit() and len(key) == 1:
-            if len(self.entry) < MAX_AMOUNT_DIGITS and (self.entry or key != "0"):
-                self.entry += key
-            self._show_amount()
-            return True
-        if key == "backspace":
-            self.entry = self.entry[:-1]
-            self._show_amount()
-            return True
-        if key == "enter" and self.pending and self.entry:
-            key, self.pending = self.pending, None
-            return self.start_flow(key, int(self.entry))
-        if key == "escape":
-            self.entry, self.pending = "", None
-            self.display_port.show("ready")
-            self._refresh_display()
-            return True
-        return self._card_key(key)
-
-    def _key_in(self, key):
-        """While the terminal asks for a card: digits, OK (key the number in), Esc, cards."""
-        if key.isdigit() and len(key) == 1:
-            if len(self.entry) < MAX_CARD_DIGITS:
-                self.entry += key
-        elif key == "backspace":
-            self.entry = self.entry[:-1]
-        elif key == "enter" and self.entry:
-            try:
-                card = manual_card(self.entry)
-            except CardError as e:
-                self._event(f"key in: {e}")  # says what is wrong, never the number
-                self.notify(f"Key in: {e}", severity="warning", timeout=5)
-                return True
-            self.entry = ""
-            self.slot.key_in(card)
-        elif key == "escape":
-            self.entry = ""
-            self.slot.cancel()  # stops the wait for a card
-        else:
-            return self._card_key(key)
-        self._refresh_display()
-        return True
-
-    def _show_amount(self):
-        self.display_port.show("amount", amount=int(self.entry or 0))
-        self._refresh_display()
-
-    def _card_key(self, key):
-        if key in CARD_KEYS:
-            self.card_action(CARD_KEYS[key])
-            return True
-        if key in ("up", "down"):
-            step = 1 if key == "down" else -1
-            self.selected = (self.selected + step) % len(self.names)
-            self.action_panel("cards")
-            self._refresh_cards()
-            return True
-        return False
-
-    def card_action(self, action):
-        name = self.names[self.selected]
-        if action == "insert":
-            self.slot.insert(name)
-        elif action == "tap":
-            self.slot.insert(name, tap=True)
-        elif action == "swipe":
-            self.slot.swipe(name)
-        else:
-            self.slot.pull_out()
-        self._refresh_cards()
-
-    def choose_card(self, name):
-        """Select a card by name (as Up / Down would)."""
-        self.selected = self.names.index(name)
-        self._refresh_cards()
-
     # -- flows -----------------------------------------------------------------------------
-
-    def choose_flow(self, key):
-        if not FLOWS[key][2]:  # needs no amount
-            return self.start_flow(key, None)
-        if self.entry:
-            return self.start_flow(key, int(self.entry))
-        self.pending = key
-        self._show_amount()
-        return True
 
     def _call(self, key, amount):
         """The engine call for a flow, or None (logged) when it cannot run."""
