@@ -226,12 +226,10 @@ CREATE INDEX IF NOT EXISTS cards_last4 ON cards(last4);
 CREATE INDEX IF NOT EXISTS txns_created ON txns(created_at);
 CREATE INDEX IF NOT EXISTS txns_merchant ON txns(merchant_id, created_at);
 CREATE INDEX IF NOT EXISTS txns_original ON txns(original_id) WHERE original_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS requests_txn ON requests(txn_id) WHERE txn_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS settlements_txn ON settlements(txn_id);
 CREATE INDEX IF NOT EXISTS settlements_created ON settlements(created_at);
 CREATE INDEX IF NOT EXISTS outbox_txn ON outbox(txn_id);
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox(created_at);
-CREATE INDEX IF NOT EXISTS recon_txn ON recon_items(txn_id);
 """
 
 
