@@ -222,3 +222,17 @@ def test_the_terminal_is_told_who_reorders_persian(terminal, mode, start):
     app._terminal_mode(0)
     app._terminal_mode(1)
     assert driver.written == [start, "\x1b[8h"]  # implicit (the terminal's default) on exit
+
+
+def test_docs_list_every_key():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs/testing.md").read_text()
+    section = doc[doc.index("## The interactive emulator") :]
+    section = section[: section.index("### Cards, keyed-in numbers")]
+    for keys_, _action, _label, _what, _shown in keys.KEYS:
+        for name in keys.key_names(keys_).split(", "):
+            shown = name if len(name) > 1 or name == "?" else f"`{name}`"
+            if name[0] == "F" and name[1:].isdigit():
+                shown = "F1 .. F9"
+            assert shown in section, name
