@@ -7,6 +7,17 @@ agent.protocol (or this module) does not pull it in. CPython entry points call i
 from agent.protocol import crypto
 from agent.protocol.errors import CryptoError
 
+_LIB = []  # (Cipher, AES, ECB, CBC, CMAC) once the first cipher is made
+
+
+def _lib():
+    if not _LIB:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        from cryptography.hazmat.primitives.cmac import CMAC
+
+        _LIB.append((Cipher, algorithms.AES, modes.ECB, modes.CBC, CMAC))
+    return _LIB[0]
+
 
 class CryptographyAES:
     """One AES key. encrypt_block and decrypt_block (ECB) take and return 16 bytes; the
@@ -19,18 +30,16 @@ class CryptographyAES:
     """
 
     def __init__(self, key):
-        from cryptography.hazmat.primitives.ciphers import algorithms
-
         if len(key) != 16 and len(key) != 32:
             raise CryptoError(f"AES key must be 16 or 32 bytes, got {len(key)}")
-        self._algorithm = algorithms.AES(bytes(key))
+        self._lib = _lib()
+        self._algorithm = self._lib[1](bytes(key))
         self._enc = None
         self._dec = None
 
     def _ecb(self):
-        from cryptography.hazmat.primitives.ciphers import Cipher, modes
-
-        return Cipher(self._algorithm, modes.ECB())
+        cipher, _, ecb, _, _ = self._lib
+        return cipher(self._algorithm, ecb())
 
     def encrypt_block(self, block):
         if len(block) != 16:
@@ -53,22 +62,18 @@ class CryptographyAES:
         return self._enc.update(bytes(data))
 
     def cbc_encrypt(self, iv, data):
-        from cryptography.hazmat.primitives.ciphers import Cipher, modes
-
-        ctx = Cipher(self._algorithm, modes.CBC(bytes(iv))).encryptor()
+        cipher, _, _, cbc, _ = self._lib
+        ctx = cipher(self._algorithm, cbc(bytes(iv))).encryptor()
         return ctx.update(bytes(data)) + ctx.finalize()
 
     def cbc_decrypt(self, iv, data):
-        from cryptography.hazmat.primitives.ciphers import Cipher, modes
-
-        ctx = Cipher(self._algorithm, modes.CBC(bytes(iv))).decryptor()
+        cipher, _, _, cbc, _ = self._lib
+        ctx = cipher(self._algorithm, cbc(bytes(iv))).decryptor()
         return ctx.update(bytes(data)) + ctx.finalize()
 
     def cmac(self, data):
         """RFC 4493 AES-CMAC, the full 16 bytes (OpenSSL's)."""
-        from cryptography.hazmat.primitives.cmac import CMAC
-
-        mac = CMAC(self._algorithm)
+        mac = self._lib[4](self._algorithm)
         mac.update(bytes(data))
         return mac.finalize()
 

@@ -11,6 +11,9 @@ CMAC is OpenSSL's (see mac_of). Keys of a KSN:
 import hmac
 from collections import OrderedDict
 
+from cryptography.hazmat.primitives.ciphers import algorithms
+from cryptography.hazmat.primitives.cmac import CMAC
+
 from agent.protocol import crypto, dukpt
 from agent.protocol.errors import ProtocolError
 from simulator.club_server import wire
@@ -107,9 +110,6 @@ def mac_of(key, data):
     is then an implementation independent of the terminal's, so every exchange in the tests
     checks one against the other (and it is faster: one call instead of a Python loop).
     """
-    from cryptography.hazmat.primitives.ciphers import algorithms
-    from cryptography.hazmat.primitives.cmac import CMAC
-
     cmac = CMAC(algorithms.AES(key))
     cmac.update(data[:-MAC_LEN])
     return cmac.finalize()[:MAC_LEN]

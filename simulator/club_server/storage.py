@@ -238,7 +238,8 @@ class StorageError(RuntimeError):
 
 
 def _dict_row(cursor, row):
-    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+    # dict(zip(...)): about half the cost of a dict comprehension over the description
+    return dict(zip([d[0] for d in cursor.description], row))
 
 
 class Storage:
@@ -534,11 +535,12 @@ class Storage:
     def add_txn(self, **values):
         txn_id = self._insert("txns", values)
         rrn = f"{txn_id:012d}"
-        self._run(
-            "UPDATE txns SET rrn = ?, auth_code = ? WHERE id = ?",
+        # the row as it is now, without a SELECT of its own (all rows fetched: the statement
+        # is run to its end before the COMMIT)
+        return self._all(
+            "UPDATE txns SET rrn = ?, auth_code = ? WHERE id = ? RETURNING *",
             (rrn, f"{txn_id % 1000000:06d}", txn_id),
-        )
-        return self.txn(txn_id)
+        )[0]
 
     def txn(self, txn_id):
         return self._one("SELECT * FROM txns WHERE id = ?", (txn_id,))
