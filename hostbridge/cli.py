@@ -386,7 +386,8 @@ def serve(args):
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
-    finally:
+    finally:  # the requests in progress finish (answered and logged), within the read timeout
+        server.wait_idle(args.read_timeout)
         server.server_close()
         client.close()
     return EXIT_OK

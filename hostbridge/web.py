@@ -158,6 +158,8 @@ class BridgeServer(ThreadingHTTPServer):
         self.max_connections = max_connections
         self.open_connections = 0
         self.refused = 0
+        self._requests = 0  # requests whose line has arrived and whose answer is not logged
+        self._idle = threading.Condition()
         self._count = threading.Lock()
         self._busy = _raw_answer(
             503,
@@ -184,6 +186,21 @@ class BridgeServer(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self._leave()
+
+    def begin_request(self):
+        with self._idle:
+            self._requests += 1
+
+    def end_request(self):
+        with self._idle:
+            self._requests -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, seconds):
+        """After serve_forever: let the requests in progress finish (their answers written and
+        logged) for up to `seconds`; idle keep-alive connections are not waited for."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._requests == 0, seconds)
 
     def _leave(self):
         with self._count:
@@ -223,6 +240,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.rfile.close()  # the makefile() reader: replaced by one with a deadline
         self.reader = _DeadlineReader(self.connection, Deadline(self.server.read_timeout))
         self.rfile = io.BufferedReader(self.reader)
@@ -234,14 +252,21 @@ class Handler(BaseHTTPRequestHandler):
         self._status = self._started = None
         self._sent = 0
         self._unread = False  # a body the answer came before: the connection must close
-        super().handle_one_request()
-        if self._status is not None and self.server.access is not None:
-            seconds = time.monotonic() - (self._started or time.monotonic())
-            self.server.access(self.client_address[0], getattr(self, "requestline", ""),
-                               self._status, self._sent, seconds)  # fmt: skip
+        self._begun = False  # the request line arrived: a stop waits for its answer and log
+        try:
+            super().handle_one_request()
+            if self._status is not None and self.server.access is not None:
+                seconds = time.monotonic() - (self._started or time.monotonic())
+                self.server.access(self.client_address[0], getattr(self, "requestline", ""),
+                                   self._status, self._sent, seconds)  # fmt: skip
+        finally:
+            if self._begun:
+                self.server.end_request()
 
     def parse_request(self):
         self._started = time.monotonic()
+        self._begun = True
+        self.server.begin_request()
         ok = super().parse_request()
         if ok:
             lengths = self.headers.get_all("Content-Length", ())
@@ -309,10 +334,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        # head and body in one write: two small writes on a kept-alive connection would wait
+        # for the client's delayed ACK (Nagle), ~40 ms an answer
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(data)
+            self._headers_buffer.append(data)
             self._sent = len(data)
+        self.flush_headers()
 
     def _refused(self, path, public):
         """Whether the origin or the token refuses this request; if so its answer is sent."""

@@ -83,6 +83,19 @@ def test_one_connection_carries_many_requests(bridge):
     conn.close()
 
 
+def test_answers_on_a_kept_connection_do_not_wait_for_delayed_acks(bridge):
+    # an answer written in two pieces waits ~40 ms each for the client's delayed ACK (Nagle):
+    # 50 answers took 2.3 s so; written at once, with TCP_NODELAY, about 25 ms
+    server = bridge()
+    conn = connection(server)
+    ask(conn, "GET", "/health")
+    start = time.monotonic()
+    for _ in range(50):
+        assert ask(conn, "GET", "/health")[0] == 200
+    assert time.monotonic() - start < 1.0
+    conn.close()
+
+
 def test_an_idle_keep_alive_connection_is_closed_at_the_read_timeout(bridge):
     server = bridge(read_timeout=0.5)
     with socket.create_connection(("127.0.0.1", server.server_port), timeout=5) as sock:
@@ -189,14 +202,16 @@ def test_the_access_log_has_a_line_per_answer_and_never_the_token(bridge):
     parsed = [CLF.match(line) for line in lines]
     assert all(parsed), lines
     seen = [(m[1], m[2]) for m in parsed]
-    assert seen == [
+    # the 503 is written by the accepting thread: its place among the others may vary
+    assert seen.count(("-", "503")) == 1 and len(seen) == 5
+    assert [entry for entry in seen if entry[1] != "503"] == [
         ("GET /\\x1b[31mred HTTP/1.1", "404"),  # a terminal escape is not written as it is
         ("GET /health HTTP/1.1", "200"),
-        ("-", "503"),
         ("POST /sale HTTP/1.1", "400"),
         ("POST /sale HTTP/1.1", "401"),
     ]
-    assert int(parsed[1][3]) > 0  # the bytes of the body sent
+    health = next(m for m in parsed if m[1] == "GET /health HTTP/1.1")
+    assert int(health[3]) > 0  # the bytes of the body sent
     assert not any(TOKEN in line or "Bearer" in line for line in lines)
 
 
