@@ -7,6 +7,7 @@ the club credit's name is a failure here."""
 
 import doctest
 import json
+import socket
 import threading
 import time
 
@@ -172,3 +173,29 @@ def test_the_document_is_served_once_built(served):
 @pytest.mark.parametrize("module", [openapi, webbody, webguard, client_module])
 def test_the_doctests_of_the_bridge_modules(module):
     assert doctest.testmod(module).failed == 0
+
+
+def test_unreachable_and_refused_answers_match_the_document(tmp_path, served):
+    _base, check, _emu = served
+    client = EcrClient(str(tmp_path / "no-such-tty"))
+    server = make_server(client, port=0, max_connections=1)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        status, body, _ = call(base, "/balance", {})
+        assert status == 502 and body["sent"] is False
+        assert check.errors("/balance", "POST", 502, body) == []
+        deadline = time.monotonic() + 3
+        while server.open_connections and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=5) as held:
+            held.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            held.recv(4096)  # answered: the one connection is held open (keep-alive)
+            status, body, _ = call(base, "/balance", {})
+        assert status == 503 and check.errors("/balance", "POST", 503, body) == []
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+        client.close()

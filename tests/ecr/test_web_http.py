@@ -288,3 +288,11 @@ def test_serve_beyond_loopback_needs_a_token(tmp_path):
     err = proc.stderr.read()
     assert '"POST /sale HTTP/1.1" 401' in err and '"POST /sale HTTP/1.1" 400' in err
     assert TOKEN not in err and "Traceback" not in err
+
+
+def test_an_access_log_that_cannot_be_opened_is_one_line(tmp_path):
+    where = str(tmp_path / "no-such-folder" / "access.log")
+    done = _serve("--listen", "127.0.0.1:0", "--access-log", where)
+    _out, err = done.communicate(timeout=60)
+    assert done.returncode == 2 and f"--access-log {where}" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
