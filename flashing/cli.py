@@ -310,12 +310,12 @@ def _kit(args, keys):
     return kit
 
 
-def _check_model(args, bundle, device):
-    """The bundle's model against the model the device runs (its active bundle): a technician
+def _check_model(args, bundle, runs):
+    """The bundle's model against `runs`, the model the device runs (its active bundle;
+    installer.device_model, None without one): a technician
     who flashes another model's drivers finds out before anything is staged. A device without
     a bundle takes any model; --change-model accepts the change."""
     built_for = bundle.manifest.get("model")
-    runs = installer.device_model(device)
     if runs is None or runs == built_for or args.change_model:
         return runs
     raise ModelMismatch(
@@ -332,7 +332,7 @@ def do_install(args, keys):
     device = _device(args)
     runs = None if args.change_model else installer.device_model(device)
     bundle = _bundle(args, keys, given, runs)
-    _check_model(args, bundle, device)
+    _check_model(args, bundle, runs)
     if kit is None:
         made = provision.demo_kit(keys, club_port=args.club_port)
         kit = provision.write_kit(made, TERMINALS_DIR / made["config"]["terminal_id"])
