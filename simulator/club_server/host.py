@@ -47,9 +47,10 @@ class Outcome:
         self.summary = summary  # for the log line; never a card number
 
 
-def respond(request_message, code, reply=None):
-    """The response to a request: the echoed fields, field 39 and what the reply adds."""
-    out = wire.response_skeleton(request_message)
+def respond(request_message, code, reply=None, checked=False):
+    """The response to a request: the echoed fields, field 39 and what the reply adds
+    (checked: the request passed wire.check_format)."""
+    out = wire.response_skeleton(request_message, checked)
     out["39"] = code
     if reply is not None:
         if out["t"] == "0110" and code == "00" and reply.txn is not None:
@@ -139,7 +140,7 @@ class Host:
                     "handler failed: terminal %s MTI %s STAN %s", terminal_id, msg["t"], msg["11"]
                 )
                 reply = Reply("96", record=False)
-        response = respond(msg, reply.code, reply)
+        response = respond(msg, reply.code, reply, checked=True)
         if reply.record:
             txn_id = reply.txn["id"] if reply.txn is not None else None
             store.save_request(

@@ -9,6 +9,10 @@ then the cache is dropped. Writes through this connection to those tables drop i
 rollbacks (a rolled-back write may have touched a cached row: the terminal's KSN counter).
 The terminal row's last_counter is kept up to date in the cache by set_last_counter.
 
+Within one request (in_savepoint) a card or member row read once is not read again (a 0220
+reads its card and member three times: its tier, its SMS notice, the card check) until a
+write to cards or members.
+
 Everything else is Storage's: SQL lives there.
 """
 
@@ -19,6 +23,7 @@ from contextlib import contextmanager
 from simulator.club_server.storage import Storage
 
 STATIC_TABLES = frozenset(("terminals", "merchants", "programs", "products", "settings"))
+REQUEST_TABLES = frozenset(("cards", "members"))  # rows remembered within one request
 
 
 class ServerStorage(Storage):
@@ -26,6 +31,7 @@ class ServerStorage(Storage):
         self._static = {}
         self._terminals_by_id = {}
         self._data_version = None
+        self._memo = None  # {(table, id): row} inside in_savepoint
         super().__init__(path, synchronous, timeout)
         if not autocheckpoint:  # a Checkpointer thread does it (database.py)
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -52,6 +58,7 @@ class ServerStorage(Storage):
     def in_savepoint(self, fn, *args):
         """fn(self, *args) inside a savepoint: an exception undoes fn's work only."""
         self._conn.execute("SAVEPOINT request")
+        self._memo = {}
         try:
             result = fn(self, *args)
         except BaseException:
@@ -59,6 +66,8 @@ class ServerStorage(Storage):
             self._conn.execute("RELEASE request")
             self.forget_static()
             raise
+        finally:
+            self._memo = None
         self._conn.execute("RELEASE request")
         return result
 
@@ -73,6 +82,17 @@ class ServerStorage(Storage):
                 yield self
         except BaseException:
             self.forget_static()
+            raise
+
+    @contextmanager
+    def savepoint(self):
+        """Storage.savepoint; rows remembered inside one that is rolled back are forgotten."""
+        try:
+            with super().savepoint():
+                yield self
+        except BaseException:
+            if self._memo:
+                self._memo.clear()
             raise
 
     def _check_version(self):
@@ -131,17 +151,45 @@ class ServerStorage(Storage):
         # a copy: callers merge it into dicts of their own, but never share ours
         return dict(self._cached(("settings",), lambda: super(ServerStorage, self).settings()))
 
+    def _remembered(self, key, load):
+        memo = self._memo
+        if memo is None:
+            return load()
+        try:
+            return memo[key]
+        except KeyError:
+            row = memo[key] = load()
+            return row
+
+    def card(self, card_id):
+        return self._remembered(("card", card_id), lambda: super(ServerStorage, self).card(card_id))
+
+    def card_by_hash(self, pan_hash):
+        row = super().card_by_hash(pan_hash)
+        if row is not None and self._memo is not None:
+            self._memo[("card", row["id"])] = row
+        return row
+
+    def member(self, member_id):
+        return self._remembered(
+            ("member", member_id), lambda: super(ServerStorage, self).member(member_id)
+        )
+
     # -- writes that touch cached rows --------------------------------------------------------
 
     def _insert(self, table, values):
-        if table in STATIC_TABLES:
-            self.forget_static()
+        self._written(table)
         return super()._insert(table, values)
 
     def _update(self, table, key, key_value, values):
+        self._written(table)
+        super()._update(table, key, key_value, values)
+
+    def _written(self, table):
         if table in STATIC_TABLES:
             self.forget_static()
-        super()._update(table, key, key_value, values)
+        elif table in REQUEST_TABLES and self._memo:
+            self._memo.clear()
 
     def put_setting(self, key, value):
         self.forget_static()

@@ -238,8 +238,7 @@ class StorageError(RuntimeError):
 
 
 def _dict_row(cursor, row):
-    # dict(zip(...)): about half the cost of a dict comprehension over the description
-    return dict(zip([d[0] for d in cursor.description], row))
+    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
 
 
 class Storage:

@@ -217,23 +217,25 @@ def parse_original(f90):
     return f90[:4], f90[4:10], f90[10:20]
 
 
-def response_skeleton(request):
+def response_skeleton(request, checked=False):
     """The response MTI and the fields it echoes from `request` (the E cells of
     docs/protocol.md 2.1), those present and well formed: a 30 answer to a malformed request
     echoes what it can. A refusal (30, 63, 03, 94, 96) is this plus field 39, and then 53 and
     the MAC: a refused 0500 has no totals, so its 0510 has its MAC in 64, as has an 0810 to an
-    0800 without a usable field 70."""
+    0800 without a usable field 70. checked=True: the request passed check_format, so every
+    field is well formed and is echoed without checking it again."""
     response_mti = RESPONSE[request["t"]]
     out = {"t": response_mti}
     for key in ECHO[response_mti]:
         value = request.get(key)
         if value is None:
             continue
-        try:
-            _check_chars(key, value)
-        except FormatError:
-            continue
-        if VAFA_SPEC[key]["len_type"] == 0 and len(value) != VAFA_SPEC[key]["max_len"]:
-            continue
+        if not checked:
+            try:
+                _check_chars(key, value)
+            except FormatError:
+                continue
+            if VAFA_SPEC[key]["len_type"] == 0 and len(value) != VAFA_SPEC[key]["max_len"]:
+                continue
         out[key] = value
     return out

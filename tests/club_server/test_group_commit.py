@@ -205,3 +205,29 @@ def test_a_rolled_back_request_does_not_leave_its_counter_in_the_cache(db_path, 
         assert t.authorize("000000", 100_000, CARD_A)[1].code == "96"
         monkeypatch.undo()
         assert server.call(_counter_in_a_transaction) == before
+
+
+def test_within_a_request_a_card_is_read_once_until_it_is_written(db_path):
+    from simulator.club_server.server_storage import ServerStorage
+
+    store = ServerStorage(db_path)
+    statements = []
+    store._conn.set_trace_callback(statements.append)
+
+    def request(s):
+        first, again = s.card(1), s.card(1)
+        s.update_card(1, status="blocked")
+        return first, again, s.card(1)
+
+    try:
+        store.begin()
+        first, again, after = store.in_savepoint(request)
+        store.rollback()
+        outside = [store.card(1), store.card(1)]  # no request: every read is a read
+    finally:
+        store.close()
+    reads = [s for s in statements if s.startswith("SELECT * FROM cards WHERE id")]
+    assert first["status"] != "blocked" and again is first
+    assert after["status"] == "blocked"
+    assert len(reads) == 2 + 2
+    assert outside[0]["status"] == first["status"]  # the rollback undid the write
