@@ -32,7 +32,8 @@ def test_every_screen_fits_the_display():
 def test_screen_values():
     lines = render("payable", {"amount": 1200000, "discount": 120000, "fee": 0, "payable": 1080000})
     assert lines == ["Amount 1,200,000", "Discount 120,000", "Fee 0", "PAY 1,080,000"]
-    assert render("approved", {"payable": 5})[2] == "Points "  # None shows blank
+    assert render("approved", {"payable": 5})[2] == ""  # a line whose values were not given
+    assert render("approved", {"payable": 5, "points": 0})[2] == "Points 0"  # zero shows
     assert render("no_such_screen") == ["no_such_screen", "", "", ""]
     shown = []
     TextDisplay(shown.append).show("bank", payable=1000)
