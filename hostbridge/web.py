@@ -253,6 +253,7 @@ class Handler(BaseHTTPRequestHandler):
         self._sent = 0
         self._unread = False  # a body the answer came before: the connection must close
         self._begun = False  # the request line arrived: a stop waits for its answer and log
+        self.headers = None  # not the previous request's, should this one's line be refused
         try:
             super().handle_one_request()
             if self._status is not None and self.server.access is not None:
@@ -342,7 +343,7 @@ class Handler(BaseHTTPRequestHandler):
             self._sent = len(data)
         self.flush_headers()
 
-    def _refused(self, path, public):
+    def _refused(self, public):
         """Whether the origin or the token refuses this request; if so its answer is sent."""
         guard = self.server.guard
         if not guard.origin_ok(self.headers.get("Origin"), self.headers.get("Host", ""),
@@ -359,17 +360,22 @@ class Handler(BaseHTTPRequestHandler):
             return True
         return False
 
+    @property
+    def route(self):
+        """The request's path without its query string (the bridge takes none)."""
+        return self.path.partition("?")[0]
+
     def _wrong_path_or_method(self):
         """404 naming every endpoint, or 405 with Allow: whether this path and method can
         never be served (then the answer is sent)."""
-        allowed = METHODS.get(self.path)
+        allowed = METHODS.get(self.route)
         if allowed is None:
             self._reply(404, {"error": f"no such endpoint: {self.path[:100]}",
                               "endpoints": ENDPOINTS})  # fmt: skip
             return True
         if self.command not in allowed:
             allow = ", ".join((*allowed, "OPTIONS"))
-            self._reply(405, {"error": f"{self.path} answers {allow}, not {self.command}"},
+            self._reply(405, {"error": f"{self.route} answers {allow}, not {self.command}"},
                         {"Allow": allow})  # fmt: skip
             return True
         return False
@@ -379,7 +385,7 @@ class Handler(BaseHTTPRequestHandler):
         if origin is None or not self.server.guard.cors_origin(origin):
             self._reply(403, {"error": "origin not allowed"})
             return
-        allowed = METHODS.get(self.path, ("GET", "POST"))
+        allowed = METHODS.get(self.route, ("GET", "POST"))
         self.send_response(204)
         self.send_header("Access-Control-Allow-Origin", origin)
         self.send_header("Access-Control-Allow-Methods", ", ".join((*allowed, "OPTIONS")))
@@ -393,13 +399,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self):
-        if self._wrong_path_or_method() or self._refused(self.path, public=True):
+        if self._wrong_path_or_method() or self._refused(public=True):
             return
-        if self.path == "/health":
+        if self.route == "/health":
             busy = self.server.lock.locked()
             self._reply(200, {"ok": True, "port": self.server.label, "busy": busy})
             return
-        data, kind = self.server.pages[self.path]
+        data, kind = self.server.pages[self.route]
         headers = PAGE_HEADERS if kind.startswith("text/html") else {}
         self._reply(200, None, headers, data=data, kind=kind)
 
@@ -411,9 +417,9 @@ class Handler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_PATCH = _not_allowed
 
     def do_POST(self):
-        if self._wrong_path_or_method() or self._refused(self.path, public=False):
+        if self._wrong_path_or_method() or self._refused(public=False):
             return
-        route = ROUTES[self.path]
+        route = ROUTES[self.route]
         kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if kind != "application/json":
             self._reply(415, {"error": "Content-Type must be application/json"})

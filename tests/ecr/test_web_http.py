@@ -162,6 +162,7 @@ def test_the_404_lists_every_endpoint(bridge):
         assert status == 404 and body["endpoints"] == ENDPOINTS
     for endpoint in ("GET /", "GET /openapi.json", "GET /health", "POST /sale", "POST /topup"):
         assert endpoint in ENDPOINTS
+    assert ask(conn, "GET", "/health?probe=1")[0] == 200  # a query string is not the path
     conn.close()
 
 
