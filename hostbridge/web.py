@@ -213,7 +213,8 @@ class BridgeServer(ThreadingHTTPServer):
         self.refused += 1
         if self.access is not None:
             with contextlib.suppress(OSError):
-                self.access(request.getpeername()[0], "", 503, len(self._busy), 0.0)
+                body = len(self._busy) - self._busy.index(b"\r\n\r\n") - 4
+                self.access(request.getpeername()[0], "", 503, body, 0.0)
         with contextlib.suppress(OSError):
             request.setblocking(False)
             with contextlib.suppress(BlockingIOError):
