@@ -25,7 +25,7 @@ from agent.card_io.apdu import ApduChannel
 from agent.card_io.clubcard import LIFE_LOCKED, TAG_PAN, ClubCardSession, check_pan
 from agent.card_io.errors import CardError, CardRemoved, ReaderError
 from agent.ports import mask_pan
-from simulator.cards import personas
+from simulator.cards import catalogue, personas
 from simulator.cards.vpcd import DEFAULT_HOST, DEFAULT_PORT, VpcdCard
 from vafa import args as types
 
@@ -61,7 +61,9 @@ def add_arguments(parser):
 
     p = sub.add_parser("emulate", help="insert a virtual card into pcscd (vpcd) until Ctrl-C")
     who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--persona", choices=list(personas.PERSONAS), help="which virtual card")
+    who.add_argument("--persona", choices=catalogue.chip_names(), metavar="NAME",
+                     help="which virtual card: a name `vafa card personas` lists, with a chip; "
+                          "e.g. active, member-b, magic-05")  # fmt: skip
     who.add_argument("--pan", type=_pan, help="an issued card with this number (test keys)")
     p.add_argument(
         "--vpcd",
@@ -110,10 +112,18 @@ def run(args):
 
 
 def cmd_personas(args):
+    """Every card name (simulator/cards/catalogue.py): the chip personas with their chip data,
+    then the other names the emulator and scenarios take (read like `active`)."""
     rows = []
-    for name, (pan, expiry, program, _holder, behaviour, what) in personas.PERSONAS.items():
-        rows.append({"persona": name, "card": pan, "expiry": expiry, "program": program,
-                     "behaviour": behaviour, "what": what})  # fmt: skip
+    for name, entry in catalogue.catalogue().items():
+        expiry, program, behaviour = None, None, None
+        if name in personas.PERSONAS:
+            _pan, expiry, program, _holder, behaviour, _what = personas.PERSONAS[name]
+        elif entry.chip is not None:
+            expiry, program, behaviour = personas.DEFAULT_EXPIRY, "standard", "issued"
+        rows.append({"persona": name, "card": entry.number, "kind": entry.kind,
+                     "expiry": expiry, "program": program, "behaviour": behaviour,
+                     "what": entry.what})  # fmt: skip
     if args.json:
         _dump(rows)
         return EXIT_OK
@@ -128,7 +138,7 @@ def cmd_personas(args):
 def cmd_emulate(args):
     host, port = args.vpcd
     if args.persona:
-        card, label = personas.make_card(args.persona), args.persona
+        card, label = catalogue.catalogue()[args.persona].chip(), args.persona
     else:
         card, label = personas.issued_card(args.pan), "issued"
     shown = mask_pan(card.pan()) if TAG_PAN in card.data else "(blank)"

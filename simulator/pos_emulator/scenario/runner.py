@@ -30,6 +30,7 @@ from pathlib import Path
 
 from agent.card_io.clubcard import ClubCardReader
 from agent.ports import Card, ScriptedKeypad
+from simulator.cards import catalogue
 from simulator.cards import personas as chip
 from simulator.cards.slots import InProcessSlot
 from simulator.club_server import seed
@@ -66,11 +67,8 @@ class StepFailed(Exception):
 
 
 def persona_number(name):
-    if name in PERSONAS:
-        return PERSONAS[name][1]
-    if name in chip.PERSONAS:
-        return chip.PERSONAS[name][0]
-    return None
+    """The card number of a card name (simulator/cards/catalogue.py), None for blank."""
+    return catalogue.number(name)
 
 
 def card_entry(persona, number, entry=None):

@@ -178,10 +178,11 @@ def _text_list(where, key, value):
 
 
 def card_names():
-    from simulator.cards import personas as chip
-    from simulator.pos_emulator.terminal import PERSONAS
+    """The card names a `card:` step takes: those of simulator/cards/catalogue.py, the names
+    `vafa card personas` lists and the emulator's card list shows."""
+    from simulator.cards import catalogue
 
-    return sorted(set(PERSONAS) | set(chip.PERSONAS))
+    return sorted(catalogue.names())
 
 
 def _card(where, value):

@@ -26,9 +26,7 @@ from agent.ports import Card
 from agent.printing.bidi import display as shaped_visual
 from agent.printing.bidi import paragraph_rtl
 from agent.printing.shaping import has_rtl
-from simulator.cards import personas
-from simulator.club_server import magic, outcomes, seed
-from simulator.pos_emulator.terminal import PERSONAS as TERMINAL_PERSONAS
+from simulator.cards import catalogue, personas
 
 SWIPE = "021"
 WAIT_MS = 120_000  # how long the keypad waits for OK / Cancel
@@ -38,27 +36,11 @@ def _issued(pan):
     return lambda: personas.issued_card(pan)
 
 
-def _persona(name):
-    return lambda: personas.make_card(name)
-
-
 def card_catalogue():
-    """name -> (what it is, card number or None, chip factory or None), in display order: the
-    virtual chip cards of simulator/cards/personas.py, more seeded club cards, the bank card
-    (magnetic stripe only), and the magic cards of the club's outcome table (magic-05 ...)."""
-    cards = {}
-    for name in personas.NAMES:
-        pan, _exp, _prog, _holder, _behaviour, what = personas.PERSONAS[name]
-        cards[name] = (what, pan, _persona(name))
-    for name in ("member-b", "new-member", "other-store", "stock", "unknown"):
-        what, pan, _entry = TERMINAL_PERSONAS[name]
-        cards[name] = (what, pan, _issued(pan))
-    cards["bank"] = (TERMINAL_PERSONAS["bank"][0], seed.BANK_CARD_A, None)
-    for row in magic.cards():
-        code = row["card"][len(outcomes.MAGIC_CARD_PREFIX) : -1]
-        cards[f"magic-{code}"] = ("magic card: " + magic.describe(row), row["card"],
-                                  _issued(row["card"]))  # fmt: skip
-    return cards
+    """name -> (what it is, card number or None, chip factory or None), in display order:
+    every card name of simulator/cards/catalogue.py (the chip personas, more seeded club cards,
+    the bank card with a stripe only, the magic cards), the names `vafa card` and scenarios use."""
+    return {name: (e.what, e.number, e.chip) for name, e in catalogue.catalogue().items()}
 
 
 def keyed_name(pan):
