@@ -151,6 +151,7 @@ class Terminal:
                 "terminal_id": terminal_id,
                 "merchant_id": merchant_id,
                 "merchant_name": merchant_name,
+                "merchant_name_fa": seed.MERCHANTS.get(merchant_id, ("", ""))[1],
                 "storage_key": bytes(range(16)),
                 "timeout_ms": 5000,
             },
