@@ -27,6 +27,7 @@ from flashing.bundle import Bundle
 from flashing.device import VirtualDevice
 from hostbridge.client import EcrClient
 from hostbridge.link import Timers
+from simulator.cards import catalogue
 from simulator.cards import personas as chip
 from simulator.cards.vpcd import VpcdCard
 from simulator.club_server import seed
@@ -38,7 +39,7 @@ from simulator.fil.endpoints import (
     StripeEndpoint,
 )
 from simulator.pos_emulator.scenario.runner import card_entry, persona_number
-from simulator.pos_emulator.terminal import ENROLLMENT, PERSONAS
+from simulator.pos_emulator.terminal import ENROLLMENT
 
 HEAP = 512 * 1024  # -X heapsize, the whole Python heap (threads share it); one sale needs ~440 KB
 MAIN = ".fil_main.py"
@@ -102,10 +103,9 @@ class CardSlot:
                 raise ValueError(f"card {persona!r} is a chip card only: it cannot be swiped")
             self.stripe.present(build_track2(number, step.get("expiry")))
             return
-        if persona in chip.PERSONAS:
-            self.insert(chip.make_card(persona))
-        elif persona in PERSONAS and PERSONAS[persona][2] == "051":
-            self.insert(chip.issued_card(PERSONAS[persona][1]))
+        card = catalogue.catalogue().get(persona) if persona else None  # one list of names
+        if card is not None and card.chip is not None:
+            self.insert(card.chip())
         elif persona is None and step.get("number"):
             self.insert(chip.issued_card(step["number"]))
         else:
