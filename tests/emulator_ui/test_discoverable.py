@@ -236,3 +236,26 @@ def test_docs_list_every_key():
             if name[0] == "F" and name[1:].isdigit():
                 shown = "F1 .. F9"
             assert shown in section, name
+
+
+def test_enrollment_answers_take_letters_that_are_also_card_keys(terminal):
+    async def scenario():
+        app = EmulatorApp(terminal, lang="en")
+        async with app.run_test(size=SMALL) as pilot:
+            app.choose_card("stock")  # unissued: the first purchase enrolls it
+            await pilot.press("i", *"50000", "f4")
+            typed = []
+            for answer in ("09121112233", "F", "19900321", "4"):
+                await until(pilot, lambda: app.waiting == "ask")
+                await pilot.press("t", "p")  # letters of the answer here, not tap / pull out
+                typed.append((app.entry, app.slot.tapped, app.slot.inside))
+                await pilot.press("backspace", "backspace", *answer.lower(), "enter")
+                await until(pilot, lambda: app.waiting != "ask" or not app.entry)
+            await until(pilot, lambda: not app.busy)
+        return app, typed
+
+    app, typed = asyncio.run(scenario())
+    assert typed == [("TP", False, "stock")] * 4
+    assert app.lines[0] == "APPROVED"
+    assert app.slot.inside == "stock"  # "i" inserted it once; typed letters moved no card
+    assert "result: cash approved (00)" in "\n".join(app.event_lines)
