@@ -78,8 +78,9 @@ def add_arguments(parser):
     add("--ui-lang", choices=("fa", "en"), default="fa",
         help="interactive UI: the display's and receipts' language (default fa)")  # fmt: skip
     add("--ui-bidi", choices=("visual", "logical"), default="visual",
-        help="interactive UI: draw Persian shaped and reordered (visual, for terminals without "
-             "bidi) or as logical text for terminals that reorder (default visual)")  # fmt: skip
+        help="interactive UI: draw Persian shaped and reordered, asking a terminal with bidi "
+             "of its own not to reorder it again (visual, the default), or as logical text for "
+             "a terminal that reorders (docs/testing.md \"Persian on a terminal\")")  # fmt: skip
     add("--scenario", nargs="+", metavar="FILE",
         help="run YAML scenarios (files or folders, docs/testing.md \"Scenarios\") headless; "
              "exit 1 when an expectation fails, 2 when a file is malformed")  # fmt: skip

@@ -117,7 +117,7 @@ class EmulatorApp(TerminalKeys, App):
         self.screen_id = None
         self.receipts = []  # receipts printed, logical lines
         self.event_lines = []  # the log's lines
-        self.entry = ""  # digits typed (amount, or an enrollment answer)
+        self.entry = ""  # typed: the amount, a card number keyed in, an enrollment answer
         self.pending = None  # the flow key chosen, waiting for its amount
         self.busy = False
         self.waiting = None  # "confirm" / "ask" while the engine waits on the keypad
