@@ -16,7 +16,7 @@ seconds so far; "switches" -> its (voluntary, involuntary) context switches so f
 I/O or work, preemptions); "profile" -> wrap the club server's steps with timers (club only;
 call it after the clean measurements: the wrappers cost about a microsecond each); "timers" ->
 {step: [seconds, calls]}; "sql" -> the same per SQL statement (its first words); "stats" ->
-ClubServer.stats; "stop" -> stop and exit.
+ClubServer.stats with the database's group commit counters; "stop" -> stop and exit.
 """
 
 import asyncio
@@ -202,8 +202,8 @@ async def _serve(kind, arg, conn):
             conn.send(dict(timers.totals))
         elif command == "sql":
             conn.send(dict(timers.sql))
-        elif command == "stats":
-            conn.send(dict(server.stats) if server is not None else {})
+        elif command == "stats":  # the server's counters and its group commit's
+            conn.send({**server.stats, **server.db.stats} if server is not None else {})
         else:
             conn.send(ValueError(command))
 
@@ -248,6 +248,7 @@ class Timers:
     def __init__(self):
         self.totals = {}
         self.sql = {}  # the first words of a statement -> the same triple
+        self.in_handle = False  # inside Host.handle (its SQL is the handler's)
 
     @staticmethod
     def _add(table, name, wall, cpu):
@@ -277,23 +278,11 @@ class Timers:
 
         return timed
 
-    def wrap_async(self, name, fn):
-        """For a coroutine that does not suspend (ClubServer._process with the database in
-        the event loop), so the thread's CPU time is its own."""
-        clock, cpu_clock, add = time.perf_counter, time.thread_time, self.add
-
-        async def timed(*args, **kwargs):
-            t, c = clock(), cpu_clock()
-            try:
-                return await fn(*args, **kwargs)
-            finally:
-                add(name, clock() - t, cpu_clock() - c)
-
-        return timed
-
 
 class _TimedConnection:
-    """Stands in for Storage's sqlite3 connection: times every statement, COMMIT apart."""
+    """Stands in for Storage's sqlite3 connection: times every statement, COMMIT apart, and
+    apart again the statements run inside Host.handle (timers.in_handle) from those of the
+    group commit around it (BEGIN, savepoints, COMMIT)."""
 
     def __init__(self, conn, timers):
         self._conn = conn
@@ -305,7 +294,12 @@ class _TimedConnection:
             return self._conn.execute(sql, args)
         finally:
             wall, cpu = time.perf_counter() - t, time.thread_time() - c
-            name = "sql COMMIT" if sql == "COMMIT" else "sql statements (not COMMIT)"
+            if sql == "COMMIT":
+                name = "sql COMMIT"
+            elif self._timers.in_handle:
+                name = "sql statements (in handle)"
+            else:
+                name = "sql around handle (BEGIN, savepoints)"
             self._timers.add(name, wall, cpu)
             self._timers.add_sql(" ".join(sql.split()[:4]), wall, cpu)
 
@@ -314,20 +308,69 @@ class _TimedConnection:
 
 
 def instrument(server, timers):
-    """Wrap the steps of ClubServer._process (simulator/club_server/server.py) with timers."""
+    """Wrap the steps of ClubServer._process (simulator/club_server/server.py) with timers.
+    The handler's time ("database transaction": Host.handle) includes its SQL statements."""
     from simulator.club_server import protection, wire
 
     if getattr(server, "_bench_instrumented", False):
         return
     server._bench_instrumented = True
-    server._process = timers.wrap_async("process (all below)", server._process)
     wire.decode = timers.wrap("decode (pyiso8583)", wire.decode)
     wire.check_format = timers.wrap("format check", wire.check_format)
     server._keyring.keys_for = timers.wrap("DUKPT keys", server._keyring.keys_for)
     protection.verify_request_mac = timers.wrap("MAC verify", protection.verify_request_mac)
     protection.decrypt_secrets = timers.wrap("field 62 decrypt", protection.decrypt_secrets)
     server._content_hash = timers.wrap("content hash", server._content_hash)
-    server._host.handle = timers.wrap("database transaction", server._host.handle)
+    handle = server._host.handle
+
+    def in_handle(*args):
+        timers.in_handle = True
+        try:
+            return handle(*args)
+        finally:
+            timers.in_handle = False
+
+    server._host.handle = timers.wrap("database transaction", in_handle)
     protection.seal_response = timers.wrap("seal response", protection.seal_response)
     storage = server.db.storage
     storage._conn = _TimedConnection(storage._conn, timers)
+
+
+# Where a message's server CPU goes, by category (bench_load.py --profile): timer names.
+CATEGORIES = (
+    (
+        "SQLite",
+        ("sql statements (in handle)", "sql around handle (BEGIN, savepoints)", "sql COMMIT"),
+    ),
+    (
+        "protocol",
+        (
+            "decode (pyiso8583)",
+            "format check",
+            "DUKPT keys",
+            "MAC verify",
+            "field 62 decrypt",
+            "content hash",
+            "seal response",
+        ),
+    ),
+)
+
+
+def categories(timers, messages, total_ms):
+    """[(category, CPU ms per message, [(timer, ms)])]: SQLite, protocol, business rules in
+    Python (Host.handle minus its SQL), and the rest of `total_ms` (asyncio, sockets,
+    framing, the server's own bookkeeping)."""
+
+    def ms(name):
+        return timers.get(name, (0, 0, 0))[2] / messages * 1000
+
+    out = []
+    for name, parts in CATEGORIES:
+        items = [(p, ms(p)) for p in parts]
+        out.append((name, sum(v for _, v in items), items))
+    business = ms("database transaction") - ms("sql statements (in handle)")
+    out.append(("business rules (Python)", business, []))
+    rest = total_ms - sum(v for _, v, _ in out)
+    out.append(("asyncio, sockets, framing, the rest", rest, []))
+    return out

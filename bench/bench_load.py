@@ -1,7 +1,7 @@
 """The club server's throughput with 1,000 connected terminals against a bare echo ceiling.
 
     python bench/bench_load.py [--terminals 1000] [--seconds 10] [--rounds 2] [--warmup 3]
-                               [--procs 2]
+                               [--procs 2] [--no-breakdown]
 
 1,000 emulated terminals (load-test terminals VT001001..., seed.add_load_terminals, each with
 its own DUKPT initial key and its own bench card with club credit) hold one connection each and
@@ -22,6 +22,12 @@ bare; then bare, echo, club; ...) so that the machine's drift hits all alike:
   answers under the captured keys: the same crypto and codec work as against the club;
 - bare: the generator without codec and crypto (the captured request bytes sent as they are,
   answers not parsed) against the same echo server: the ceiling of the transport alone.
+
+After the rounds, one more club run (at most 5 s) with timers around the server's steps and
+its SQL statements (bench/_servers.py instrument) breaks its CPU per message down by
+category: SQLite, protocol (pyiso8583, DUKPT, MAC, field 62, content hash, format check,
+sealing), business rules in Python, and the rest (asyncio, sockets, framing). The measured
+rounds are never timed. The group commit's batches (requests per COMMIT) are printed too.
 
 Throughput is the messages completed inside the measuring windows (each after --warmup seconds)
 per second; latency is from writing a request to its answer being read. CPU is per process
@@ -45,7 +51,7 @@ from agent.protocol.messages import (
     SECRET_CARD_NUMBER,
     SECRET_TERMINAL_ID,
 )
-from bench._servers import BENCH_AMOUNT, ServerProcess, seed_bench_db
+from bench._servers import BENCH_AMOUNT, ServerProcess, categories, seed_bench_db
 from simulator.club_server import seed
 from simulator.club_server.ledger import ledger_check
 from simulator.club_server.server import TEST_BDK
@@ -379,11 +385,18 @@ def capture(port, card):
     return captured
 
 
-def print_profile(timers, messages):
-    """The club server's timers (all runs, warm-ups included) per message."""
-    print(f"club server per message, all runs ({messages:,} messages): CPU ms, wall ms")
-    for name, (wall, _, cpu) in sorted(timers.items(), key=lambda kv: -kv[1][2]):
-        print(f"  {name:<32} {cpu / messages * 1000:7.3f} {wall / messages * 1000:7.3f}")
+def print_profile(timers, messages, total_ms):
+    """The club server's CPU per message by category, from the extra timed run: each timed
+    part over its messages (warm-up included), the rest is that run's measured CPU per
+    message minus the timed parts."""
+    print(
+        f"club server CPU per message by category (an extra timed run, {messages:,} messages; "
+        f"{total_ms:.3f} ms a message in its window):"
+    )
+    for category, cpu, parts in categories(timers, messages, total_ms):
+        print(f"  {category:<40} {cpu:7.3f}  {cpu / total_ms * 100:3.0f} %")
+        for name, part in sorted(parts, key=lambda kv: -kv[1]):
+            print(f"    {name:<38} {part:7.3f}")
 
 
 def pct(values, p):
@@ -402,10 +415,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="club, echo, bare per round")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before each window")
     parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="time the club server's steps (bench/_servers.py instrument) and print them per "
-        "message; costs about 1 %%",
+        "--no-breakdown",
+        dest="breakdown",
+        action="store_false",
+        help="skip the extra club run with timers that breaks the server's CPU per message "
+        "down by category (it runs after the measured rounds, which are never timed)",
     )
     parser.add_argument(
         "--procs",
@@ -430,8 +444,6 @@ def main():
         with ServerProcess.start("club", db) as club:
             canned = capture(club.port, capture_card)
             answers = {k.encode(): v[1] for k, v in canned.items() if not k.endswith("stan")}
-            if args.profile:
-                club.call("profile")
             with ServerProcess.start("echo", answers) as echo:
                 servers = {CLUB: club, ECHO: echo, BARE: echo}
                 state = {}  # the terminals' KSN counters and STANs, across runs
@@ -442,7 +454,18 @@ def main():
                         )
                         runs[mode].append(run)
             stats = club.call("stats")
-            timers = club.call("timers") if args.profile else None
+            breakdown = None
+            if args.breakdown:  # a run of its own: the timers cost about 4 % of the CPU
+                club.call("profile")
+                run = run_load(
+                    club, CLUB, canned, min(args.seconds, 5.0), args, numbers, cards, state
+                )
+                after = club.call("stats")
+                breakdown = (
+                    club.call("timers"),
+                    after["messages"] - stats["messages"],
+                    run["server_cpu"] / run["messages"] * 1000,
+                )
         ledger = ledger_check(db)
 
     sizes = ", ".join(
@@ -495,8 +518,13 @@ def main():
     for r in merged.values():
         for e in r["errors"][:5]:
             print(f"  error ({r['mode']}): {e}")
-    if timers:
-        print_profile(timers, stats["messages"])
+    if stats.get("commits"):
+        print(
+            f"group commit: {stats['commits']:,} commits for {stats['committed_requests']:,} "
+            f"requests ({stats['committed_requests'] / stats['commits']:.1f} a commit)"
+        )
+    if breakdown:
+        print_profile(*breakdown)
     print(f"{ledger}")
     print(f"total time {time.monotonic() - t0:.0f} s")
     return 0 if ledger.ok and not any(r["errors"] for r in merged.values()) else 1
