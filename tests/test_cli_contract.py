@@ -37,6 +37,20 @@ VALUES = {
     "pan": "9879110000000014",
     "port": "socket://127.0.0.1:{closed}",
     "firmware": "{file}",
+    # the club's register (simulator/club_server/registry_cli.py)
+    "merchant_id": "VAFA00000000001",
+    "terminal_id": "VT000001",
+    "chain_id": "VAFA-HYPER",
+    "program_id": "1",
+    "key": "keep_points",
+    "value": "1",
+    "name": "a name",
+    "name_fa": "a name",
+    "program": "1",
+    "store": "VAFA00000000001",
+    "ikid": "5641464100000077",
+    "old": "0014",
+    "new": "9879110000000105",
 }
 # what makes a command reach its checks of a path (without it, an earlier check answers)
 CONTEXT = {"flash firmware": ["--board", "unix-x86"]}

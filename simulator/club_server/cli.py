@@ -10,6 +10,8 @@
     vafa club-server story RRN --db PATH   |   daily-report --db PATH [--date 1405/09/13]
     vafa club-server console --db PATH [--port 8080]   (read-only web console)
     vafa club-server add-terminals --db PATH --count N [--first N]
+    vafa club-server store|chain|terminal|program COMMAND --db PATH ...   (the register)
+    vafa club-server replace-card --db PATH (--old LAST4 | --old-id ID) --new NUMBER
 
 Without an action it serves until Ctrl-C (or SIGTERM). `--card -` reads the number from
 standard input, which keeps it out of the shell history and the process list. Output shows
@@ -32,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from simulator.club_server import operator_cli
+from simulator.club_server import operator_cli, registry_cli
 from vafa import args as types
 from vafa.errors import BadInput
 
@@ -375,3 +377,5 @@ ACTIONS = {
 
 # the operator's read-only lists, story, daily report and web console (operator_cli.py)
 ACTIONS.update(operator_cli.ACTIONS)
+# stores, chains, terminals, programs and card replacement (registry_cli.py)
+ACTIONS.update(registry_cli.ACTIONS)

@@ -60,7 +60,10 @@ def credit_validity(days, now):
 
 
 def convert(ctx, card_id, txn_id, points_balance):
-    """Turn points into store credit by the program; (points used, credit given, validity)."""
+    """Turn points into store credit by the program; (points used, credit given, validity).
+    Nothing when the program lets members keep their points (keep_points)."""
+    if ctx.program.keeps_points(ctx.settings):
+        return 0, 0, None
     used, credit = ctx.program.conversion(points_balance)
     if not used:
         return 0, 0, None

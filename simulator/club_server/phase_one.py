@@ -7,7 +7,7 @@ a hold lowers the available balance, an approval is kept for the hold window, an
 
 import datetime as dt
 
-from simulator.club_server import accounts, loyalty, tehran
+from simulator.club_server import accounts, credit_scope, loyalty, tehran
 from simulator.club_server.context import (
     TAG_BIRTH_DATE,
     TAG_CARD_EXPIRY,
@@ -175,8 +175,14 @@ def valid_birth_date(text, today):
 
 
 def tier_of(ctx, card):
+    """The member's tier; recomputed first when a purchase since the last check may have
+    changed it (loyalty.touch_tier), so a new tier takes effect on the next sale."""
     member = ctx.store.member(card["member_id"]) if card["member_id"] else None
-    return member["tier"] if member else "C"
+    if member is None:
+        return "C"
+    if member["tier_dirty"]:
+        return loyalty.retier(ctx.store, member["id"], ctx.now, ctx.settings)
+    return member["tier"]
 
 
 def amount_ok(ctx, amount):
@@ -207,7 +213,8 @@ def purchase(ctx, card, amount, account_type=None):
         discount, fee, payable = 0, 0, amount
     else:
         discount, fee, payable = ctx.program.price(amount, tier, account_type)
-    return discount, fee, payable, ctx.program.points_for(amount - discount), tier
+    points = ctx.program.points_for(amount - discount, tier, ctx.settings)
+    return discount, fee, payable, points, tier
 
 
 def cash_purchase(ctx, card, amount):
@@ -256,22 +263,23 @@ def club_credit_purchase(ctx, card, amount):
 
 
 def store_credit_purchase(ctx, card, amount):
-    """Store credit is spendable only at the store that gave it: 57 when the card has store
-    credit elsewhere and none here, 51 when what is here is not enough."""
+    """Store credit is spendable only at the store that gave it, or at any store of its chain
+    when this store's program says so (credit_scope): 57 when the card has store credit
+    elsewhere and none spendable here, 51 when what is spendable here is not enough."""
     if not amount_ok(ctx, amount):
         return Reply("13")
     store = ctx.store
     _, _, payable, points, tier = purchase(ctx, card, amount)
     if not ctx.program.earns_on_redemption(ctx.settings):
         points = 0  # gift credit spent is no new money (program.PROGRAM_DEFAULTS)
-    account = store.account(card["id"], accounts.STORE, ctx.merchant_id)
-    left = accounts.available(store, account, ctx.now) if account else 0
+    spend = credit_scope.spendable(ctx, card["id"])  # this store's, or its chain's by scope
+    left = sum(available for _, available in spend)
     if left <= 0 and _has_store_credit_elsewhere(ctx, card):
         return Reply("57")
     if left < payable:
         return Reply("51", amounts=[(ACCOUNT_STORE, "02", max(left, 0))])
     txn = new_txn(ctx, card, amount, payable=payable, points=points, tier=tier)
-    accounts.hold(store, account, payable, txn["id"], ctx.now, txn["expires_at"])
+    credit_scope.hold(ctx, spend, payable, txn)
     amounts = [(ACCOUNT_STORE, "P1", payable), (ACCOUNT_STORE, "02", left - payable)]
     return Reply("00", {TAG_POINTS_EARNED: str(points), TAG_TIER: tier}, amounts, txn)
 
@@ -355,8 +363,7 @@ def balance_inquiry(ctx, card, amount):
     """Single phase: club credit, store credit here, points here, tier and card expiry."""
     store = ctx.store
     club = accounts.available(store, accounts.club_account(store, card["id"]), ctx.now)
-    gift_account = store.account(card["id"], accounts.STORE, ctx.merchant_id)
-    gift = accounts.available(store, gift_account, ctx.now) if gift_account else 0
+    gift = credit_scope.available_here(ctx, card["id"])
     points_account = store.account(card["id"], accounts.POINTS, ctx.merchant_id)
     points = points_account["balance"] if points_account else 0
     tier = tier_of(ctx, card)

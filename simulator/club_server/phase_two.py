@@ -5,7 +5,7 @@ written with their validity, points are earned (and turned into gift credit by t
 settlement to the store is recorded, the member's tier is recomputed and an SMS is queued.
 """
 
-from simulator.club_server import accounts, loyalty, tehran, wire
+from simulator.club_server import accounts, credit_scope, loyalty, tehran, wire
 from simulator.club_server.context import (
     TAG_BANK_REFERENCE,
     TAG_CREDIT_VALIDITY,
@@ -126,7 +126,7 @@ def _confirm_purchase(ctx, txn):
         )
     else:
         if proc == PURCHASE_STORE:
-            amounts.append((ACCOUNT_STORE, "02", _available(ctx, card_id, accounts.STORE)))
+            amounts.append((ACCOUNT_STORE, "02", credit_scope.available_here(ctx, card_id)))
         loyalty.notify(
             ctx,
             card_id,

@@ -29,6 +29,16 @@ PROGRAM_DEFAULTS = {
     # turn into more gift credit (a loop that gives away goods). Club credit is money the
     # member paid in and always earns (docs/club_server.md).
     "earn_on_redemption": "0",
+    # "1": points stay points; the member keeps them instead of the conversion to store
+    # credit at the threshold (Program.conversion is not applied at confirmation).
+    "keep_points": "0",
+    # "store": store credit is spent only at the store that gave it (57 elsewhere); "chain":
+    # at any store of the same chain (merchants.chain_id) whose program says so.
+    "store_credit_scope": "store",
+    # points a member of each tier earns, percent of the program's points (incentive points)
+    "tier_points_a_pct": "100",
+    "tier_points_b_pct": "100",
+    "tier_points_c_pct": "100",
 }
 PRODUCT_DEFAULTS = {
     # Club credit per rial of a top-up after the card's sale. The sale (the card's first
@@ -106,11 +116,27 @@ class Program:
         value = settings.get(key, PROGRAM_DEFAULTS["earn_on_redemption"])
         return value.strip().lower() in TRUE_WORDS
 
-    def points_for(self, paid):
-        """Points a confirmed purchase earns on what it cost the member (amount - discount)."""
+    def knob(self, settings, knob):
+        """A knob of this program from the settings rows, or its default."""
+        return settings.get(program_key(self.id, knob), PROGRAM_DEFAULTS[knob])
+
+    def keeps_points(self, settings):
+        """Whether points stay points (no conversion to store credit at the threshold)."""
+        return self.knob(settings, "keep_points").strip().lower() in TRUE_WORDS
+
+    def chain_scope(self, settings):
+        """Whether store credit of another store of this store's chain is spent here."""
+        return self.knob(settings, "store_credit_scope").strip().lower() == "chain"
+
+    def points_for(self, paid, tier=None, settings=None):
+        """Points a confirmed purchase earns on what it cost the member (amount - discount),
+        times the tier's percentage (tier_points_<t>_pct, with settings) rounded down."""
         if self.rials_per_point <= 0 or paid <= 0:
             return 0
-        return paid // self.rials_per_point
+        points = paid // self.rials_per_point
+        if tier in TIER_RANK and settings is not None:
+            points = points * int(self.knob(settings, f"tier_points_{tier.lower()}_pct")) // 100
+        return points
 
     def conversion(self, points_balance):
         """(points to take, store credit to give) for a points balance, or (0, 0)."""

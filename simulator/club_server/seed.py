@@ -55,8 +55,20 @@ MERCHANTS = {
     "VAFA00000000001": ("Vafa Demo Hypermarket", "هایپرمارکت نمونه وفا", "hyper"),
     "VAFA00000000002": ("Abi Pool", "استخر آبی", "pool"),
     "VAFA00000000003": ("Ketab Bookshop", "کتاب‌فروشی کتاب", "books"),
+    "VAFA00000000004": ("Vafa Demo Hypermarket, Branch 2", "هایپرمارکت نمونه وفا، شعبه ۲",
+                        "hyper"),
 }
 DEMO_MERCHANT = "VAFA00000000001"
+
+# chain id -> (English name, Persian name, its stores). The hypermarket's program spends store
+# credit anywhere in its chain (PROGRAM_KNOBS): a gift from one branch is spent at the other.
+CHAINS = {
+    "VAFA-HYPER": ("Vafa Hypermarkets", "هایپرمارکت‌های وفا",
+                   ("VAFA00000000001", "VAFA00000000004")),
+}
+# program code -> knobs other than PROGRAM_DEFAULTS (settings rows program.<id>.<knob>)
+PROGRAM_KNOBS = {"hyper": {"store_credit_scope": "chain"}}
+
 
 # terminal number -> (merchant id, status); "unregistered" is answered 03
 TERMINALS = {
@@ -64,6 +76,7 @@ TERMINALS = {
     2: ("VAFA00000000001", "active"),
     3: ("VAFA00000000002", "active"),
     4: ("VAFA00000000003", "active"),
+    5: ("VAFA00000000004", "active"),
     99: ("VAFA00000000001", "unregistered"),
 }
 
@@ -170,13 +183,22 @@ def seed_demo(db, secret=None, now=None):
 def _seed(store, vault, now):
     for key, value in DEFAULT_SETTINGS.items():
         store.put_setting(key, value)
+    from simulator.club_server import registry  # registry -> admin -> seed
+
     program_ids = {code: store.add_program(**knobs) for code, knobs in PROGRAMS.items()}
-    for program_id in program_ids.values():  # written out so that they can be found
-        for knob, value in PROGRAM_DEFAULTS.items():
+    for code, program_id in program_ids.items():  # written out so that they can be found
+        for knob, value in {**PROGRAM_DEFAULTS, **PROGRAM_KNOBS.get(code, {})}.items():
             store.put_setting(program_key(program_id, knob), value)
+    for chain_id, (name, name_fa, _) in CHAINS.items():
+        registry.add_chain(store, chain_id, name, name_fa, now=now)
+    chain_of = {m: chain_id for chain_id, (*_, members) in CHAINS.items() for m in members}
     for merchant_id, (name, name_fa, program) in MERCHANTS.items():
         store.add_merchant(
-            merchant_id=merchant_id, name=name, name_fa=name_fa, program_id=program_ids[program]
+            merchant_id=merchant_id,
+            name=name,
+            name_fa=name_fa,
+            program_id=program_ids[program],
+            chain_id=chain_of.get(merchant_id),
         )
     for n, (merchant_id, status) in TERMINALS.items():
         terminal_id, ikid = terminal_identity(n)

@@ -16,6 +16,8 @@ import sqlite3
 import time
 from contextlib import contextmanager
 
+from simulator.club_server import schema_additions
+
 SCHEMA_VERSION = 1
 
 SCHEMA = """
@@ -263,6 +265,7 @@ class Storage:
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._in_txn = False
         self._migrate()
+        schema_additions.ensure(self._conn)  # tables and columns added after version 1
 
     # -- connection and transactions ------------------------------------------------------
 
