@@ -56,9 +56,10 @@ def add_arguments(parser):
     add("--club", metavar="HOST:PORT",
         help="an outside club server, for every mode (default: start the demo club server "
              "here; docs/testing.md \"An outside club\" says what it must hold)")  # fmt: skip
-    add("--card", default=DEFAULT_PERSONA, choices=sorted(PERSONAS),
+    add("--card", default=DEFAULT_PERSONA, choices=card_names(), metavar="NAME",
         help=f"the card the customer presents (default: {DEFAULT_PERSONA}): "
-             + "; ".join(f"{k}: {v[0]}" for k, v in sorted(PERSONAS.items())))  # fmt: skip
+             + "; ".join(f"{k}: {v[0]}" for k, v in sorted(PERSONAS.items()))
+             + "; magic-05 .. magic-94: the magic cards (vafa club-server magic)")  # fmt: skip
     add("--data-dir", default=DEFAULT_DATA_DIR,
         help=f"terminal files and the demo club's database; kept between runs, so results "
              f"survive a restart (default: {DEFAULT_DATA_DIR})")  # fmt: skip
@@ -97,6 +98,22 @@ def add_arguments(parser):
              "vafa flash build) under the unix MicroPython, peripherals as bytes, or against "
              "the firmware of BOARD mps2-an385 (built from VAFA_MICROPYTHON_SRC) on the "
              "emulated Cortex-M3 under QEMU, over the host link (docs/flashing.md)")  # fmt: skip
+
+
+def card_names():
+    """--card: the names of `vafa card personas` whose card is a number (the headless reader
+    hands the engine a number, not a chip behaviour): the emulated terminal's personas and the
+    magic cards."""
+    from simulator.cards import catalogue
+
+    magic = [n for n, e in catalogue.catalogue().items() if e.kind == "magic card"]
+    return sorted(PERSONAS) + magic
+
+
+def card_what(name):
+    from simulator.cards import catalogue
+
+    return PERSONAS[name][0] if name in PERSONAS else catalogue.catalogue()[name].what
 
 
 class World:
@@ -161,7 +178,7 @@ class World:
         report = self.terminal.power_up()
         store = f" ({merchant[1]})" if merchant[1] else ""
         self.out(f"terminal: {self.terminal.terminal_id} at merchant {merchant[0]}{store}, card "
-                 f"persona {args.card} ({PERSONAS[args.card][0]}); unfinished work found: "
+                 f"persona {args.card} ({card_what(args.card)}); unfinished work found: "
                  f"{len(report['actions'])}")  # fmt: skip
         self.out(f"sign-on: {self.terminal.signed_on['message']}")
         if args.ecr:

@@ -72,8 +72,14 @@ LASTING_BLOBS = ("dukpt", "stan")
 
 
 def persona_card(name):
-    _, pan, entry = PERSONAS[name]
-    return Card(pan, None, entry)
+    """The persona's card as read; a magic card (magic-05 ..., simulator/cards/catalogue.py)
+    by its number, as a chip read."""
+    if name in PERSONAS:
+        _, pan, entry = PERSONAS[name]
+        return Card(pan, None, entry)
+    from simulator.cards import catalogue
+
+    return Card(catalogue.number(name), None, CHIP)
 
 
 class PersonaReader:

@@ -64,3 +64,25 @@ def test_a_scenario_takes_a_magic_card_by_name(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "scenarios: 1 passed, 0 failed" in done.stdout
+
+
+def test_the_headless_emulator_presents_a_magic_card_by_name(tmp_path):
+    import argparse
+
+    from simulator.pos_emulator import cli
+    from simulator.pos_emulator.terminal import EmulatedTerminal, start_demo_club
+
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    assert parser.parse_args(["--card", "magic-05"]).card == "magic-05"
+    assert set(cli.card_names()) <= set(catalogue.names())
+    club = start_demo_club(tmp_path / "club.db")
+    term = EmulatedTerminal(tmp_path / "terminal", club.port, card="magic-05")
+    try:
+        term.engine.recover()
+        res = term.engine.purchase_cash(100_000)
+    finally:
+        term.close()
+        club.stop()
+    assert (res["outcome"], res["response_code"]) == ("declined", "05")
+    assert res["card_last4"] == "0056"
