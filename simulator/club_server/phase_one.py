@@ -7,7 +7,7 @@ a hold lowers the available balance, an approval is kept for the hold window, an
 
 import datetime as dt
 
-from simulator.club_server import accounts, credit_scope, loyalty, tehran
+from simulator.club_server import accounts, credit_scope, loyalty, points_spend, tehran
 from simulator.club_server.context import (
     TAG_BIRTH_DATE,
     TAG_CARD_EXPIRY,
@@ -40,7 +40,8 @@ REFUND_CASH = "200000"
 TOP_UP = "210060"
 BALANCE = "310000"
 
-PURCHASES = (PURCHASE_CASH, PURCHASE_BANK, PURCHASE_CLUB, PURCHASE_STORE)
+PURCHASE_POINTS = points_spend.PURCHASE_POINTS  # paid with points (points_spend.py)
+PURCHASES = (PURCHASE_CASH, PURCHASE_BANK, PURCHASE_CLUB, PURCHASE_STORE, PURCHASE_POINTS)
 # refund code -> the purchase it may refund (money goes back where it came from)
 REFUND_OF = {
     REFUND_BANK: PURCHASE_BANK,
@@ -268,7 +269,6 @@ def store_credit_purchase(ctx, card, amount):
     elsewhere and none spendable here, 51 when what is spendable here is not enough."""
     if not amount_ok(ctx, amount):
         return Reply("13")
-    store = ctx.store
     _, _, payable, points, tier = purchase(ctx, card, amount)
     if not ctx.program.earns_on_redemption(ctx.settings):
         points = 0  # gift credit spent is no new money (program.PROGRAM_DEFAULTS)
@@ -379,6 +379,7 @@ HANDLERS = {
     PURCHASE_BANK: bank_purchase,
     PURCHASE_CLUB: club_credit_purchase,
     PURCHASE_STORE: store_credit_purchase,
+    PURCHASE_POINTS: points_spend.points_purchase,
     REFUND_BANK: refund,
     REFUND_CLUB: refund,
     REFUND_STORE: refund,

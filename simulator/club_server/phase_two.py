@@ -5,7 +5,7 @@ written with their validity, points are earned (and turned into gift credit by t
 settlement to the store is recorded, the member's tier is recomputed and an SMS is queued.
 """
 
-from simulator.club_server import accounts, credit_scope, loyalty, tehran, wire
+from simulator.club_server import accounts, credit_scope, loyalty, points_spend, tehran, wire
 from simulator.club_server.context import (
     TAG_BANK_REFERENCE,
     TAG_CREDIT_VALIDITY,
@@ -85,7 +85,7 @@ def _confirm_purchase(ctx, txn):
     proc = txn["proc"]
     card_id = txn["card_id"]
     amounts = []
-    if proc in (PURCHASE_CLUB, PURCHASE_STORE):
+    if proc in (PURCHASE_CLUB, PURCHASE_STORE, points_spend.PURCHASE_POINTS):
         accounts.capture(store, txn["id"], "purchase", ctx.now)
     if proc == PURCHASE_CLUB:
         # The member's club credit paid the store: the club owes it amount - discount.
@@ -309,6 +309,8 @@ def void(ctx, txn, reason):
     proc = txn["proc"]
     if proc in PURCHASES:
         accounts.undo_debits(store, txn["id"], ctx.now)
+        if proc == points_spend.PURCHASE_POINTS:
+            points_spend.give_back(ctx, txn)  # points have no lots to undo
         loyalty.take_back_points(ctx, card_id, txn["points"], txn["id"], "void")
         bucket = DEBIT_REVERSAL
     else:

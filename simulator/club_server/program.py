@@ -39,6 +39,9 @@ PROGRAM_DEFAULTS = {
     "tier_points_a_pct": "100",
     "tier_points_b_pct": "100",
     "tier_points_c_pct": "100",
+    # rials a point is worth when the member spends points at the till (008000,
+    # points_spend.py); "0": points are not spent at this store
+    "point_value_rials": "0",
 }
 PRODUCT_DEFAULTS = {
     # Club credit per rial of a top-up after the card's sale. The sale (the card's first

@@ -37,6 +37,7 @@ KINDS = {
     "004000": "bank-card purchase",
     "006000": "club-credit purchase",
     "007000": "store-credit purchase",
+    "008000": "points purchase",
     "200000": "refund (cash)",
     "200040": "refund (bank card)",
     "200060": "refund (club credit)",

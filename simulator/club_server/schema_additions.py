@@ -36,6 +36,7 @@ INDEXES = {
     "merchants_chain": "CREATE INDEX IF NOT EXISTS merchants_chain ON merchants(chain_id)",
 }
 
+
 def _missing(conn):
     tables = _names(conn, "table")
     todo = [sql for name, sql in TABLES.items() if name not in tables]

@@ -108,3 +108,25 @@ def test_incentive_points_per_tier_and_points_kept_as_points(server, db_path, te
     assert balance(server, CARD_A, accounts.POINTS) == (230, 0)
     assert balance(server, CARD_A, accounts.STORE) == (500_000, 0)
     assert terminal.purchase("000000", 1_000_000, CARD_C)[0].tags[0x01] == "100"  # tier C
+
+
+def test_points_are_spent_at_the_till_when_the_program_gives_them_a_value(server, db_path,
+                                                                          terminal):  # fmt: skip
+    # CARD_A holds 80 points at the hypermarket; the program gives points no value yet
+    assert terminal.authorize("008000", 100_000, CARD_A)[1].code == "57"
+    store = Storage(db_path)
+    registry.set_program(store, 1, [("point_value_rials", "2000")])
+    store.close()
+    _, short = terminal.authorize("008000", 200_000, CARD_A)  # 100 points: more than 80
+    assert short.code == "51" and short.tags[0x02] == "80"
+    msg, first = terminal.authorize("008000", 100_001, CARD_A)  # 51 points (rounded up)
+    assert first.code == "00" and first.tags[0x02] == "29" and first.tags[0x01] == "0"
+    assert balance(server, CARD_A, accounts.POINTS) == (80, 51)
+    assert terminal.confirm(msg, first, CARD_A).code == "00"
+    assert balance(server, CARD_A, accounts.POINTS) == (29, 0)
+    assert terminal.reverse(msg, CARD_A, first.rrn).code == "00"  # a void gives them back
+    assert balance(server, CARD_A, accounts.POINTS) == (80, 0)
+    msg, again = terminal.authorize("008000", 20_000, CARD_A)
+    assert terminal.reverse(msg, CARD_A, again.rrn).code == "00"  # a reversal releases
+    assert balance(server, CARD_A, accounts.POINTS) == (80, 0)
+    assert ledger_check(db_path).ok
