@@ -51,6 +51,7 @@ VALUES = {
     "ikid": "5641464100000077",
     "old": "0014",
     "new": "9879110000000105",
+    "sheba": "IR062960000000100324200001",
 }
 # what makes a command reach its checks of a path (without it, an earlier check answers)
 CONTEXT = {"flash firmware": ["--board", "unix-x86"]}

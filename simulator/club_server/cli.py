@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from simulator.club_server import operator_cli, registry_cli
+from simulator.club_server import operator_cli, period_cli, registry_cli, settlement_cli
 from vafa import args as types
 from vafa.errors import BadInput
 
@@ -379,3 +379,6 @@ ACTIONS = {
 ACTIONS.update(operator_cli.ACTIONS)
 # stores, chains, terminals, programs and card replacement (registry_cli.py)
 ACTIONS.update(registry_cli.ACTIONS)
+# settlement to stores and the working calendar (settlement_cli.py), period reports
+ACTIONS.update(settlement_cli.ACTIONS)
+ACTIONS.update(period_cli.ACTIONS)

@@ -5,7 +5,15 @@ written with their validity, points are earned (and turned into gift credit by t
 settlement to the store is recorded, the member's tier is recomputed and an SMS is queued.
 """
 
-from simulator.club_server import accounts, credit_scope, loyalty, points_spend, tehran, wire
+from simulator.club_server import (
+    accounts,
+    credit_scope,
+    loyalty,
+    points_spend,
+    tehran,
+    wire,
+    workcal,
+)
 from simulator.club_server.context import (
     TAG_BANK_REFERENCE,
     TAG_CREDIT_VALIDITY,
@@ -241,7 +249,7 @@ def _settle(ctx, txn, kind, amount):
         kind=kind,
         amount=amount,
         created_at=ctx.now,
-        due_at=tehran.settlement_due(ctx.now),
+        due_at=workcal.settlement_due(ctx.now, ctx.settings),  # the club's calendar
     )
 
 
@@ -343,18 +351,28 @@ def void(ctx, txn, reason):
 # -- the sweeper -----------------------------------------------------------------------------
 
 
-def sweep(store, now, settings, retention, batch=500):
+# rows of each kind one sweep call touches at most: a call holds the server's loop ~10 ms at
+# 200,000 transactions, and the server calls again until nothing is left (docs/performance.md)
+SWEEP_CHUNK = 100
+
+
+def sweep(store, now, settings, retention, batch=SWEEP_CHUNK):
     """Release approvals past the hold window, write off expired credit, forget old request
-    records and refresh tiers that are a day old. Returns counts."""
+    records and refresh tiers that are a day old, at most `batch` of each. Returns counts, and
+    `more`: some kind had `batch` to do (call again for the rest)."""
     released = 0
-    for txn in store.expired_txns(now, batch):
+    txns = store.expired_txns(now, batch)
+    for txn in txns:
         release(store, txn, now, "released", "HW")
         released += 1
     expired = 0
-    for account in store.accounts_with_expired_lots(now, batch):
+    expiring = store.accounts_with_expired_lots(now, batch)
+    for account in expiring:
         before = account["balance"]
         expired += before - accounts.expire_lots(store, account, now)["balance"]
-    store.forget_requests(now - retention)
-    for member in store.members_to_retier(now - loyalty.DAY, batch):
+    forgotten = store.forget_requests(now - retention, batch)
+    members = store.members_to_retier(now - loyalty.DAY, batch)
+    for member in members:
         loyalty.retier(store, member["id"], now, settings)
-    return {"released": released, "expired": expired}
+    more = batch in (len(txns), len(expiring), forgotten, len(members))
+    return {"released": released, "expired": expired, "more": more}

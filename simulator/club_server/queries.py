@@ -118,7 +118,7 @@ STATUSES = {
     "cards": ("unissued", "active", "blocked", "expired"),
     "txns": ("approved", "confirmed", "reversed", "released", "voided", "done"),
     "holds": ("open", "captured", "released"),
-    "settlements": ("owed",),
+    "settlements": ("owed", "paying", "paid"),
     "outbox": ("queued",),
 }
 

@@ -49,6 +49,7 @@ FRAME_TIMEOUT = 10.0  # seconds from a frame's first byte to its last (and to ta
 MAX_CONNECTIONS = 4096  # open at once (also capped by the process's open-files limit)
 FD_RESERVE = 64  # open files kept for the database, logs and the listener
 REFUSAL_LOG_S = 10.0  # at most one warning line per this many seconds about refusals
+MAX_SWEEP_CHUNKS = 1000  # per sweep; what is left waits for the next one
 
 
 class ClubServer:
@@ -163,8 +164,17 @@ class ClubServer:
         log.info("club server stopped")
 
     async def sweep(self):
-        """Release approvals past the hold window (and other housekeeping) now."""
-        result = await self.db.call(self._host.sweep, self._clock())
+        """Release approvals past the hold window (and other housekeeping) now: in chunks
+        (phase_two.SWEEP_CHUNK rows of each kind, one transaction each), the loop free for
+        requests between them, until nothing is left or MAX_SWEEP_CHUNKS."""
+        result = {"released": 0, "expired": 0}
+        for _ in range(MAX_SWEEP_CHUNKS):
+            chunk = await self.db.call(self._host.sweep, self._clock())
+            result["released"] += chunk["released"]
+            result["expired"] += chunk["expired"]
+            if not chunk.get("more"):
+                break
+            await asyncio.sleep(0)  # requests waiting run before the next chunk
         if result["released"] or result["expired"]:
             log.info("sweep: %(released)d approvals released, %(expired)d rials expired", result)
         return result

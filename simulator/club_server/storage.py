@@ -266,6 +266,9 @@ class Storage:
         self._in_txn = False
         self._migrate()
         schema_additions.ensure(self._conn)  # tables and columns added after version 1
+        from simulator.club_server import settlement_store  # (imports nothing)
+
+        settlement_store.ensure(self._conn)  # payouts, holidays, report indexes
 
     # -- connection and transactions ------------------------------------------------------
 
@@ -669,8 +672,17 @@ class Storage:
             (terminal_id, mti_class, stan, f7, content_hash, response, txn_id, state, now),
         )
 
-    def forget_requests(self, before):
-        self._run("DELETE FROM requests WHERE created_at < ?", (before,))
+    def forget_requests(self, before, limit=None):
+        """Delete request records older than `before`, the oldest `limit` at most (the sweep's
+        chunks); the number deleted."""
+        if limit is None:
+            return self._run("DELETE FROM requests WHERE created_at < ?", (before,)).rowcount
+        return self._run(
+            "DELETE FROM requests WHERE (terminal_id, mti_class, stan, f7) IN (SELECT "
+            "terminal_id, mti_class, stan, f7 FROM requests WHERE created_at < ? "
+            "ORDER BY created_at LIMIT ?)",
+            (before, limit),
+        ).rowcount
 
     # -- reports and the ledger check (read-only) ----------------------------------------------
 
