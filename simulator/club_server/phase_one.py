@@ -181,9 +181,7 @@ def tier_of(ctx, card):
     member = ctx.store.member(card["member_id"]) if card["member_id"] else None
     if member is None:
         return "C"
-    if member["tier_dirty"]:
-        return loyalty.retier(ctx.store, member["id"], ctx.now, ctx.settings)
-    return member["tier"]
+    return loyalty.current_tier(ctx.store, member, ctx.now, ctx.settings)
 
 
 def amount_ok(ctx, amount):

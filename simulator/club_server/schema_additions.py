@@ -31,6 +31,8 @@ TABLES = {
 # (table, column) -> its definition
 COLUMNS = {
     ("merchants", "chain_id"): "TEXT REFERENCES chains(chain_id)",
+    # the volume of the member's last full tier count (loyalty.current_tier adds to it)
+    ("members", "tier_volume"): "INTEGER",
 }
 INDEXES = {
     "merchants_chain": "CREATE INDEX IF NOT EXISTS merchants_chain ON merchants(chain_id)",
