@@ -70,14 +70,6 @@ def test_due_in_working_hours(start, hours, span, holidays, due):
     assert when(cal.due(tehran_ts(start), hours)) == due
 
 
-def test_default_calendar_is_the_clubs_old_rule():
-    """Without holidays or hours set, due times are what the club always computed."""
-    settings = {}
-    for hour in range(0, 24 * 14, 5):
-        ts = tehran_ts("2026-11-28T00:17") + hour * 3600
-        assert workcal.settlement_due(ts, settings) == tehran.settlement_due(ts)
-
-
 def test_settings_rows_make_the_calendar():
     settings = {
         workcal.HOURS_KEY: "08:00-16:00",
