@@ -7,7 +7,15 @@ a hold lowers the available balance, an approval is kept for the hold window, an
 
 import datetime as dt
 
-from simulator.club_server import accounts, credit_scope, loyalty, points_spend, tehran
+from simulator.club_server import (
+    accounts,
+    campaign_hooks,
+    credit_scope,
+    loyalty,
+    points_spend,
+    referral,
+    tehran,
+)
 from simulator.club_server.context import (
     TAG_BIRTH_DATE,
     TAG_CARD_EXPIRY,
@@ -80,7 +88,9 @@ def handle(ctx):
         card, code = resolve_card(ctx, pan, proc)
         if code:
             return Reply(code)
-        return handler(ctx, card, int(ctx.message["4"]))
+        reply = handler(ctx, card, int(ctx.message["4"]))
+        campaign_hooks.tell(ctx, reply)  # a campaign's line in tag 04
+        return reply
     except FormatProblem:
         return Reply("30")
 
@@ -131,6 +141,9 @@ def enroll(ctx, card):
     today = tehran.local_date(ctx.now)
     if not valid_phone(tags[TAG_PHONE]) or not valid_birth_date(tags[TAG_BIRTH_DATE], today):
         return ENROLLMENT_REFUSED
+    referrer_id, code = referral.check(ctx, tags, tags[TAG_PHONE])  # 48 tag 1D
+    if code:
+        return code
     store = ctx.store
     member_id = store.add_member(
         phone=tags[TAG_PHONE],
@@ -149,6 +162,7 @@ def enroll(ctx, card):
         issued_at=ctx.now,
         expiry=tehran.add_months_yymm(ctx.now, product["card_validity_months"]),
     )
+    referral.record(ctx, member_id, referrer_id)
     loyalty.notify(ctx, card["id"], "enroll", None)
     return None
 
@@ -190,7 +204,7 @@ def amount_ok(ctx, amount):
 
 def new_txn(ctx, card, amount, **values):
     msg = ctx.message
-    return ctx.store.add_txn(
+    txn = ctx.store.add_txn(
         terminal_id=ctx.terminal_id,
         merchant_id=ctx.merchant_id,
         card_id=card["id"],
@@ -203,6 +217,8 @@ def new_txn(ctx, card, amount, **values):
         expires_at=ctx.now + ctx.config.hold_window,
         **values,
     )
+    campaign_hooks.txn_made(ctx, txn)  # the return offer it priced is taken
+    return txn
 
 
 def purchase(ctx, card, amount, account_type=None):
@@ -212,6 +228,7 @@ def purchase(ctx, card, amount, account_type=None):
         discount, fee, payable = 0, 0, amount
     else:
         discount, fee, payable = ctx.program.price(amount, tier, account_type)
+        discount, payable = campaign_hooks.price(ctx, card, amount, discount, payable, account_type)
     points = ctx.program.points_for(amount - discount, tier, ctx.settings)
     return discount, fee, payable, points, tier
 

@@ -13,6 +13,8 @@ belongs to at most one (merchants.chain_id). Card replacements (docs/club_server
 number a member's transactions were made with.
 """
 
+from simulator.club_server import campaign_storage
+
 # table -> CREATE statement
 TABLES = {
     "chains": (
@@ -37,6 +39,10 @@ COLUMNS = {
 INDEXES = {
     "merchants_chain": "CREATE INDEX IF NOT EXISTS merchants_chain ON merchants(chain_id)",
 }
+
+# the campaigns' tables and indexes (campaign_storage.py)
+TABLES.update(campaign_storage.TABLES)
+INDEXES.update(campaign_storage.INDEXES)
 
 
 def _missing(conn):
