@@ -173,17 +173,19 @@ class Engine:
 
     # -- flows (agent/flows.py) --------------------------------------------------------------
 
-    def purchase_bank(self, amount, card=None):
-        return self._run(flows.purchase_bank, amount, card)
+    # coupon: a coupon or campaign code the cashier keyed in (docs/protocol.md 5.10)
 
-    def purchase_club_credit(self, amount, card=None):
-        return self._run(flows.purchase_credit, amount, m.ACCOUNT_CLUB_CREDIT, card)
+    def purchase_bank(self, amount, card=None, coupon=None):
+        return self._run(flows.purchase_bank, amount, card, coupon)
 
-    def purchase_store_credit(self, amount, card=None):
-        return self._run(flows.purchase_credit, amount, m.ACCOUNT_STORE_CREDIT, card)
+    def purchase_club_credit(self, amount, card=None, coupon=None):
+        return self._run(flows.purchase_credit, amount, m.ACCOUNT_CLUB_CREDIT, card, coupon)
 
-    def purchase_cash(self, amount, card=None):
-        return self._run(flows.purchase_cash, amount, card)
+    def purchase_store_credit(self, amount, card=None, coupon=None):
+        return self._run(flows.purchase_credit, amount, m.ACCOUNT_STORE_CREDIT, card, coupon)
+
+    def purchase_cash(self, amount, card=None, coupon=None):
+        return self._run(flows.purchase_cash, amount, card, coupon)
 
     def balance(self, card=None):
         return self._run(flows.balance, card)

@@ -82,15 +82,17 @@ def print_receipts(eng, res, kind="sale"):
             return
 
 
-def purchase_bank(eng, amount, card=None):
-    """004000: discount inquiry, bank leg payment of the payable, then 0220 (tag 05) or 0420."""
+def purchase_bank(eng, amount, card=None, coupon=None):
+    """004000: discount inquiry, bank leg payment of the payable, then 0220 (tag 05) or 0420.
+    coupon: a code the cashier keyed in (agent/coupon.py), sent in 48 tag 0F."""
     res = steps.new_result("bank", amount)
+    tags = coupon_tags(res, coupon)
     if eng.bank is None:  # no PSP application wired to this terminal: refused before anything
         return steps.fail(eng, res, steps.FAILED, "no_bank")
     card = steps.start(eng, res, card)
     if card is None:
         return res
-    reply = steps.authorize(eng, res, "bank", m.PURCHASE_BANK, amount, card)
+    reply = steps.authorize(eng, res, "bank", m.PURCHASE_BANK, amount, card, tags)
     if reply is None:
         return res
     entry = eng.ledger.entry(res["stan"])
@@ -118,14 +120,15 @@ def purchase_bank(eng, amount, card=None):
     return _confirm(eng, res, entry, bank_ref=res["bank_reference"])
 
 
-def purchase_credit(eng, amount, account, card=None):
+def purchase_credit(eng, amount, account, card=None, coupon=None):
     """006000 (club credit) or 007000 (store credit): the customer accepts the payable."""
     flow, pc = CREDIT_FLOWS[account]
     res = steps.new_result(flow, amount)
+    tags = coupon_tags(res, coupon)
     card = steps.start(eng, res, card)
     if card is None:
         return res
-    reply = steps.authorize(eng, res, flow, pc, amount, card, account=account)
+    reply = steps.authorize(eng, res, flow, pc, amount, card, tags, account=account)
     if reply is None:
         return res
     entry = eng.ledger.entry(res["stan"])
@@ -140,9 +143,9 @@ def purchase_credit(eng, amount, account, card=None):
     return _confirm(eng, res, entry, account)
 
 
-def purchase_cash(eng, amount, card=None):
+def purchase_cash(eng, amount, card=None, coupon=None):
     """000000: a purchase paid in cash that earns points."""
-    return _two_phase(eng, "cash", m.PURCHASE_CASH, amount, card)
+    return _two_phase(eng, "cash", m.PURCHASE_CASH, amount, card, coupon=coupon)
 
 
 def top_up(eng, amount, card=None):
@@ -165,8 +168,9 @@ def refund(eng, amount, original_rrn, account=m.ACCOUNT_CLUB_CREDIT, card=None):
     return _two_phase(eng, "refund", "2000" + account, amount, card, balance, None, tags)
 
 
-def _two_phase(eng, flow, pc, amount, card, account=None, ask=None, tags=None):
+def _two_phase(eng, flow, pc, amount, card, account=None, ask=None, tags=None, coupon=None):
     res = steps.new_result(flow, amount)
+    tags = coupon_tags(res, coupon, tags)
     card = steps.start(eng, res, card, refund_account=pc[4:6] if flow == "refund" else None)
     if card is None:
         return res
@@ -186,6 +190,16 @@ def _two_phase(eng, flow, pc, amount, card, account=None, ask=None, tags=None):
     if steps.past_deadline(eng, entry):
         return _late(eng, res, entry)
     return _confirm(eng, res, entry, account)
+
+
+def coupon_tags(res, code, tags=None):
+    """Field 48 items with the coupon's tag 0F (agent/coupon.py, imported only with a code);
+    ValueError for a code that is not one, before anything is sent."""
+    if code is None:
+        return tags
+    from agent import coupon
+
+    return coupon.prepare(res, code, tags)
 
 
 def balance(eng, card=None):

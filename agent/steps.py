@@ -287,6 +287,11 @@ def authorize(eng, res, flow, pc, amount, card, tags=None, account=None):
     if reply is None:
         return None
     fill(res, reply, account)
+    if tags and m.TAG_COUPON_CODE in tags:  # docs/protocol.md 5.10
+        from agent import coupon  # only with a coupon (heap)
+
+        if coupon.read(eng, res, reply):  # 78: refused, shown, nothing held
+            return None
     if reply.rc != m.APPROVED:
         end(eng, res["stan"], reply.rc)
         res["outcome"] = DECLINED

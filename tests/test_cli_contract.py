@@ -37,6 +37,7 @@ VALUES = {
     "pan": "9879110000000014",
     "port": "socket://127.0.0.1:{closed}",
     "firmware": "{file}",
+    "code": "NOWRUZ10",  # a coupon code (simulator/club_server/coupon_cli.py)
     # the club's register (simulator/club_server/registry_cli.py)
     "merchant_id": "VAFA00000000001",
     "terminal_id": "VT000001",

@@ -51,6 +51,8 @@ s declined|DECLINED ({code})|{message}
 s reversed|NOT COMPLETED|{why}|Reversal sent ({reason})
 s balance|Points {points}|Club {club_credit}|Store {store_credit}|Tier {tier}
 s enroll|New member|Enter {field}
+s coupon|Coupon|{coupon}|Discount {discount}
+s coupon_refused|Coupon refused|{coupon}|{message}
 s busy|Club unreachable|{count} pending|Try again later
 s no_paper|Printer: no paper|Load paper,|then try again
 s printer_error|Printer error|Receipt not printed
@@ -83,6 +85,8 @@ c enroll|New member|Enter {field}
 c enroll_phone|Phone: 11 digits|from 09
 c enroll_date|Date: YYYYMMDD|e.g. 19900321
 c enroll_invalid|Not valid:|{field}
+c coupon|{coupon}|Off {discount}
+c coupon_refused|{message}
 c busy|Club unreachable|{count} pending
 c no_paper|Printer|No paper
 c no_response|No answer|Reversal queued
@@ -119,6 +123,8 @@ s declined|رد شد ({code})|{message}
 s reversed|انجام نشد|{why}|برگشت ارسال شد ({reason})
 s balance|امتیاز {points}|باشگاه {club_credit}|فروشگاه {store_credit}|سطح {tier}
 s enroll|عضو جدید|{field} را وارد کنید
+s coupon|کوپن|{coupon}|تخفیف {discount}
+s coupon_refused|کوپن پذیرفته نشد|{coupon}|{message}
 s busy|باشگاه در دسترس نیست|{count} در صف|بعدا تلاش کنید
 s no_paper|چاپگر کاغذ ندارد|کاغذ بگذارید و|دوباره تلاش کنید
 s printer_error|خطای چاپگر|رسید چاپ نشد
@@ -151,6 +157,8 @@ c enroll|وارد کنید:|{field}
 c enroll_phone|شماره نادرست|۱۱ رقم، با ۰۹
 c enroll_date|تاریخ نادرست|مانند ۱۳۶۹۰۱۰۱
 c enroll_invalid|{field}|نادرست است
+c coupon|{coupon}|-{discount}
+c coupon_refused|{message}
 c busy|باشگاه قطع است|{count} در صف
 c no_paper|چاپگر|کاغذ ندارد
 c no_response|باشگاه پاسخ نداد|برگشت در صف
@@ -185,6 +193,7 @@ x 62|کارت مسدود است
 x 63|خطای امنیتی
 x 64|ثبت نام لازم است
 x 77|مشخصات عضو نادرست
+x 78|کوپن پذیرفته نشد
 x 94|تراکنش تکراری
 x 95|جمع‌ها برابر نیست
 x 96|خطای سیستم
@@ -196,6 +205,14 @@ m Card not issued|کارت صادر نشده
 m Card locked|کارت قفل است
 m Not a club card|کارت باشگاه نیست
 m Reader error|خطای کارتخوان
+m Not for this sale|برای این خرید نیست
+m Unknown code|کد ناشناخته
+m Code disabled|کد غیرفعال است
+m Code expired|کد منقضی شده
+m Not for this store|برای این فروشگاه نیست
+m For another member|برای عضو دیگری است
+m Purchase below minimum|خرید کمتر از حداقل
+m Code used up|کد مصرف شده
 """,
 }
 # fmt: on

@@ -19,6 +19,7 @@ LABELS = {
     "card": "کارت",
     "amount": "مبلغ",
     "discount": "تخفیف",
+    "coupon": "کوپن",
     "fee": "کارمزد",
     "payable": "قابل پرداخت",
     "given_back": "مبلغ برگشتی",

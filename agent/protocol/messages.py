@@ -68,6 +68,7 @@ BLOCKED_CARD = "62"
 SECURITY_VIOLATION = "63"
 ENROLLMENT_REQUIRED = "64"
 DETAILS_REFUSED = "77"
+COUPON_REFUSED = "78"
 DUPLICATE = "94"
 OUT_OF_BALANCE = "95"
 SYSTEM_ERROR = "96"
@@ -88,6 +89,7 @@ RESPONSE_CODES = {
     SECURITY_VIOLATION: ("security violation", "Security error"),
     ENROLLMENT_REQUIRED: ("enrollment required", "Enrollment required"),
     DETAILS_REFUSED: ("holder details refused", "Check phone and birth date"),
+    COUPON_REFUSED: ("coupon refused", "Coupon refused"),
     DUPLICATE: ("duplicate", "Duplicate"),
     OUT_OF_BALANCE: ("out of balance", "Totals differ"),
     SYSTEM_ERROR: ("system error", "System error"),
@@ -101,7 +103,10 @@ RESPONSE_CODES = {
 # Any other answer to a request that may move money (30, 63, 94, 96, a code not listed here) is
 # not final: the request stays "possibly approved", is
 # repeated as a 0101, and then reversed; never closed as a decline.
-FINAL_0110 = ("00", "03", "05", "12", "13", "14", "25", "51", "54", "57", "62", "64", "77")
+FINAL_0110 = ("00", "03", "05", "12", "13", "14", "25", "51", "54", "57", "62", "64", "77", "78")
+
+# 78 (coupon refused, docs/protocol.md 5.10) is final: the club decides it from the coupon code
+# in this request and holds nothing for it.
 
 # Field 22 POS entry modes.
 ENTRY_CHIP = "051"
@@ -134,6 +139,10 @@ TAG_REVERSAL_REASON = 0x0B
 TAG_CREDIT_VALIDITY = 0x0C
 TAG_CARD_EXPIRY = 0x0D
 TAG_RECON_DETAIL = 0x0E
+TAG_COUPON_CODE = 0x0F
+TAG_COUPON_TEXT = 0x10
+TAG_COUPON_REASON = 0x11
+TAG_COUPON_DISCOUNT = 0x12
 
 # Field 62 protected-data TLV tags (docs/protocol.md 4.1).
 SECRET_CARD_NUMBER = 0x01

@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from simulator.club_server import operator_cli, period_cli, registry_cli, settlement_cli
+from simulator.club_server import coupon_cli, operator_cli, period_cli, registry_cli, settlement_cli
 from vafa import args as types
 from vafa.errors import BadInput
 
@@ -377,12 +377,9 @@ ACTIONS = {
 
 # the operator's read-only lists, story, daily report and web console (operator_cli.py)
 ACTIONS.update(operator_cli.ACTIONS)
+ACTIONS.update(coupon_cli.ACTIONS)  # coupon add|list|disable|enable
 # stores, chains, terminals, programs and card replacement (registry_cli.py)
 ACTIONS.update(registry_cli.ACTIONS)
 # settlement to stores and the working calendar (settlement_cli.py), period reports
 ACTIONS.update(settlement_cli.ACTIONS)
 ACTIONS.update(period_cli.ACTIONS)
-# campaigns: birthday gifts, "we miss you" offers (campaigns run) and the RFM report
-from simulator.club_server import campaign_cli  # noqa: E402  (a change of its own)
-
-ACTIONS.update(campaign_cli.ACTIONS)

@@ -22,12 +22,23 @@ PHASES = {
     outcomes.PHASE_TWO: ("phase-two", "0220/0221"),
     outcomes.REVERSAL: ("reversal", "0420/0421"),
 }
-FIELDS = ("trigger", "amount", "card", "phase", "messages", "effect", "response_code", "what")
+FIELDS = (
+    "trigger",
+    "amount",
+    "card",
+    "coupon",
+    "phase",
+    "messages",
+    "effect",
+    "response_code",
+    "what",
+)
 
 
 def rows(rules=outcomes.RULES):
-    """One dict per rule, names not codes: trigger ("amount" or "card"), amount (rials) or
-    card (number), phase, messages, effect, response_code (or None), what."""
+    """One dict per rule, names not codes: trigger ("amount", "card" or "coupon"), amount
+    (rials), card (number) or coupon (code), phase, messages, effect, response_code (or
+    None), what. A coupon rule answers 78 with its reason (docs/protocol.md 5.10)."""
     out = []
     for rule in rules:
         phase, messages = PHASES[rule.phase]
@@ -36,14 +47,21 @@ def rows(rules=outcomes.RULES):
                 "trigger": rule.trigger,
                 "amount": rule.value if rule.trigger == "amount" else None,
                 "card": rule.value if rule.trigger == "card" else None,
+                "coupon": rule.value if rule.trigger == "coupon" else None,
                 "phase": phase,
                 "messages": messages,
                 "effect": rule.effect,
-                "response_code": rule.argument if rule.effect == outcomes.RESPOND else None,
+                "response_code": _code(rule),
                 "what": rule.note,
             }
         )
     return out
+
+
+def _code(rule):
+    if rule.effect != outcomes.RESPOND:
+        return None
+    return "78" if rule.trigger == "coupon" else rule.argument
 
 
 def cards():
@@ -79,6 +97,14 @@ def text_lines(listing=None):
     lines = ["Magic amounts (rials; once, when the request is first processed):", *amount_lines]
     lines.append("Magic cards (every request of the phase with the card):")
     lines.extend(card_lines)
+    coupon_lines = [
+        f"  {row['coupon']:<16}  {row['messages']:<9}  {describe(row)}"
+        for row in listing
+        if row["trigger"] == "coupon"
+    ]
+    if coupon_lines:
+        lines.append("Magic coupon codes (every purchase with the code, 48 tag 0F):")
+        lines.extend(coupon_lines)
     return lines
 
 

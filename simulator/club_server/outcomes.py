@@ -7,6 +7,9 @@ A rule is (trigger, value, phase, effect, argument):
   repeat/reversal recovery is exercised);
 - trigger "card": the card number in field 62 equals `value`; applies to every phase-one
   request with the card, repeats (0101) included.
+- trigger "coupon": the coupon code in field 48 tag 0F equals `value` (docs/protocol.md 5.10);
+  applies to every purchase's phase one with the code: effect "respond" answers 78 with the
+  coupon refusal reason `argument` in tag 11 (simulator/club_server/coupons.py asks `coupon`).
 - phase: the message class it applies to: "010" phase one (0100/0101), "022" phase two
   (0220/0221), "042" reversal (0420/0421).
 - effect "respond": answer field 39 = argument at once, without touching any balance
@@ -41,6 +44,19 @@ def magic_card(code):
     return with_check_digit(MAGIC_CARD_PREFIX + code)
 
 
+# Coupon refusal reasons (docs/protocol.md 5.10 table, field 48 tag 11), in the order the club
+# checks them; the QA coupon codes below are QA78 + one of them.
+COUPON_REFUSALS = {
+    "TX": "not a purchase",
+    "UK": "unknown code",
+    "DS": "disabled",
+    "EX": "expired",
+    "ST": "not for this store",
+    "MB": "for another member",
+    "MN": "below the minimum purchase",
+    "US": "used up",
+}
+
 # Amounts 1,000,0RR answer RR; amounts 1,000,9PB change how the answer of phase P travels
 # (P: 0 phase one, 1 phase two, 2 reversal; B: 1 slow, 2 drop, 3 twice, 4 bad MAC).
 # Magic cards 9879119000000RR + Luhn digit: 05 and 51 answer that code to every phase one;
@@ -71,6 +87,13 @@ RULES = (
     Rule("card", magic_card("92"), PHASE_ONE, DROP, None, "never a 0110: connection closed"),
     Rule("card", magic_card("93"), PHASE_ONE, TWICE, None, "every 0110 sent twice"),
     Rule("card", magic_card("94"), PHASE_ONE, BAD_MAC, None, "every 0110 with a corrupt MAC"),
+    # QA78 + a refusal reason: that refusal, to every purchase with the code (TX, not a
+    # purchase, is what any code in a refund or a top-up gets)
+    *(
+        Rule("coupon", "QA78" + reason, PHASE_ONE, RESPOND, reason, "coupon refused: " + what)
+        for reason, what in COUPON_REFUSALS.items()
+        if reason != "TX"
+    ),
 )
 # fmt: on
 # The behaviour cards are seeded as active cards with club credit (simulator.club_server.seed).
@@ -84,9 +107,10 @@ class OutcomeTable:
         self.rules = tuple(rules)
         self._by_amount = {}
         self._by_card = {}
+        self._by_coupon = {}
+        indexes = {"amount": self._by_amount, "card": self._by_card, "coupon": self._by_coupon}
         for rule in self.rules:
-            index = self._by_amount if rule.trigger == "amount" else self._by_card
-            index[(rule.phase, rule.value)] = rule
+            indexes[rule.trigger][(rule.phase, rule.value)] = rule
 
     def match(self, phase, amount=None, card=None, fresh=True):
         """The rule for a request, or None. Card rules win over amount rules; amount rules
@@ -98,3 +122,7 @@ class OutcomeTable:
         if fresh and amount is not None:
             return self._by_amount.get((phase, amount))
         return None
+
+    def coupon(self, code):
+        """The rule of a QA coupon code (phase one), or None."""
+        return self._by_coupon.get((PHASE_ONE, code))

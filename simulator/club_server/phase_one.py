@@ -7,15 +7,7 @@ a hold lowers the available balance, an approval is kept for the hold window, an
 
 import datetime as dt
 
-from simulator.club_server import (
-    accounts,
-    campaign_hooks,
-    credit_scope,
-    loyalty,
-    points_spend,
-    referral,
-    tehran,
-)
+from simulator.club_server import accounts, coupons, credit_scope, loyalty, points_spend, tehran
 from simulator.club_server.context import (
     TAG_BIRTH_DATE,
     TAG_CARD_EXPIRY,
@@ -88,9 +80,11 @@ def handle(ctx):
         card, code = resolve_card(ctx, pan, proc)
         if code:
             return Reply(code)
-        reply = handler(ctx, card, int(ctx.message["4"]))
-        campaign_hooks.tell(ctx, reply)  # a campaign's line in tag 04
-        return reply
+        amount = int(ctx.message["4"])
+        refusal = coupons.check(ctx, card, proc, amount)  # 48 tag 0F (docs/protocol.md 5.10)
+        if refusal is not None:
+            return refusal
+        return coupons.hold(ctx, handler(ctx, card, amount))
     except FormatProblem:
         return Reply("30")
 
@@ -141,9 +135,6 @@ def enroll(ctx, card):
     today = tehran.local_date(ctx.now)
     if not valid_phone(tags[TAG_PHONE]) or not valid_birth_date(tags[TAG_BIRTH_DATE], today):
         return ENROLLMENT_REFUSED
-    referrer_id, code = referral.check(ctx, tags, tags[TAG_PHONE])  # 48 tag 1D
-    if code:
-        return code
     store = ctx.store
     member_id = store.add_member(
         phone=tags[TAG_PHONE],
@@ -162,7 +153,6 @@ def enroll(ctx, card):
         issued_at=ctx.now,
         expiry=tehran.add_months_yymm(ctx.now, product["card_validity_months"]),
     )
-    referral.record(ctx, member_id, referrer_id)
     loyalty.notify(ctx, card["id"], "enroll", None)
     return None
 
@@ -195,7 +185,9 @@ def tier_of(ctx, card):
     member = ctx.store.member(card["member_id"]) if card["member_id"] else None
     if member is None:
         return "C"
-    return loyalty.current_tier(ctx.store, member, ctx.now, ctx.settings)
+    if member["tier_dirty"]:
+        return loyalty.retier(ctx.store, member["id"], ctx.now, ctx.settings)
+    return member["tier"]
 
 
 def amount_ok(ctx, amount):
@@ -204,7 +196,7 @@ def amount_ok(ctx, amount):
 
 def new_txn(ctx, card, amount, **values):
     msg = ctx.message
-    txn = ctx.store.add_txn(
+    return ctx.store.add_txn(
         terminal_id=ctx.terminal_id,
         merchant_id=ctx.merchant_id,
         card_id=card["id"],
@@ -217,8 +209,6 @@ def new_txn(ctx, card, amount, **values):
         expires_at=ctx.now + ctx.config.hold_window,
         **values,
     )
-    campaign_hooks.txn_made(ctx, txn)  # the return offer it priced is taken
-    return txn
 
 
 def purchase(ctx, card, amount, account_type=None):
@@ -228,7 +218,9 @@ def purchase(ctx, card, amount, account_type=None):
         discount, fee, payable = 0, 0, amount
     else:
         discount, fee, payable = ctx.program.price(amount, tier, account_type)
-        discount, payable = campaign_hooks.price(ctx, card, amount, discount, payable, account_type)
+    coupon_off = coupons.discount(ctx, amount - discount)  # 0 without a coupon
+    discount += coupon_off
+    payable -= coupon_off
     points = ctx.program.points_for(amount - discount, tier, ctx.settings)
     return discount, fee, payable, points, tier
 
@@ -236,8 +228,8 @@ def purchase(ctx, card, amount, account_type=None):
 def cash_purchase(ctx, card, amount):
     if not amount_ok(ctx, amount):
         return Reply("13")
-    _, _, payable, points, tier = purchase(ctx, card, amount)
-    txn = new_txn(ctx, card, amount, payable=payable, points=points, tier=tier)
+    discount, _, payable, points, tier = purchase(ctx, card, amount)
+    txn = new_txn(ctx, card, amount, discount=discount, payable=payable, points=points, tier=tier)
     return Reply("00", {TAG_POINTS_EARNED: str(points), TAG_TIER: tier}, txn=txn)
 
 
@@ -284,7 +276,7 @@ def store_credit_purchase(ctx, card, amount):
     elsewhere and none spendable here, 51 when what is spendable here is not enough."""
     if not amount_ok(ctx, amount):
         return Reply("13")
-    _, _, payable, points, tier = purchase(ctx, card, amount)
+    discount, _, payable, points, tier = purchase(ctx, card, amount)
     if not ctx.program.earns_on_redemption(ctx.settings):
         points = 0  # gift credit spent is no new money (program.PROGRAM_DEFAULTS)
     spend = credit_scope.spendable(ctx, card["id"])  # this store's, or its chain's by scope
@@ -293,7 +285,7 @@ def store_credit_purchase(ctx, card, amount):
         return Reply("57")
     if left < payable:
         return Reply("51", amounts=[(ACCOUNT_STORE, "02", max(left, 0))])
-    txn = new_txn(ctx, card, amount, payable=payable, points=points, tier=tier)
+    txn = new_txn(ctx, card, amount, discount=discount, payable=payable, points=points, tier=tier)
     credit_scope.hold(ctx, spend, payable, txn)
     amounts = [(ACCOUNT_STORE, "P1", payable), (ACCOUNT_STORE, "02", left - payable)]
     return Reply("00", {TAG_POINTS_EARNED: str(points), TAG_TIER: tier}, amounts, txn)

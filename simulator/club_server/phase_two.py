@@ -7,7 +7,7 @@ settlement to the store is recorded, the member's tier is recomputed and an SMS 
 
 from simulator.club_server import (
     accounts,
-    campaign_hooks,
+    coupons,
     credit_scope,
     loyalty,
     points_spend,
@@ -79,6 +79,7 @@ def confirm(ctx):
     except (ValueError, UnicodeError):
         return Reply("30", txn=txn)
     reply = CONFIRMS[txn["proc"][:2]](ctx, txn)
+    coupons.consume(store, txn["id"], ctx.now)  # its coupon's use, if any, is spent
     store.update_txn(
         txn["id"],
         state="confirmed",
@@ -118,9 +119,6 @@ def _confirm_purchase(ctx, txn):
             store=ctx.merchant["name_fa"],
             validity=fa_date_yyyymmdd(validity),
         )
-    line = campaign_hooks.after_purchase(ctx, txn, card_id)  # referral, survey, return offer
-    if line:
-        messages = [line]
     store.add_recon_item(ctx.terminal_id, txn["id"], DEBIT, txn["amount"], ctx.now)
     tier = _retier(ctx, card_id)
     if proc == PURCHASE_CLUB:
@@ -297,6 +295,7 @@ def reverse(ctx):
 
 def release(store, txn, now, state, reason=None):
     accounts.release(store, txn["id"], now)
+    coupons.release(store, txn["id"], now, reason)  # its coupon's use, if any, goes back
     if txn["original_id"] and txn["proc"].startswith("20"):
         store.change_refunds(txn["original_id"], refund_held=-txn["amount"])
     store.update_txn(txn["id"], state=state, closed_at=now, reason=reason)
@@ -339,6 +338,7 @@ def void(ctx, txn, reason):
         _settle(ctx, txn, "void", -s["amount"])
     store.add_recon_item(ctx.terminal_id, txn["id"], bucket, txn["amount"], ctx.now)
     store.update_txn(txn["id"], state="voided", closed_at=ctx.now, reason=reason)
+    coupons.give_back(store, txn["id"], ctx.now, reason)
     _retier(ctx, card_id)
     loyalty.notify(
         ctx,

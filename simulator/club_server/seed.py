@@ -174,6 +174,9 @@ def seed_demo(db, secret=None, now=None):
         with store.transaction():
             if store.merchant(DEMO_MERCHANT) is None:
                 _seed(store, vault, now)
+                from simulator.club_server import coupons  # the demo coupons (docs/testing.md)
+
+                coupons.seed_demo(store, now)
     finally:
         if close:
             store.close()

@@ -265,6 +265,9 @@ class Storage:
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._in_txn = False
         self._migrate()
+        from simulator.club_server import coupon_tables  # (no cycle: it imports nothing)
+
+        coupon_tables.ensure(self._conn)  # tables added after version 1 (coupons.py)
         schema_additions.ensure(self._conn)  # tables and columns added after version 1
         from simulator.club_server import settlement_store  # (imports nothing)
 

@@ -31,6 +31,11 @@ def test_json_lists_every_rule_of_the_outcome_table_as_the_server_matches_it():
         if row["trigger"] == "card":
             rule = table.match(phase, card=row["card"])
             assert row["amount"] is None
+        elif row["trigger"] == "coupon":  # 78 with the rule's reason (docs/protocol.md 5.10)
+            rule = table.coupon(row["coupon"])
+            assert row["response_code"] == "78" and row["coupon"] == "QA78" + rule.argument
+            assert row["what"] == rule.note
+            continue
         else:
             rule = table.match(phase, amount=row["amount"])
             assert row["card"] is None

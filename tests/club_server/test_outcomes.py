@@ -25,7 +25,8 @@ from tests.club_server.conftest import SLOW_DELAY
 from tests.club_server.support import balance
 
 CLUB = "006000"
-CODE_RULES = [r for r in RULES if r.effect == RESPOND]
+# the coupon codes (QA78 + reason) answer 78 with a reason: tests/club_server/test_coupons.py
+CODE_RULES = [r for r in RULES if r.effect == RESPOND and r.trigger != "coupon"]
 AMOUNT_BEHAVIOURS = [r for r in RULES if r.trigger == "amount" and r.effect != RESPOND]
 
 

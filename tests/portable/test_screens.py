@@ -18,7 +18,7 @@ ENGINE_SCREENS = (
     "card", "working", "payable", "bank", "approved", "declined", "reversed", "balance",
     "confirm", "confirm_topup", "enroll", "busy", "no_paper", "printer_error", "no_card",
     "card_error", "unsent", "no_answer", "no_response", "enroll_cancelled", "nothing_to_void",
-    "recovering", "closing", "totals",
+    "recovering", "closing", "totals", "coupon", "coupon_refused",
 )  # fmt: skip
 # the largest values: amounts up to 10 digits (discounts and store credit 9), 57's message is
 # the longest response text
@@ -28,6 +28,7 @@ LARGEST = {
     "fee": 99999999, "points": 9999999, "count": 999, "open": 99, "queued": 999,
     "code": "57", "message": "Not allowed for this card", "reason": "PR", "field": "birth_date",
     "tier": "C", "rc": "95", "balanced": False, "flow": "bank", "confirmed": True,
+    "coupon": "A234567890123456",
 }  # fmt: skip
 
 
