@@ -383,3 +383,7 @@ ACTIONS.update(registry_cli.ACTIONS)
 # settlement to stores and the working calendar (settlement_cli.py), period reports
 ACTIONS.update(settlement_cli.ACTIONS)
 ACTIONS.update(period_cli.ACTIONS)
+# campaigns: birthday gifts, "we miss you" offers (campaigns run) and the RFM report
+from simulator.club_server import campaign_cli  # noqa: E402  (a change of its own)
+
+ACTIONS.update(campaign_cli.ACTIONS)

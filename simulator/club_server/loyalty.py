@@ -76,30 +76,53 @@ def convert(ctx, card_id, txn_id, points_balance):
     return used, credit, validity
 
 
-def retier(store, member_id, now, settings):
-    """Recompute a member's tier from the trailing window's volume; returns the tier."""
+def retier(store, member_id, now, settings, dirty=0):
+    """Recompute a member's tier from the trailing window's volume, kept with it
+    (members.tier_volume, for current_tier); returns the tier."""
     member = store.member(member_id)
     if member is None:
         return "C"
     window = int(settings["tier_window_days"]) * DAY
     volume = store.member_volume(member_id, now - window)
     tier = tier_for(volume, settings, member["tier_floor"])
-    store.update_member(member_id, tier=tier, tier_checked_at=now, tier_dirty=0)
+    store.update_member(
+        member_id, tier=tier, tier_checked_at=now, tier_dirty=dirty, tier_volume=volume
+    )
     return tier
 
 
 def touch_tier(store, member_id, now, settings):
-    """After a member's volume changed: recompute the tier now, or, when it was recomputed
-    within TIER_REFRESH, leave it to the sweeper (a burst of purchases costs one query)."""
+    """After a member's volume changed (at a confirmation, refund or void): recompute the tier
+    now, or, when it was recomputed within TIER_REFRESH, not (a burst of purchases costs one
+    query). Either way the member is marked: the transaction being confirmed is not counted
+    yet (it becomes `confirmed` after this), so the next request adds what was confirmed since
+    the last count (current_tier) and the sweeper recomputes it in full."""
     member = store.member(member_id)
     if member is None:
         return "C"
     checked = member["tier_checked_at"]
     if checked is None or now - checked >= TIER_REFRESH:
-        return retier(store, member_id, now, settings)
+        return retier(store, member_id, now, settings, dirty=1)
     if not member["tier_dirty"]:
         store.update_member(member_id, tier_dirty=1)
     return member["tier"]
+
+
+def current_tier(store, member, now, settings):
+    """The tier a member's request is priced at: a member marked by touch_tier gets the tier
+    of the last full count plus what was confirmed since (an index range of the member's
+    cards' transactions since tier_checked_at, not the whole window), so a new tier takes
+    effect on the next sale. Without a count kept (a member of an older database) the count
+    is made in full."""
+    if not member["tier_dirty"]:
+        return member["tier"]
+    if member.get("tier_volume") is None or member["tier_checked_at"] is None:
+        return retier(store, member["id"], now, settings, dirty=1)
+    added = store.member_volume(member["id"], member["tier_checked_at"])
+    tier = tier_for(member["tier_volume"] + added, settings, member["tier_floor"])
+    if tier != member["tier"]:
+        store.update_member(member["id"], tier=tier)
+    return tier
 
 
 def notify(ctx, card_id, kind, txn_id, **values):

@@ -7,7 +7,16 @@ a hold lowers the available balance, an approval is kept for the hold window, an
 
 import datetime as dt
 
-from simulator.club_server import accounts, coupons, credit_scope, loyalty, points_spend, tehran
+from simulator.club_server import (
+    accounts,
+    campaign_hooks,
+    coupons,
+    credit_scope,
+    loyalty,
+    points_spend,
+    referral,
+    tehran,
+)
 from simulator.club_server.context import (
     TAG_BIRTH_DATE,
     TAG_CARD_EXPIRY,
@@ -84,7 +93,9 @@ def handle(ctx):
         refusal = coupons.check(ctx, card, proc, amount)  # 48 tag 0F (docs/protocol.md 5.10)
         if refusal is not None:
             return refusal
-        return coupons.hold(ctx, handler(ctx, card, amount))
+        reply = coupons.hold(ctx, handler(ctx, card, amount))
+        campaign_hooks.tell(ctx, reply)  # a campaign's line in tag 04
+        return reply
     except FormatProblem:
         return Reply("30")
 
@@ -135,6 +146,9 @@ def enroll(ctx, card):
     today = tehran.local_date(ctx.now)
     if not valid_phone(tags[TAG_PHONE]) or not valid_birth_date(tags[TAG_BIRTH_DATE], today):
         return ENROLLMENT_REFUSED
+    referrer_id, code = referral.check(ctx, tags, tags[TAG_PHONE])  # 48 tag 1D
+    if code:
+        return code
     store = ctx.store
     member_id = store.add_member(
         phone=tags[TAG_PHONE],
@@ -153,6 +167,7 @@ def enroll(ctx, card):
         issued_at=ctx.now,
         expiry=tehran.add_months_yymm(ctx.now, product["card_validity_months"]),
     )
+    referral.record(ctx, member_id, referrer_id)
     loyalty.notify(ctx, card["id"], "enroll", None)
     return None
 
@@ -185,9 +200,7 @@ def tier_of(ctx, card):
     member = ctx.store.member(card["member_id"]) if card["member_id"] else None
     if member is None:
         return "C"
-    if member["tier_dirty"]:
-        return loyalty.retier(ctx.store, member["id"], ctx.now, ctx.settings)
-    return member["tier"]
+    return loyalty.current_tier(ctx.store, member, ctx.now, ctx.settings)
 
 
 def amount_ok(ctx, amount):
@@ -196,7 +209,7 @@ def amount_ok(ctx, amount):
 
 def new_txn(ctx, card, amount, **values):
     msg = ctx.message
-    return ctx.store.add_txn(
+    txn = ctx.store.add_txn(
         terminal_id=ctx.terminal_id,
         merchant_id=ctx.merchant_id,
         card_id=card["id"],
@@ -209,6 +222,8 @@ def new_txn(ctx, card, amount, **values):
         expires_at=ctx.now + ctx.config.hold_window,
         **values,
     )
+    campaign_hooks.txn_made(ctx, txn)  # the return offer it priced is taken
+    return txn
 
 
 def purchase(ctx, card, amount, account_type=None):
@@ -218,6 +233,7 @@ def purchase(ctx, card, amount, account_type=None):
         discount, fee, payable = 0, 0, amount
     else:
         discount, fee, payable = ctx.program.price(amount, tier, account_type)
+        discount, payable = campaign_hooks.price(ctx, card, amount, discount, payable, account_type)
     coupon_off = coupons.discount(ctx, amount - discount)  # 0 without a coupon
     discount += coupon_off
     payable -= coupon_off

@@ -7,6 +7,7 @@ settlement to the store is recorded, the member's tier is recomputed and an SMS 
 
 from simulator.club_server import (
     accounts,
+    campaign_hooks,
     coupons,
     credit_scope,
     loyalty,
@@ -119,6 +120,9 @@ def _confirm_purchase(ctx, txn):
             store=ctx.merchant["name_fa"],
             validity=fa_date_yyyymmdd(validity),
         )
+    line = campaign_hooks.after_purchase(ctx, txn, card_id)  # referral, survey, return offer
+    if line:
+        messages = [line]
     store.add_recon_item(ctx.terminal_id, txn["id"], DEBIT, txn["amount"], ctx.now)
     tier = _retier(ctx, card_id)
     if proc == PURCHASE_CLUB:

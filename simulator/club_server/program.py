@@ -4,6 +4,8 @@ Amounts are whole rials; percentages are basis points (1 % = 100) so every resul
 integer: discounts and percentage fees round down.
 """
 
+from simulator.club_server.campaign_settings import DEFAULTS as CAMPAIGN_DEFAULTS
+
 TIERS = ("A", "B", "C")  # A is the best
 TIER_RANK = {"A": 0, "B": 1, "C": 2}
 
@@ -43,6 +45,7 @@ PROGRAM_DEFAULTS = {
     # points_spend.py); "0": points are not spent at this store
     "point_value_rials": "0",
 }
+PROGRAM_DEFAULTS.update(CAMPAIGN_DEFAULTS)  # the campaigns' knobs (campaign_settings.py)
 PRODUCT_DEFAULTS = {
     # Club credit per rial of a top-up after the card's sale. The sale (the card's first
     # top-up) gets the product's own multiplier, products.multiplier (a pool card: 10).

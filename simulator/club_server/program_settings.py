@@ -9,6 +9,7 @@ its points and its credit), so a program is never saved half-sensible. Pure: no 
 registry.py reads and writes.
 """
 
+from simulator.club_server.campaign_settings import SETTINGS as CAMPAIGN_SETTINGS
 from simulator.club_server.program import PROGRAM_DEFAULTS, TRUE_WORDS
 
 MAX_RIALS = 10**14  # field 4 holds 12 digits; a cap well above it, below SQLite's integers
@@ -89,6 +90,13 @@ SETTINGS = {
                                  0, 1000),
 }
 # fmt: on
+# the campaigns' knobs: their defaults, ranges and meanings are campaign_settings.SETTINGS
+SETTINGS.update(
+    {
+        key: Setting("knob", "bool" if low is None else "int", meaning, low, high)
+        for key, (_, low, high, meaning) in CAMPAIGN_SETTINGS.items()
+    }
+)
 
 ASCII_DIGITS = "0123456789"
 

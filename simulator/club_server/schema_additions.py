@@ -13,6 +13,8 @@ belongs to at most one (merchants.chain_id). Card replacements (docs/club_server
 number a member's transactions were made with.
 """
 
+from simulator.club_server import campaign_storage
+
 # table -> CREATE statement
 TABLES = {
     "chains": (
@@ -31,10 +33,16 @@ TABLES = {
 # (table, column) -> its definition
 COLUMNS = {
     ("merchants", "chain_id"): "TEXT REFERENCES chains(chain_id)",
+    # the volume of the member's last full tier count (loyalty.current_tier adds to it)
+    ("members", "tier_volume"): "INTEGER",
 }
 INDEXES = {
     "merchants_chain": "CREATE INDEX IF NOT EXISTS merchants_chain ON merchants(chain_id)",
 }
+
+# the campaigns' tables and indexes (campaign_storage.py)
+TABLES.update(campaign_storage.TABLES)
+INDEXES.update(campaign_storage.INDEXES)
 
 
 def _missing(conn):

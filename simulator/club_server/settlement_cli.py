@@ -12,7 +12,6 @@ docs/club_server.md "Settlement" says what each status means and what the payout
 
 import argparse
 import csv
-import datetime as dt
 import json
 import sqlite3
 import sys
@@ -141,33 +140,14 @@ def _configure_settle(p):
 STATES = ("owed", "due", "paying", "paid")
 
 
-def settlement_report(conn, as_of, since=None, until=None, store=None):
-    """Rows per store and Tehran day recorded (see settlement_store.settlement_totals), each
-    with its Gregorian and Jalali date."""
-    from simulator.club_server import listing, tehran
-    from simulator.club_server import settlement_store as sql
-
-    start = tehran.day_bounds(since)[0] if since else None
-    end = tehran.day_bounds(until)[1] if until else None
-    if start is not None and end is None:
-        end = float("inf")
-    if end is not None and start is None:
-        start = 0.0
-    rows = []
-    for r in sql.settlement_totals(conn, as_of, start, end, store):
-        day = dt.date(1970, 1, 1) + dt.timedelta(days=r.pop("day"))
-        rows.append({"merchant_id": r.pop("merchant_id"), "date": day.isoformat(),
-                     "date_jalali": listing.jalali_date(day), **r})  # fmt: skip
-    return rows
-
-
 def settlement_report_action(args):
     from simulator.club_server import listing
+    from simulator.club_server import settlement_store as sql
 
     as_of = time.time()
     conn = _open_read(args.db)
     try:
-        rows = settlement_report(conn, as_of, args.since, args.until, args.store)
+        rows = sql.settlement_report(conn, as_of, args.since, args.until, args.store)
     finally:
         conn.close()
     if args.json:

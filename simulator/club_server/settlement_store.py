@@ -284,3 +284,31 @@ def settlement_totals(conn, as_of, start=None, end=None, store=None):
         "GROUP BY s.merchant_id, day ORDER BY s.merchant_id, day"
     )
     return conn.execute(sql, args).fetchall()
+
+
+def settlement_report(conn, as_of, since=None, until=None, store=None):
+    """settlement_totals for Tehran days since..until (datetime.date, either may be None),
+    each row with its day as Gregorian `date` and Jalali `date_jalali`."""
+    import datetime as dt
+
+    from simulator.club_server import listing, tehran
+
+    start = tehran.day_bounds(since)[0] if since else None
+    end = tehran.day_bounds(until)[1] if until else None
+    if start is not None and end is None:
+        end = float("inf")
+    if end is not None and start is None:
+        start = 0.0
+    rows = []
+    for r in settlement_totals(conn, as_of, start, end, store):
+        day = dt.date(1970, 1, 1) + dt.timedelta(days=r.pop("day"))
+        merchant_id = r.pop("merchant_id")
+        rows.append(
+            {
+                "merchant_id": merchant_id,
+                "date": day.isoformat(),
+                "date_jalali": listing.jalali_date(day),
+                **r,
+            }
+        )
+    return rows

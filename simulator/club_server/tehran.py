@@ -1,4 +1,5 @@
-"""Tehran local time, the Jalali calendar and working hours, for dates the club shows or counts.
+"""Tehran local time and the Jalali calendar, for dates the club shows or counts (working days
+and hours: workcal.py).
 
 Iran has kept UTC+03:30 all year since 2022 (daylight saving time was abolished), so a fixed
 offset is exact for current dates. Times in storage are Unix seconds (UTC); only reports, SMS
@@ -12,8 +13,7 @@ DAY = 86400.0
 
 # Working week of Iranian offices and banks: Saturday..Wednesday. Python weekday(): Monday=0,
 # so Thursday=3 and Friday=4 are the weekend.
-WEEKEND = (3, 4)
-SETTLEMENT_WORKING_HOURS = 24
+WEEKEND = (3, 4)  # when a settlement is due: workcal.py
 
 
 def local(ts):
@@ -50,22 +50,6 @@ def expired(expiry_yymm, ts):
 
 def yyyymmdd(ts):
     return local(ts).strftime("%Y%m%d")
-
-
-def settlement_due(ts, working_hours=SETTLEMENT_WORKING_HOURS):
-    """The moment `working_hours` hours of working days (Saturday..Wednesday, Tehran) after
-    `ts`: hours on Thursdays and Fridays do not count."""
-    t = local(ts)
-    left = dt.timedelta(hours=working_hours)
-    while True:
-        midnight = dt.datetime(t.year, t.month, t.day, tzinfo=TEHRAN) + dt.timedelta(days=1)
-        if t.weekday() in WEEKEND:
-            t = midnight
-            continue
-        if t + left <= midnight:
-            return (t + left).timestamp()
-        left -= midnight - t
-        t = midnight
 
 
 def gregorian_to_jalali(year, month, day):

@@ -3,6 +3,7 @@ card in one transaction, the old card is refused; tiers and points by the progra
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -130,3 +131,15 @@ def test_points_are_spent_at_the_till_when_the_program_gives_them_a_value(server
     assert terminal.reverse(msg, CARD_A, again.rrn).code == "00"  # a reversal releases
     assert balance(server, CARD_A, accounts.POINTS) == (80, 0)
     assert ledger_check(db_path).ok
+
+
+def test_one_purchase_past_a_threshold_prices_the_next_sale_at_the_new_tier(server, terminal):
+    # the member's tier was counted minutes ago: the 0220 counts again (without itself)
+    member = card_row(server, CARD_C)["member_id"]
+    server.call(lambda store: store.update_member(member, tier_checked_at=time.time() - 300))
+    _, second = terminal.purchase("000000", 12_000_000, CARD_C)
+    assert second.code == "00"
+    _, next_sale = terminal.authorize("004000", 1_000_000, CARD_C)
+    assert next_sale.tags[0x03] == "B" and next_sale.amounts["40D1"] == 100_000
+    server.sweep()  # the sweeper's full count agrees
+    assert server.call(lambda store: store.member(member))["tier"] == "B"

@@ -70,14 +70,6 @@ def test_due_in_working_hours(start, hours, span, holidays, due):
     assert when(cal.due(tehran_ts(start), hours)) == due
 
 
-def test_default_calendar_is_the_clubs_old_rule():
-    """Without holidays or hours set, due times are what the club always computed."""
-    settings = {}
-    for hour in range(0, 24 * 14, 5):
-        ts = tehran_ts("2026-11-28T00:17") + hour * 3600
-        assert workcal.settlement_due(ts, settings) == tehran.settlement_due(ts)
-
-
 def test_settings_rows_make_the_calendar():
     settings = {
         workcal.HOURS_KEY: "08:00-16:00",
@@ -390,3 +382,24 @@ def test_a_payout_killed_mid_run_pays_everything_exactly_once(club, vafa, tmp_pa
     assert json.loads(stdout)["batch"] != key
     now_due = rows(db, "SELECT status FROM settlements WHERE due_at <= ?", (time.time(),))
     assert all(r["status"] == "paid" for r in now_due)
+
+
+# -- the console's view --------------------------------------------------------------------------
+
+
+def test_the_console_shows_what_is_due(club):
+    import urllib.request
+
+    from simulator.club_server.console.app import run_console_in_thread
+
+    db = club[0]
+    _add_settlements(db, {STORES[1]: [250_000]})
+    with run_console_in_thread(db) as console:
+        with urllib.request.urlopen(console.url + "/api/settlements-due", timeout=10) as answer:
+            body = json.loads(answer.read())
+        with urllib.request.urlopen(console.url + "/settlements-due", timeout=10) as answer:
+            html = answer.read().decode()
+    pool = [r for r in body["rows"] if r["merchant_id"] == STORES[1]]
+    assert pool and pool[0]["due"] == 250_000 and pool[0]["due_count"] == 1
+    assert 'id="settlements-due"' in html and "VAFA00000000002" in html
+    assert "250,000" in html

@@ -13,6 +13,7 @@ Routes (GET only):
                             last4, terminal, store, status, since, until (Jalali or ISO day), limit
     /txn/{rrn}              a transaction's story (RRN, or id)
     /report?date=DAY        the daily report with its chart of sales per hour
+    /settlements-due        what is owed and due to each store, per day (docs/settlement.md)
     /api/...                the same as JSON (ISO 8601 times): /api/txns?..., /api/txn/{rrn},
                             /api/report?date=DAY, /api/overview
 Any page takes ?part=live: only its live part, which the page's script fetches to refresh.
@@ -217,6 +218,19 @@ async def report(request):
     return _page(request, "report.html", error=None, **context)
 
 
+async def settlements_due(request):
+    """What is owed, due, paying and paid per store and day recorded, every row not yet paid
+    (docs/settlement.md "The settlement report")."""
+    from simulator.club_server import settlement_store
+
+    as_of = time.time()
+    rows = await request.app[READER].read(settlement_store.settlement_report, as_of)
+    if request.path.startswith("/api/"):
+        return _json({"as_of": as_of, "rows": rows})
+    return _page(request, "settlements_due.html", title="Settlements due", rows=rows,
+                 states=("owed", "due", "paying", "paid"), as_of=_now_text())  # fmt: skip
+
+
 def make_app(db_path, refresh=3.0):
     """The console over the club database at `db_path` (opened read-only at the first page)."""
     app = web.Application(middlewares=[_errors])
@@ -225,6 +239,7 @@ def make_app(db_path, refresh=3.0):
     for prefix in ("", "/api"):
         app.router.add_get(f"{prefix}/txn/{{key}}", story)
         app.router.add_get(f"{prefix}/report", report)
+        app.router.add_get(f"{prefix}/settlements-due", settlements_due)
         for name in pages.TITLES:
             app.router.add_get(f"{prefix}/{name}", list_handler(name))
     app.router.add_get("/", overview)

@@ -19,7 +19,12 @@ TITLES = {
     "settlements": "Settlements",
     "outbox": "SMS outbox",
 }
-NAV = [("/", "Overview"), *((f"/{n}", t) for n, t in TITLES.items()), ("/report", "Daily report")]
+NAV = [
+    ("/", "Overview"),
+    *((f"/{n}", t) for n, t in TITLES.items()),
+    ("/report", "Daily report"),
+    ("/settlements-due", "Settlements due"),
+]
 # form field -> (label, placeholder)
 FIELDS = {
     "last4": ("card (last 4)", "1234"),
