@@ -444,3 +444,31 @@ ACTIONS = {
         _configure_replace,
     ),
 }
+
+
+def run_words(db, words):
+    """One register command, its words as after `vafa club-server` (`terminal deactivate
+    VT000001`), on the database `db` in this process (the scenarios' `register:` step):
+    (True, what it printed) or (False, the one line it was refused with)."""
+    import contextlib
+    import io
+
+    from simulator.club_server.admin import AdminError
+    from vafa.cli import Parser
+    from vafa.errors import VafaError
+
+    parser = Parser(prog="vafa club-server")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, (fn, help_text, configure) in ACTIONS.items():
+        sub = actions.add_parser(name, help=help_text)
+        _db(sub)
+        configure(sub)
+        sub.set_defaults(register_run=fn)
+    out = io.StringIO()
+    try:
+        args = parser.parse_args([*words[:1], "--db", str(db), *words[1:]])
+        with contextlib.redirect_stdout(out):
+            args.register_run(args)
+    except (VafaError, AdminError, ValueError) as e:
+        return False, " ".join(str(e).split())
+    return True, out.getvalue().strip()

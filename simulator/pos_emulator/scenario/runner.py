@@ -316,6 +316,13 @@ class World:
 
         return self.club.call(read)
 
+    def run_register(self, words):
+        """A `vafa club-server` register command on the club's database (registry_cli.py):
+        (done, what it said). The club sees it at its next request."""
+        from simulator.club_server.registry_cli import run_words
+
+        return run_words(self.db_path, words)
+
     def ledger(self):
         from simulator.club_server.ledger import ledger_check
 
@@ -387,6 +394,11 @@ def run_action(c, step, value, params):
         engine.saf.drain(force=True)
         left = engine.pending()
         return {"flow": "drain", "pending": left, "outcome": "approved" if not left else "failed"}
+    if step.action == "register":
+        if c.world.club is None:
+            raise StepFailed("register: changes the club's register; the club is an outside one")
+        ok, text = c.world.run_register(value)
+        return {"flow": "register", "outcome": "approved" if ok else "declined", "message": text}
     if step.action == "restart":
         report = c.restart_terminal()
         return {"flow": "restart", "outcome": "approved", "recovered": len(report["actions"])}

@@ -30,7 +30,7 @@ ENTRIES = ("insert", "swipe", "manual")
 KEYS = ("confirm", "cancel")
 BANK_OUTCOMES = ("approve", "decline", "cancel", "timeout", "timeout_charged")
 NETFAULT_ACTIONS = ("pass", "drop", "delay", "duplicate", "truncate", "reset")
-ACTIONS = ("card", "flow", "keys", "wait", "drain", "restart")
+ACTIONS = ("card", "flow", "keys", "wait", "drain", "restart", "register")
 STEP_KEYS = (
     "name",
     *ACTIONS,
@@ -318,6 +318,8 @@ def _step(file, scenario, part, index, raw):
         value = _keys(where, value)
     elif action == "wait":
         value = _number(where, "wait", value)
+    elif action == "register":  # a `vafa club-server` register command (registry_cli.py)
+        value = _text_list(where, "register", value)
     elif action in ("drain", "restart") and value is not True:
         raise where.error(action, f"write {action}: true")
     bank = []
