@@ -25,6 +25,15 @@ def _typed(name, parse):
     return check
 
 
+def _month(text):
+    from simulator.club_server import period_reports as pr
+
+    try:
+        return pr.jalali_month(text)
+    except pr.PeriodError as e:  # its message names --month already
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def period_of(args, now):
     """(first, last) Tehran days of the options' period."""
     from simulator.club_server import listing
@@ -53,7 +62,7 @@ def report_action(args):
     try:
         report = pr.period_report(conn, first, last, args.by)
     except pr.PeriodError as e:
-        raise BadInput(str(e), "--" + str(e).split()[0].lstrip("-")) from None
+        raise BadInput(str(e), e.option) from None
     finally:
         conn.close()
     jfrom, jto = listing.jalali_date(first), listing.jalali_date(last)
@@ -83,7 +92,7 @@ def _configure_report(p):
     period = p.add_mutually_exclusive_group()
     period.add_argument("--week", type=_typed("--week", listing.parse_day), metavar="DAY",
                         help="the week (Saturday to Friday) holding this day")  # fmt: skip
-    period.add_argument("--month", type=_typed("--month", pr.jalali_month), metavar="YYYY/MM",
+    period.add_argument("--month", type=_month, metavar="YYYY/MM",
                         help="a Jalali month, e.g. 1405/09")  # fmt: skip
     period.add_argument("--from", dest="since", type=day, metavar="DAY",
                         help="first day (with --to)")  # fmt: skip

@@ -15,7 +15,7 @@ Reads only: every function takes a connection (queries.open_readonly) and return
 import datetime as dt
 
 from agent import jalali
-from simulator.club_server import reports, tehran
+from simulator.club_server import listing, reports, tehran
 
 # --by -> the SQL of a transaction's group (t is the transaction). The unary + keeps SQLite
 # from reading a whole (terminal_id, ...) index in order to group without sorting: the window's
@@ -31,7 +31,11 @@ EXTRA = ("club_credit_spent", "store_credit_spent", "points_converted", "gift_cr
 
 
 class PeriodError(ValueError):
-    """A period or grouping the report cannot take; names the option."""
+    """A period or grouping the report cannot take; `option` is the option it names."""
+
+    def __init__(self, option, message):
+        super().__init__(f"{option} {message}")
+        self.option = option
 
 
 # -- periods -------------------------------------------------------------------------------------
@@ -50,14 +54,15 @@ def jalali_month(text):
         first = dt.date(*jalali.jalali_to_gregorian(year, month, 1))
         last = dt.date(*jalali.jalali_to_gregorian(year, month, jalali.month_length(year, month)))
     except ValueError:
-        raise PeriodError(f"--month {text!r}: expected a Jalali YYYY/MM, e.g. 1405/09") from None
+        raise PeriodError("--month", f"{text!r}: expected a Jalali YYYY/MM, e.g. 1405/09") from None
     return first, last
 
 
 def bounds(first, last):
     """[start, end) Unix seconds from the first to the last Tehran day, inclusive."""
     if last < first:
-        raise PeriodError(f"--to {last} is before --from {first}")
+        shown = [f"{listing.jalali_date(d)} ({d})" for d in (last, first)]
+        raise PeriodError("--to", f"{shown[0]} is before --from {shown[1]}")
     return tehran.day_bounds(first)[0], tehran.day_bounds(last)[1]
 
 
@@ -115,9 +120,9 @@ def period_report(conn, first, last, by="store"):
     reports.daily_report's, plus club/store credit spent, points converted and the gift
     credit they gave. A group key is a string ('' for a store in no chain)."""
     if by not in GROUPS:
-        raise PeriodError(f"--by {by!r}: one of {', '.join(GROUPS)}")
+        raise PeriodError("--by", f"{by!r}: one of {', '.join(GROUPS)}")
     if by == "chain" and not has_chains(conn):
-        raise PeriodError("--by chain: this club has no chains yet")
+        raise PeriodError("--by", "chain: this club has no chains yet")
     start, end = bounds(first, last)
     args = {"start": start, "end": end}
     sql = statements(by)
