@@ -403,3 +403,37 @@ def test_the_console_shows_what_is_due(club):
     assert pool and pool[0]["due"] == 250_000 and pool[0]["due_count"] == 1
     assert 'id="settlements-due"' in html and "VAFA00000000002" in html
     assert "250,000" in html
+
+
+def test_the_payout_and_the_report_search_their_index(club):
+    """The payout job's selection and the report of what is not yet paid read the index
+    settlements_open (status, due_at), never every settlement row."""
+    from simulator.club_server import queries
+    from simulator.club_server import settlement_store as sql
+
+    conn = queries.open_readonly(club[0])
+    try:
+        for statement, args in (
+            (
+                "SELECT id, merchant_id, amount FROM settlements WHERE status = 'owed' "
+                "AND due_at <= ? ORDER BY merchant_id, id",
+                (time.time(),),
+            ),
+        ):
+            plan = " | ".join(
+                r["detail"] for r in conn.execute(f"EXPLAIN QUERY PLAN {statement}", args)
+            )
+            assert "INDEX settlements_open" in plan, plan
+        calls = []
+        conn.set_trace_callback(calls.append)
+        sql.settlement_report(conn, time.time())
+        sql.due_settlements(conn, time.time())
+        conn.set_trace_callback(None)
+        checked = [statement for statement in calls if "FROM settlements" in statement]
+        assert len(checked) == 2
+        for statement in checked:  # the statements as run, with their values
+            plan = conn.execute(f"EXPLAIN QUERY PLAN {statement}").fetchall()
+            details = " | ".join(r["detail"] for r in plan)
+            assert "settlements_open" in details, details
+    finally:
+        conn.close()
