@@ -12,6 +12,10 @@ at most 120 years old has a Jalali year of about 1284-1404 and a Gregorian one o
 so a year before 1700 is Jalali (Jalali 1700 is Gregorian 2321) and a later one Gregorian.
 There is nothing to configure, and a Gregorian date typed anywhere is taken as it is.
 
+After the four details the terminal asks, optionally, for the mobile number of the member who
+referred the new one (tag 1D, docs/protocol.md 2.3): no answer, or TRIES wrong ones, enrolls
+without a referrer; the club rewards both at the new member's first confirmed purchase.
+
 >>> birth_date("13690230", (2025, 1, 1))
 '19900520'
 >>> birth_date("19900230", (2025, 1, 1)) is None
@@ -26,6 +30,9 @@ JALALI_BEFORE = 1700
 TRIES = 3  # wrong answers to one question before the enrollment is given up
 GENDERS = ("M", "F")
 EDUCATION = ("1", "2", "3", "4", "5", "6")
+TAG_REFERRER = 0x1D  # the referrer's mobile number (docs/protocol.md 2.3)
+# optional questions after the four details: (field, keypad kind, tag); no answer skips one
+OPTIONAL = (("referrer", "digits", TAG_REFERRER),)
 
 
 def phone(text, today=None):
@@ -54,6 +61,11 @@ def birth_date(text, today):
     return f"{born[0]:04d}{born[1]:02d}{born[2]:02d}"
 
 
+def referrer(text, today=None):
+    """Tag 1D: the referrer's mobile number, checked like the holder's own."""
+    return phone(text, today)
+
+
 def gender(text, today=None):
     return text if text in GENDERS else None
 
@@ -68,6 +80,7 @@ CHECKS = {
     "gender": (gender, "enroll_invalid"),
     "birth_date": (birth_date, "enroll_date"),
     "education": (education, "enroll_invalid"),
+    "referrer": (referrer, "enroll_phone"),
 }
 
 

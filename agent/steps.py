@@ -186,7 +186,8 @@ def card_present(eng, card):
 
 
 def collect_enrollment(eng):
-    """{tag: value} for tags 07..0A from the keypad, or None when the customer cancels.
+    """{tag: value} for tags 07..0A (and 1D, the referrer, when given) from the keypad, or
+    None when the customer cancels.
 
     Each answer is checked here (agent/enrollment.py): a wrong one is asked again under a
     screen saying what is expected, never sent; after enrollment.TRIES wrong answers to one
@@ -209,6 +210,17 @@ def collect_enrollment(eng):
         if value is None:
             return None
         tags[tag] = value
+    for field, kind, tag in enrollment.OPTIONAL:  # no answer skips; never cancels
+        eng.display.show("enroll", field=field)
+        for _ in range(enrollment.TRIES):
+            value = eng.keypad.ask(field, kind)
+            if not value:
+                break
+            value, screen = enrollment.check(field, str(value), today)
+            if screen is None:
+                tags[tag] = value
+                break
+            eng.display.show(screen, field=field)
     return tags
 
 

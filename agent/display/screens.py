@@ -106,6 +106,7 @@ f phone|phone
 f gender|gender
 f birth_date|birth date
 f education|education
+f referrer|referrer (optional)
 y |yes|no
 """,
     "fa": """
@@ -178,6 +179,7 @@ f phone|تلفن همراه
 f gender|جنسیت
 f birth_date|تاریخ تولد
 f education|تحصیلات
+f referrer|همراه معرف (اختیاری)
 y |بله|خیر
 x 03|پایانه ثبت نشده
 x 05|رد شد

@@ -12,6 +12,7 @@
     vafa club-server add-terminals --db PATH --count N [--first N]
     vafa club-server store|chain|terminal|program COMMAND --db PATH ...   (the register)
     vafa club-server replace-card --db PATH (--old LAST4 | --old-id ID) --new NUMBER
+    vafa club-server campaigns run --db PATH [--date DAY]   |   rfm --db PATH [--json|--csv]
 
 Without an action it serves until Ctrl-C (or SIGTERM). `--card -` reads the number from
 standard input, which keeps it out of the shell history and the process list. Output shows

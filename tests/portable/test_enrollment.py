@@ -123,8 +123,8 @@ def answers(**changes):
 def test_good_answers_are_sent_with_the_jalali_date_converted():
     eng = Eng(GOOD)
     assert collect_enrollment(eng) == SENT
-    assert eng.display.screens() == ["enroll"] * 4
-    assert eng.keypad.asked == ["phone", "gender", "birth_date", "education"]
+    assert eng.display.screens() == ["enroll"] * 5
+    assert eng.keypad.asked == ["phone", "gender", "birth_date", "education", "referrer"]
 
 
 def test_a_wrong_answer_is_asked_again_under_a_screen_saying_what_is_expected():
@@ -137,9 +137,10 @@ def test_a_wrong_answer_is_asked_again_under_a_screen_saying_what_is_expected():
         "enroll",
         "enroll_date",
         "enroll",
+        "enroll",
     ]
     assert eng.display.shown[1] == ("enroll_phone", {"field": "phone"})
-    asked = ["phone", "phone", "gender", "birth_date", "birth_date", "education"]
+    asked = ["phone", "phone", "gender", "birth_date", "birth_date", "education", "referrer"]
     assert eng.keypad.asked == asked
 
 
@@ -165,3 +166,18 @@ def test_today_is_the_terminal_local_day():
     eng = Eng(answers(birth_date=["20250602", None]))
     assert collect_enrollment(eng) is None
     assert "enroll_date" in eng.display.screens()
+
+
+def test_the_referrer_is_optional_checked_and_sent_as_tag_1d():
+    eng = Eng(answers(referrer="09120000001"))
+    with_referrer = dict(SENT)  # (MicroPython has no {**d} displays)
+    with_referrer[enrollment.TAG_REFERRER] = "09120000001"
+    assert collect_enrollment(eng) == with_referrer
+    eng = Eng(answers(referrer=""))  # no answer: enrolled without a referrer
+    assert collect_enrollment(eng) == SENT
+    eng = Eng(answers(referrer=["0912ABC", "09120000001"]))  # asked again, like the phone
+    assert collect_enrollment(eng)[enrollment.TAG_REFERRER] == "09120000001"
+    assert eng.display.screens()[-1] == "enroll_phone"
+    eng = Eng(answers(referrer=["12"] * enrollment.TRIES))  # wrong every time: none, not cancel
+    assert collect_enrollment(eng) == SENT
+    assert eng.keypad.asked.count("referrer") == enrollment.TRIES

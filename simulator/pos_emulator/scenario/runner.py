@@ -21,6 +21,7 @@ of the day (terminal.LASTING_BLOBS).
 """
 
 import copy as copying
+import datetime as dt
 import shutil
 import tempfile
 import threading
@@ -53,7 +54,7 @@ from simulator.pos_emulator.terminal import (
 
 ENTRY_CODES = {"insert": "051", "swipe": "021", "manual": "012"}
 BANK_PREFIX = "603799"
-CLUB_DATABASE_KEYS = ("balances", "ledger_ok")  # expectations that read the club's database
+CLUB_DATABASE_KEYS = ("balances", "ledger_ok", "sms")  # expectations read from the club database
 
 _template_lock = threading.Lock()
 _template = {}
@@ -188,6 +189,7 @@ class Copy:
         self.terminal = None
         self.start_terminal()
         self.variables = {"copy": index, "terminal_id": self.terminal.terminal_id}
+        self.variables["birthday_today"] = birthday_today(time.time())
         self.windows = []  # (step key, start, end)
         self.failures = []
 
@@ -323,6 +325,16 @@ class World:
 
         return run_words(self.db_path, words)
 
+    def run_campaigns(self, days):
+        """The club's campaigns job for today + `days` (Tehran); {campaign: members given}."""
+        from simulator.club_server import campaigns, tehran
+
+        day = tehran.local_date(time.time()) + dt.timedelta(days=days)
+        return self.club.call(lambda store: campaigns.run(store, day, time.time()))
+
+    def sms_texts(self):
+        return self.club.call(lambda store: [m["text"] for m in store.outbox(10_000)])
+
     def ledger(self):
         from simulator.club_server.ledger import ledger_check
 
@@ -330,6 +342,18 @@ class World:
 
 
 # -- running ---------------------------------------------------------------------------------
+
+
+def birthday_today(now):
+    """A birth date (Jalali YYYYMMDD, as typed at enrollment) whose birthday is today in
+    Tehran, 30 years ago: ${birthday_today} (the campaigns' birthday gift)."""
+    from agent import jalali
+    from simulator.club_server import tehran
+
+    d = tehran.local_date(now)
+    y, m, day = jalali.gregorian_to_jalali(d.year, d.month, d.day)
+    day = min(day, jalali.month_length(y - 30, m))  # 30 Esfand of a common year: the 29th
+    return f"{y - 30:04d}{m:02d}{day:02d}"
 
 
 def substitute(value, variables, step):
@@ -399,6 +423,10 @@ def run_action(c, step, value, params):
             raise StepFailed("register: changes the club's register; the club is an outside one")
         ok, text = c.world.run_register(value)
         return {"flow": "register", "outcome": "approved" if ok else "declined", "message": text}
+    if step.action == "campaigns":
+        if c.world.club is None:
+            raise StepFailed("campaigns: runs the club's job, but the club is an outside one")
+        return {"flow": "campaigns", "outcome": "approved", **c.world.run_campaigns(value)}
     if step.action == "restart":
         report = c.restart_terminal()
         return {"flow": "restart", "outcome": "approved", "recovered": len(report["actions"])}
@@ -488,6 +516,10 @@ def check(c, step, expect, result, screens, receipts, charges):
         for kind in ("club_credit", "store_credit", "points"):
             if kind in row:
                 want(f"{kind} of {row['card']}", row[kind], found[kind])
+    sms = c.world.sms_texts() if expect.get("sms") else []
+    for text in expect.get("sms", ()):
+        if not any(text in t for t in sms):
+            failed.append(f"expected an SMS with {text!r} in the club's outbox")  # noqa: PERF401
     if "ledger_ok" in expect:
         report = c.world.ledger()
         if report.ok != expect["ledger_ok"]:

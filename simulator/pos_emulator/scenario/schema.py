@@ -30,7 +30,7 @@ ENTRIES = ("insert", "swipe", "manual")
 KEYS = ("confirm", "cancel")
 BANK_OUTCOMES = ("approve", "decline", "cancel", "timeout", "timeout_charged")
 NETFAULT_ACTIONS = ("pass", "drop", "delay", "duplicate", "truncate", "reset")
-ACTIONS = ("card", "flow", "keys", "wait", "drain", "restart", "register")
+ACTIONS = ("card", "flow", "keys", "wait", "drain", "restart", "register", "campaigns")
 STEP_KEYS = (
     "name",
     *ACTIONS,
@@ -54,6 +54,7 @@ EXPECT_KEYS = (
     "pending",
     "bank_charges",
     "ledger_ok",
+    "sms",
 )
 BALANCE_KEYS = ("card", "merchant", "club_credit", "store_credit", "points")
 TOP_KEYS = (
@@ -237,7 +238,7 @@ def _expect(where, value):
     value = _mapping(where, "expect", value)
     _check_keys(where, value, EXPECT_KEYS, "expect")
     out = dict(value)
-    for key in ("screen", "no_screen", "receipt"):
+    for key in ("screen", "no_screen", "receipt", "sms"):
         if key in out:
             out[key] = _text_list(where, f"expect.{key}", out[key])
     for key in ("receipts", "pending", "bank_charges"):
@@ -318,6 +319,8 @@ def _step(file, scenario, part, index, raw):
         value = _keys(where, value)
     elif action == "wait":
         value = _number(where, "wait", value)
+    elif action == "campaigns":  # the club's campaigns job, run for today + N days
+        value = _int(where, "campaigns", value)
     elif action == "register":  # a `vafa club-server` register command (registry_cli.py)
         value = _text_list(where, "register", value)
     elif action in ("drain", "restart") and value is not True:
