@@ -117,10 +117,7 @@ class Database:
         may be the operator's (terminals, merchants, programs, settings): the storage's
         cache of those rows is dropped after it."""
         self.flush()
-        try:
-            return await self._run(fn, self.storage, *args)
-        finally:
-            self.storage.forget_static()
+        return await self._run(_then_forget_static, fn, self.storage, *args)
 
     async def read(self, fn, *args):
         """fn(storage, *args) as it is: a read, inside the open batch if there is one."""
@@ -141,6 +138,15 @@ class Database:
             await self._run(finish)
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+
+
+def _then_forget_static(fn, storage, *args):
+    """fn(storage, *args), then the storage's cached rows dropped, in the thread that ran fn
+    (the database thread, when there is one)."""
+    try:
+        return fn(storage, *args)
+    finally:
+        storage.forget_static()
 
 
 class _Batch:
