@@ -84,10 +84,10 @@ SETTINGS = {
                                  "program's (150: half as many again)", 0, 1000),
     "tier_points_b_pct": Setting("knob", "int", "points a tier B member earns, percent",
                                  0, 1000),
-    "point_value_rials": Setting("knob", "int", "rials a point is worth when spent at the "
-                                 "till, 008000 (0: points are not spent here)", 0, MAX_RIALS),
     "tier_points_c_pct": Setting("knob", "int", "points a tier C member earns, percent",
                                  0, 1000),
+    "point_value_rials": Setting("knob", "int", "rials a point is worth when spent at the "
+                                 "till, 008000 (0: points are not spent here)", 0, MAX_RIALS),
 }
 # fmt: on
 # the campaigns' knobs: their defaults, ranges and meanings are campaign_settings.SETTINGS
