@@ -399,7 +399,8 @@ def print_profile(timers, messages, total_ms):
         f"{messages:,} messages, {total_ms:.3f} ms a message):"
     )
     for category, cpu, parts in categories(timers, messages, total_ms):
-        print(f"  {category:<40} {cpu:7.3f}  {cpu / total_ms * 100:3.0f} %")
+        note = "  (below zero: within the timers' own cost)" if cpu < 0 else ""
+        print(f"  {category:<40} {cpu:7.3f}  {cpu / total_ms * 100:3.0f} %{note}")
         for name, part in sorted(parts, key=lambda kv: -kv[1]):
             print(f"    {name:<38} {part:7.3f}")
 
