@@ -59,6 +59,9 @@ SUBSET = {
         "card 9879119000000924 never answers",
         "card 9879119000000940 answers with a bad MAC",
     ),
+    "campaigns.yaml": (  # the optional referrer question on the board's keypad (tag 1D)
+        "referral at enrollment rewards both at the first confirmed purchase",
+    ),
     "netfault.yaml": ("the 0110 is dropped; the repeat (0101) is answered",),
     "stores.yaml": (
         "Abi Pool - tier A pays 20 % less on club credit plus a 1 % fee, and earns pool points",
@@ -71,6 +74,18 @@ SLOW_FAULT = FAULT + " (and 9 s of the resend timer)"
 REPEAT = "the club's repeat handling; the board's side is the subset's netfault case"
 # the rest of the library, each with why CI need not run it on the board
 NOT_IN_CI = {
+    "a referrer the club does not know - enrolled without a referral, nobody rewarded": (
+        "the subset's referral, with the club's answer to an unknown number"
+    ),
+    "birthday gift credit from the campaigns job shows in the balance": (
+        "the club's campaigns job; the board's part is the subset's balance inquiry"
+    ),
+    "we miss you - the return offer is honoured once at the till": (
+        "the club's job and pricing; the board shows the subset's bank-card discount path"
+    ),
+    "the satisfaction survey SMS after a purchase, once the program asks for it": (
+        "an SMS of the club's; the board's part is a cash sale"
+    ),
     "customer cancels on the bank terminal": "a bank leg answer like the subset's decline",
     "bank times out without charging": "the status inquiry path of the subset's lost answer",
     "expired card is 54": SAME_CODE,

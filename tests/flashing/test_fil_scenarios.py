@@ -38,6 +38,13 @@ SUBSET = {
         "unregistered terminal VT000099 is 03",
         "refunds - unknown RRN 25, above the original 13, to another account 12",
     ),
+    "campaigns.yaml": (  # the referrer asked at the device's keypad; the club's job beside it
+        "referral at enrollment rewards both at the first confirmed purchase",
+        "a referrer the club does not know - enrolled without a referral, nobody rewarded",
+        "birthday gift credit from the campaigns job shows in the balance",
+        "we miss you - the return offer is honoured once at the till",
+        "the satisfaction survey SMS after a purchase, once the program asks for it",
+    ),
     "concurrency.yaml": ("four terminals, three cash sales each",),
     "flows.yaml": (
         "club-credit purchase, then a refund of part of it",
