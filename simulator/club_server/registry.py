@@ -341,3 +341,33 @@ def add_program(store, name, like=None):
             if setting.where == "knob":
                 store.put_setting(program_key(program_id, key), values[key])
         return program_id
+
+
+# -- the club's tier rule -------------------------------------------------------------------
+
+
+def tier_values(store):
+    """The tier rule's settings (tier_settings.TIER_SETTINGS) -> their values."""
+    from simulator.club_server.program import DEFAULT_SETTINGS
+    from simulator.club_server.tier_settings import TIER_SETTINGS
+
+    settings = {**DEFAULT_SETTINGS, **store.settings()}
+    return {key: int(settings[key]) for key in TIER_SETTINGS}
+
+
+def set_tiers(store, changes):
+    """Check and save [(key, text)] of the tier rule in one transaction; every member is
+    marked for a new count, so each member's next request is priced at the tier the new rule
+    gives (loyalty.current_tier) and the sweeper recounts them in full. The new values."""
+    from simulator.club_server import tier_settings
+
+    checked = {key: tier_settings.check_value(key, text) for key, text in changes}
+    with store.transaction():
+        values = {**tier_values(store), **checked}
+        problems = tier_settings.check_tiers(values)
+        if problems:
+            raise AdminError(f"tiers not changed: {'; '.join(problems)}")
+        for key, value in checked.items():
+            store.put_setting(key, value)
+        store._run("UPDATE members SET tier_dirty = 1")
+        return tier_values(store)

@@ -8,6 +8,7 @@
     terminal change TERMINAL_ID [--store MERCHANT_ID] [--status active|inactive]
     terminal deactivate TERMINAL_ID  |  terminal list [--store MERCHANT_ID] [--json|--csv]
     program list | show ID [--json] | add --name N [--like ID] | set ID KEY VALUE [KEY VALUE...]
+    tiers show [--json] | set KEY VALUE [KEY VALUE...]      (the club-wide tier rule)
     replace-card (--old LAST4 | --old-id ID) --new NUMBER [--reason lost|damaged|stolen]
 
 Each change is one transaction on the database; a running club server sees it at its next
@@ -320,10 +321,7 @@ def _program_show(store, args):
 def _program_set(store, args):
     from simulator.club_server import registry
 
-    words = [args.key, args.value, *args.more]
-    if len(words) % 2:
-        raise BadInput(f"program set: {words[-1]!r} has no value; give KEY VALUE pairs", "more")
-    changes = list(zip(words[::2], words[1::2], strict=True))
+    changes = _pairs(args)
     values = registry.set_program(store, args.program_id, changes)
     print(f"program {args.program_id}: " + ", ".join(f"{k} {values[k]}" for k, _ in changes))
 
@@ -375,6 +373,57 @@ PROGRAM = {
         _configure_program_set,
     ),
     "add": (_program_add, "add a program (a store's scenario)", _configure_program_add),
+}
+
+
+# -- the club's tier rule -----------------------------------------------------------------
+
+
+def _tiers_show(store, args):
+    from simulator.club_server import registry
+    from simulator.club_server.tier_settings import TIER_SETTINGS
+
+    values = registry.tier_values(store)
+    if args.json:
+        print(json.dumps({"tiers": values}))
+        return
+    width = max(len(k) for k in values)
+    for key, value in values.items():
+        print(f"{key.ljust(width)}  {value:,}    ({TIER_SETTINGS[key].meaning})")
+
+
+def _tiers_set(store, args):
+    from simulator.club_server import registry
+
+    values = registry.set_tiers(store, _pairs(args))
+    print("tiers: " + ", ".join(f"{k} {v:,}" for k, v in values.items())
+          + "; each member's next sale is priced at the new rule")  # fmt: skip
+
+
+def _pairs(args):
+    words = [args.key, args.value, *args.more]
+    if len(words) % 2:
+        raise BadInput(f"{words[-1]!r} has no value; give KEY VALUE pairs", "more")
+    return list(zip(words[::2], words[1::2], strict=True))
+
+
+def _configure_tiers_show(p):
+    _output(p, csv_too=False)
+
+
+def _configure_tiers_set(p):
+    from simulator.club_server.tier_settings import TIER_SETTINGS
+
+    p.add_argument("key", help=f"a setting: {', '.join(TIER_SETTINGS)}")
+    p.add_argument("value", help="its value, a whole number (checked before it is saved)")
+    p.add_argument(
+        "more", nargs="*", default=[], metavar="KEY VALUE", help="further settings, in pairs"
+    )
+
+
+TIERS = {
+    "show": (_tiers_show, "the club's tier rule: window and volumes", _configure_tiers_show),
+    "set": (_tiers_set, "change the tier rule, checked before it is saved", _configure_tiers_set),
 }
 
 
@@ -438,6 +487,7 @@ ACTIONS = {
         _group("terminal", TERMINAL),
     ),
     "program": (_dispatch, "list, show, add and change programs", _group("program", PROGRAM)),
+    "tiers": (_dispatch, "show and change the club's tier rule", _group("tiers", TIERS)),
     "replace-card": (
         replace_card_action,
         "replace a lost or damaged card: balances, points and history move, the old is blocked",

@@ -194,3 +194,18 @@ def test_an_old_database_gets_the_additions_once(tmp_path):
     store.close()
     with pytest.raises(AdminError, match="exists already"):
         registry.add_chain(Storage(path), "C1", "chain", now=0.0)
+
+
+def test_a_new_tier_rule_prices_each_members_next_sale(server, db_path, terminal):
+    assert terminal.purchase("000000", 6_000_000, CARD_C)[1].code == "00"
+    server.sweep()  # counted in full: tier C (B needs 10,000,000)
+    assert terminal.authorize("004000", 1_000_000, CARD_C)[1].tags[0x03] == "C"
+    refused = vafa(db_path, "tiers", "set", "tier_b_volume", "60,000,000")
+    assert refused.returncode == 2 and "tier A needs more than tier B" in refused.stderr
+    done = vafa(db_path, "tiers", "set", "tier_b_volume", "5,000,000")
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(vafa(db_path, "tiers", "show", "--json").stdout)["tiers"]
+    assert shown == {"tier_window_days": 90, "tier_a_volume": 50_000_000,
+                     "tier_b_volume": 5_000_000}  # fmt: skip
+    _, priced = terminal.authorize("004000", 1_000_000, CARD_C)
+    assert priced.tags[0x03] == "B" and priced.amounts["40D1"] == 100_000
