@@ -15,6 +15,8 @@ request() repeats a request that got no response as its repeat MTI (0100 -> 0101
 same field 7, same content, new KSN: the status inquiry of section 5.7) up to `repeats` times.
 """
 
+import binascii
+
 from agent.links import LinkDown, LinkTimeout
 from agent.numbers import to_int
 from agent.protocol import messages as m
@@ -140,13 +142,20 @@ class ClubClient:
         # What the window saw besides the answer: late/foreign responses, bad MACs, garbage.
         self.stats = {"late": 0, "mac": 0, "garbage": 0, "sent": 0, "not_final": 0}
 
-    def request(self, message, pan=None, expiry=None, repeats=None, final=None):
+    def request(
+        self, message, pan=None, expiry=None, repeats=None, final=None, pin=None, new_pin=None
+    ):
         """Send and repeat (as 0101, 0221, ...) until a matching response; NoResponse after
         1 + repeats attempts.
 
         final: the field 39 codes that close this request (m.FINAL_0110 for a request that may
         move money); an answer with another code is not taken: the request is repeated, and
         NoResponse("NF") raised when no attempt got a final answer.
+
+        pin: the cardholder's clear PIN field (agent/protocol/pinblock.pin_field), RAM only:
+        every attempt enciphers it into field 52 under its own KSN's PIN key, so a repeat
+        carries the same PIN (same content) in a different block. new_pin: a PIN change's
+        new PIN field, the same way into field 62 tag 04.
         """
         repeats = self.repeats if repeats is None else repeats
         sent = False
@@ -158,7 +167,7 @@ class ClubClient:
                 attempt = dict(message)
                 attempt["t"] = m.REPEAT_MTI.get(message["t"], message["t"])
             try:
-                reply = self.exchange_once(attempt, pan, expiry)
+                reply = self.exchange_once(attempt, pan, expiry, pin, new_pin)
             except NoResponse as e:
                 sent = sent or e.sent
                 mac_failed = mac_failed or e.reason == "MC"
@@ -172,16 +181,25 @@ class ClubClient:
             raise NoResponse("NF", sent=True, code=not_final)
         raise NoResponse("MC" if mac_failed else "TO", sent=sent)
 
-    def exchange_once(self, message, pan=None, expiry=None):
+    def exchange_once(self, message, pan=None, expiry=None, pin=None, new_pin=None):
         """One message with a fresh KSN, and its response; NoResponse when none matches."""
         keys = self.dukpt.next_keys()  # the advanced counter is on storage before we go on
         out = dict(message)
         out["42"] = self.merchant_id
+        if pin is not None:
+            from agent.protocol import pinblock  # only for a PIN payment (heap)
+
+            out["52"] = pinblock.encipher(keys.pin, pin, pan)
         secrets = {m.SECRET_TERMINAL_ID: self.terminal_id}
         if pan:
             secrets[m.SECRET_CARD_NUMBER] = pan
         if expiry:
             secrets[m.SECRET_CARD_EXPIRY] = expiry
+        if new_pin is not None:
+            from agent.protocol import pinblock
+
+            block = pinblock.encipher(keys.pin, new_pin, pan)
+            secrets[m.SECRET_NEW_PIN] = binascii.hexlify(block).decode().upper()
         data = protect.seal(out, keys, protect.REQUEST, secrets)
         expected = m.RESPONSE_MTI[out["t"]]
         stan = out.get("11")

@@ -71,7 +71,8 @@ class Engine:
         if dukpt is None:
             dukpt = TerminalDukpt(BlobStore(storage, "dukpt"))
         self.dukpt = dukpt
-        self.vault = Vault(config["storage_key"], rng or default_rng)
+        self.rng = rng or default_rng  # the PIN field's random fill, the vault's IVs
+        self.vault = Vault(config["storage_key"], self.rng)
         self.stans = StanCounter(storage)
         self.club = ClubClient(
             link,
@@ -195,6 +196,11 @@ class Engine:
 
     def refund(self, amount, original_rrn, account=m.ACCOUNT_CLUB_CREDIT, card=None):
         return self._run(flows.refund, amount, original_rrn, account, card)
+
+    def pin_change(self, card=None):
+        from agent import pinchange  # only for a PIN change (heap)
+
+        return self._run(pinchange.pin_change, card)
 
     def void_last(self):
         return self._run(flows.void_last)

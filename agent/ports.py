@@ -42,6 +42,12 @@ Keypad: the customer / cashier keys
         kind says what is typed ("digits", "choice", "date"). None = cancelled.
     confirm(screen, **params) -> bool
         The customer accepts (True) or cancels (False) what the display shows.
+    pin(screen, **params) -> str or None
+        Optional (the engine checks with getattr): the cardholder's PIN, 4..12 digits, typed
+        on this keypad under `screen` ("pin" or "pin_wrong"); the adapter shows one star per
+        digit (params["masked"]), never the digit, never logs or echoes it, and never takes
+        it from the ECR link. None = cancelled. The engine turns it into a PIN field at once
+        and drops the digits (agent/pinentry.py).
 
 Display: screens by id, never raw text (agent/display/text.py renders them for a text LCD)
     show(screen, **params)
@@ -117,11 +123,13 @@ class ScriptedCardReader:
 
 
 class ScriptedKeypad:
-    """Answers from a dict (ask) and a list (confirm); records the questions."""
+    """Answers from a dict (ask) and lists (confirm, pin); records the questions (the
+    screen of a PIN question, never the PIN)."""
 
-    def __init__(self, answers=None, confirms=()):
+    def __init__(self, answers=None, confirms=(), pins=()):
         self.answers = dict(answers or {})
         self.confirms = list(confirms)
+        self.pins = list(pins)
         self.asked = []
 
     def ask(self, field, kind="digits"):
@@ -131,6 +139,10 @@ class ScriptedKeypad:
     def confirm(self, screen, **params):
         self.asked.append(screen)
         return self.confirms.pop(0) if self.confirms else True
+
+    def pin(self, screen, **params):
+        self.asked.append(screen)
+        return self.pins.pop(0) if self.pins else None
 
 
 class RecordingDisplay:

@@ -42,6 +42,7 @@ LABELS = {
         "terminal": "Terminal",
         "date": "Date",
         "card": "Card",
+        "pin_verified": "Cardholder PIN verified",
         "amount": "Amount",
         "discount": "Discount",
         "coupon": "Coupon",
@@ -127,6 +128,8 @@ def document(res, copy, header, kind="sale", lang="en"):
     doc.text(labels["rials"], CENTER)
     if res.get("card_last4"):
         doc.row(labels["card"], "****" + localize(res["card_last4"], lang))
+    if res.get("pin_verified"):  # the club checked the cardholder's PIN (protocol.md 4.5)
+        doc.text(labels["pin_verified"])
     for key in AMOUNT_KEYS:
         value = res.get(key)
         if value is not None and (value or key in ("amount", "payable")):

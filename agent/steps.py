@@ -61,6 +61,9 @@ MESSAGES = {
     "queued": "Approved; confirmation will follow",
     "card_error": "Card refused",
     "card_removed": "Card removed before completion; reversed",
+    "pin_cancelled": "PIN entry cancelled",
+    "pin_changed": "PIN changed",
+    "pin_unknown": "PIN change not confirmed: try the new PIN, then the old one",
 }
 
 
@@ -106,6 +109,7 @@ ROUTED_FLOWS = {
     "balance": "balance",
     "top_up": "top_up",
     "refund": "refund",
+    "pin_change": "balance",  # the cards whose balance may be asked may change their PIN
 }
 
 
@@ -224,8 +228,12 @@ def collect_enrollment(eng):
     return tags
 
 
-def phase_one(eng, res, flow, pc, amount, card, tags=None):
+def phase_one(eng, res, flow, pc, amount, card, tags=None, pin=None, new_pin=None):
     """Journal a "txn" record, send the 0100 (repeats as 0101), journal the "rsp" record.
+
+    pin: the cardholder's PIN field (agent/pinentry.py), RAM only: field 52 of every attempt;
+    the journal marks the record "p" and keeps nothing of it. new_pin: a PIN change's new
+    PIN field (agent/pinchange.py), the same way.
 
     Returns the Reply, or None when the club gave no answer (then a reversal is queued and
     sent when the 0100 may have reached it; res is filled).
@@ -242,6 +250,8 @@ def phase_one(eng, res, flow, pc, amount, card, tags=None):
     rec["card"] = card.last4
     rec["pan"] = eng.vault.seal(card.pan)
     rec["at"] = now
+    if pin is not None:
+        rec["p"] = 1
     if pc in m.SINGLE_PHASE:
         rec["single"] = 1
     eng.ledger.record(rec)
@@ -250,7 +260,9 @@ def phase_one(eng, res, flow, pc, amount, card, tags=None):
     final = None if rec.get("single") else m.FINAL_0110
     eng.ledger.entry(stan)["t0"] = eng.clock.ticks_ms()  # RAM only: the deadline's start
     try:
-        reply = eng.club.request(msg, pan=card.pan, expiry=card.expiry, final=final)
+        reply = eng.club.request(
+            msg, pan=card.pan, expiry=card.expiry, final=final, pin=pin, new_pin=new_pin
+        )
     except NoResponse as e:
         if not e.sent:
             end(eng, stan, "unsent")
@@ -271,6 +283,7 @@ def phase_one(eng, res, flow, pc, amount, card, tags=None):
                 eng.display.show("reversed", reason=e.reason)
         return None
     eng.ledger.record({"k": "rsp", "s": stan, "rc": reply.rc, "rrn": reply.rrn})
+    res["pin_verified"] = pin is not None and reply.rc == m.APPROVED  # for the receipt
     return reply
 
 
@@ -295,7 +308,17 @@ def authorize(eng, res, flow, pc, amount, card, tags=None, account=None):
             return None
         if tags:
             details.update(tags)
-        reply = phase_one(eng, res, flow, pc, amount, card, details)
+        pin = None
+        if getattr(eng.keypad, "pin", None) and eng.config.get("pin_at_enrollment", True):
+            from agent import pinentry  # the member may choose a PIN (docs/protocol.md 5.6)
+
+            pin = pinentry.choose(eng)  # None: skipped
+        reply = phase_one(eng, res, flow, pc, amount, card, details, pin)
+        pin = None
+    if reply is not None and reply.rc == m.INCORRECT_PIN:  # the club wants the PIN
+        from agent import pinentry  # only then (heap)
+
+        reply = pinentry.retry(eng, res, flow, pc, amount, card, tags, reply)
     if reply is None:
         return None
     fill(res, reply, account)

@@ -95,6 +95,7 @@ def script(state):
         ("Blocked card", lambda t: t.engine.purchase_club_credit(
             90_000, t.chip(seed.CARD_BLOCKED))),
         ("Void of the last transaction", lambda t: t.engine.void_last()),
+        ("Club credit with the cardholder's PIN (card keyed in)", pin_sale),
         ("End of day: reconciliation", lambda t: t.engine.close_day()),
     ]  # fmt: skip
 
@@ -104,6 +105,16 @@ def sign_on(terminal):
     res = club_link.sign_on(terminal.engine, terminal.link, TERMINAL_NUMBER)
     if res["outcome"] == "approved":
         res["message"] = ""  # the result line says it already
+    return res
+
+
+def pin_sale(terminal):
+    """Club credit needs the cardholder's PIN (docs/protocol.md 4.5): the club answers 55 R,
+    the member types the seeded card's PIN on the keypad (masked), the 0100 goes again with
+    field 52. Shown as flow "pin"."""
+    terminal.engine.keypad.pins = [seed.DEMO_PIN]
+    res = terminal.engine.purchase_club_credit(250_000, Card(seed.CARD_PIN, None, "012"))
+    res["flow"] = "pin"
     return res
 
 

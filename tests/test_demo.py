@@ -15,7 +15,7 @@ from simulator.club_server.server import run_in_thread
 from simulator.pos_emulator.terminal import start_demo_club
 
 FLOWS = {"sign_on", "bank", "club_credit", "store_credit", "cash", "balance", "top_up",
-         "refund", "void", "close"}  # fmt: skip
+         "refund", "void", "close", "pin"}  # fmt: skip
 KEYS = {"flow", "response_code", "amount", "discount", "fee", "payable", "points_earned",
         "balance_after", "stan"}  # fmt: skip
 
@@ -41,6 +41,8 @@ def test_demo_json(tmp_path):
     declined = by_title["Bank leg declines: the club discount is reversed"]
     assert declined["outcome"] == "reversed" and declined["points_earned"] == 0
     assert by_title["Blocked card"]["response_code"] == "62"
+    pin = by_title["Club credit with the cardholder's PIN (card keyed in)"]
+    assert pin["flow"] == "pin" and pin["outcome"] == "approved", pin
     assert by_title["End of day: reconciliation"]["response_code"] == "00"
     # Only the approved bank sale was charged; the declined one left nothing at the bank.
     assert report["bank_charged_total"] == bank["payable"]

@@ -106,7 +106,8 @@ def attach(terminal, spec, mux):
         stripe = SerialStripeReader(serial=streams.StreamUart(stream), clock=terminal.clock)
         terminal.reader = streams.ChipOrStripe(chip, stream, stripe, terminal.clock)
     if "keypad" in spec:
-        terminal.keypad = streams.StreamKeypad(wiring.stream("keypad"))
+        # the display: a PIN entry shows a star per digit as it is typed
+        terminal.keypad = streams.StreamKeypad(wiring.stream("keypad"), display=terminal.display)
     if "bank" in spec:
         from agent.links.bankleg import SocketBankLeg
 

@@ -75,7 +75,7 @@ def attach(terminal, spec):
         stripe = SerialStripeReader(serial=StreamUart(stream), clock=clock)
         terminal.reader = ChipOrStripe(chip, stream, stripe, clock)
     if "keypad" in spec:
-        terminal.keypad = StreamKeypad(wiring.stream("keypad"))
+        terminal.keypad = StreamKeypad(wiring.stream("keypad"), display=terminal.display)
     if "bank" in spec:
         from agent.links.bankleg import SocketBankLeg
 

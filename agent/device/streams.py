@@ -45,14 +45,17 @@ class StreamKeypad:
     """The keypad port over a byte stream: keys come in as ASCII ("0".."9", Enter "\\r",
     Cancel "\\x1b"). Before waiting, the device writes the prompt as one line: "!SCREEN\\n" for
     a confirmation (Enter or Cancel), "?FIELD\\n" for a question (digits then Enter), as a
-    PIN pad is told what to prompt; a plain keypad ignores it."""
+    PIN pad is told what to prompt; a plain keypad ignores it. A PIN entry is prompted
+    "*SCREEN\\n" (agent/ports.py Keypad.pin): its digits are never echoed back; `display`, when
+    set, is shown the screen with one star per digit typed."""
 
     ENTER = (0x0D, 0x0A)
     CANCEL = (0x1B, 0x43)  # Esc or "C"
 
-    def __init__(self, stream, timeout_ms=30000):
+    def __init__(self, stream, timeout_ms=30000, display=None):
         self.stream = stream
         self.timeout_ms = timeout_ms
+        self.display = display
 
     def _key(self):
         data = self.stream.read(1, self.timeout_ms)
@@ -73,6 +76,24 @@ class StreamKeypad:
             if key in self.ENTER:
                 return bytes(typed).decode() or None
             typed.append(key)
+
+    def pin(self, screen, **params):
+        self.stream.write(b"*" + screen.encode() + b"\n")
+        typed = bytearray()
+        while True:
+            key = self._key()
+            if key is None or key in self.CANCEL:
+                return None
+            if key in self.ENTER:
+                pin = bytes(typed).decode() or None
+                for i in range(len(typed)):  # the digits leave no copy here
+                    typed[i] = 0
+                return pin
+            if 0x30 <= key <= 0x39 and len(typed) < 12:
+                typed.append(key)
+                if self.display is not None:
+                    params["masked"] = "*" * len(typed)
+                    self.display.show(screen, **params)
 
 
 class StreamUart:

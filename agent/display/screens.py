@@ -53,6 +53,14 @@ s balance|Points {points}|Club {club_credit}|Store {store_credit}|Tier {tier}
 s enroll|New member|Enter {field}
 s coupon|Coupon|{coupon}|Discount {discount}
 s coupon_refused|Coupon refused|{coupon}|{message}
+s pin|Enter card PIN|{masked}|OK to continue|Cancel to stop
+s pin_wrong|Wrong PIN|Tries left {tries_left}|Enter card PIN|{masked}
+s pin_cancelled|PIN entry|cancelled
+s pin_new|Choose a card PIN|4 to 12 digits|{masked}|Cancel to skip
+s pin_again|Type the new PIN|again|{masked}
+s pin_mismatch|The two PINs differ|Please try again
+s pin_changed|PIN CHANGED|Use the new PIN|from now on
+s pin_unknown|PIN change|not confirmed:|try the new PIN,|then the old one
 s busy|Club unreachable|{count} pending|Try again later
 s no_paper|Printer: no paper|Load paper,|then try again
 s printer_error|Printer error|Receipt not printed
@@ -87,6 +95,13 @@ c enroll_date|Date: YYYYMMDD|e.g. 19900321
 c enroll_invalid|Not valid:|{field}
 c coupon|{coupon}|Off {discount}
 c coupon_refused|{message}
+c pin|Enter PIN|{masked}
+c pin_wrong|Wrong PIN, {tries_left}|{masked}
+c pin_new|New PIN (4-12)|{masked}
+c pin_again|New PIN again|{masked}
+c pin_mismatch|PINs differ|Try again
+c pin_changed|PIN changed
+c pin_unknown|PIN change not|confirmed
 c busy|Club unreachable|{count} pending
 c no_paper|Printer|No paper
 c no_response|No answer|Reversal queued
@@ -123,6 +138,21 @@ s voided|ابطال شد|مبلغ برگشتی {payable}
 s declined|رد شد ({code})|{message}
 s reversed|انجام نشد|{why}|برگشت ارسال شد ({reason})
 s balance|امتیاز {points}|باشگاه {club_credit}|فروشگاه {store_credit}|سطح {tier}
+s pin|رمز کارت را وارد کنید|{masked}|تایید: ادامه|لغو: انصراف
+s pin_wrong|رمز نادرست|{tries_left} بار دیگر|رمز کارت را وارد کنید|{masked}
+s pin_cancelled|ورود رمز|لغو شد
+s pin_new|رمز تازه کارت|۴ تا ۱۲ رقم|{masked}|لغو: بدون رمز
+s pin_again|رمز تازه را|دوباره وارد کنید|{masked}
+s pin_mismatch|دو رمز یکی نیستند|دوباره وارد کنید
+s pin_changed|رمز عوض شد|از این پس|رمز تازه را بزنید
+s pin_unknown|تغییر رمز|تایید نشد:|رمز تازه را بزنید،|سپس رمز پیشین
+c pin|رمز کارت|{masked}
+c pin_wrong|رمز نادرست، {tries_left}|{masked}
+c pin_new|رمز تازه|{masked}
+c pin_again|دوباره رمز تازه|{masked}
+c pin_mismatch|دو رمز یکی نیست|دوباره
+c pin_changed|رمز عوض شد
+c pin_unknown|تغییر رمز|تایید نشد
 s enroll|عضو جدید|{field} را وارد کنید
 s coupon|کوپن|{coupon}|تخفیف {discount}
 s coupon_refused|کوپن پذیرفته نشد|{coupon}|{message}
@@ -190,10 +220,12 @@ x 25|تراکنش اصلی یافت نشد
 x 30|خطای سیستم
 x 51|اعتبار کافی نیست
 x 54|کارت منقضی شده
+x 55|رمز نادرست
 x 57|برای این کارت مجاز نیست
 x 62|کارت مسدود است
 x 63|خطای امنیتی
 x 64|ثبت نام لازم است
+x 75|رمز مسدود است
 x 77|مشخصات عضو نادرست
 x 78|کوپن پذیرفته نشد
 x 94|تراکنش تکراری

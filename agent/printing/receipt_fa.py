@@ -17,6 +17,7 @@ LABELS = {
     "terminal": "پایانه",
     "date": "تاریخ",
     "card": "کارت",
+    "pin_verified": "رمز دارنده کارت تایید شد",
     "amount": "مبلغ",
     "discount": "تخفیف",
     "coupon": "کوپن",

@@ -31,6 +31,7 @@ REFUND_STORE_CREDIT = "200070"
 REFUND_CASH = "200000"
 TOP_UP = "210060"
 BALANCE_INQUIRY = "310000"
+PIN_CHANGE = "920000"  # docs/protocol.md 4.5 (ISO 8583 private range)
 
 PROCESSING = {
     PURCHASE_CASH: "cash purchase",
@@ -43,8 +44,9 @@ PROCESSING = {
     REFUND_CASH: "refund in cash",
     TOP_UP: "top-up",
     BALANCE_INQUIRY: "balance inquiry",
+    PIN_CHANGE: "PIN change",
 }
-SINGLE_PHASE = (BALANCE_INQUIRY,)
+SINGLE_PHASE = (BALANCE_INQUIRY, PIN_CHANGE)
 
 # Account types, positions 3-4 / 5-6 of field 3 and 1-2 of a field 54 item.
 ACCOUNT_NONE = "00"
@@ -63,10 +65,12 @@ ORIGINAL_NOT_FOUND = "25"
 FORMAT_ERROR = "30"
 INSUFFICIENT_CREDIT = "51"
 EXPIRED_CARD = "54"
+INCORRECT_PIN = "55"
 NOT_PERMITTED_CARD = "57"
 BLOCKED_CARD = "62"
 SECURITY_VIOLATION = "63"
 ENROLLMENT_REQUIRED = "64"
+PIN_TRIES_EXCEEDED = "75"
 DETAILS_REFUSED = "77"
 COUPON_REFUSED = "78"
 DUPLICATE = "94"
@@ -84,10 +88,12 @@ RESPONSE_CODES = {
     FORMAT_ERROR: ("format error", "System error"),
     INSUFFICIENT_CREDIT: ("insufficient credit", "Insufficient credit"),
     EXPIRED_CARD: ("expired card", "Card expired"),
+    INCORRECT_PIN: ("incorrect PIN", "Incorrect PIN"),
     NOT_PERMITTED_CARD: ("not permitted to card", "Not allowed for this card"),
     BLOCKED_CARD: ("blocked card", "Card blocked"),
     SECURITY_VIOLATION: ("security violation", "Security error"),
     ENROLLMENT_REQUIRED: ("enrollment required", "Enrollment required"),
+    PIN_TRIES_EXCEEDED: ("PIN tries exceeded", "PIN blocked: see the club"),
     DETAILS_REFUSED: ("holder details refused", "Check phone and birth date"),
     COUPON_REFUSED: ("coupon refused", "Coupon refused"),
     DUPLICATE: ("duplicate", "Duplicate"),
@@ -103,7 +109,13 @@ RESPONSE_CODES = {
 # Any other answer to a request that may move money (30, 63, 94, 96, a code not listed here) is
 # not final: the request stays "possibly approved", is
 # repeated as a 0101, and then reversed; never closed as a decline.
-FINAL_0110 = ("00", "03", "05", "12", "13", "14", "25", "51", "54", "57", "62", "64", "77", "78")
+# 55 and 75 are final: the club decides them from this request's PIN (field 52) against the
+# card's PIN record and records the answer, so a repeat or copy gets the same code and the try
+# counter moves once per request, never per repeat.
+FINAL_0110 = (
+    "00", "03", "05", "12", "13", "14", "25", "51", "54", "55", "57", "62", "64", "75", "77",
+    "78",
+)  # fmt: skip
 
 # 78 (coupon refused, docs/protocol.md 5.10) is final: the club decides it from the coupon code
 # in this request and holds nothing for it.
@@ -143,11 +155,18 @@ TAG_COUPON_CODE = 0x0F
 TAG_COUPON_TEXT = 0x10
 TAG_COUPON_REASON = 0x11
 TAG_COUPON_DISCOUNT = 0x12
+TAG_PIN_TRIES_LEFT = 0x13
+TAG_PIN_STATE = 0x14
+
+# Tag 14 in a 0110 55 (docs/protocol.md 4.5): why the PIN was not accepted.
+PIN_REQUIRED = "R"  # the 0100 carried no field 52 and this payment needs the PIN
+PIN_WRONG = "W"  # the PIN in field 52 is not the card's
 
 # Field 62 protected-data TLV tags (docs/protocol.md 4.1).
 SECRET_CARD_NUMBER = 0x01
 SECRET_CARD_EXPIRY = 0x02
 SECRET_TERMINAL_ID = 0x03
+SECRET_NEW_PIN = 0x04  # a PIN change's new PIN block, hex (docs/protocol.md 4.5)
 
 # Reversal reasons (field 48 tag 0B).
 REVERSAL_REASONS = {

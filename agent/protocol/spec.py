@@ -35,6 +35,7 @@ FIELDS = {
     42: ("Card acceptor identification code", ANS, FIXED, 15),
     48: ("Additional data, private (Vafa TLV)", B, LLLVAR, 999),
     49: ("Currency code, transaction", N, FIXED, 3),
+    52: ("PIN data (ISO 9564-1 format 4, AES)", B, FIXED, 16),
     53: ("Security related control information (KSN)", B, FIXED, 12),
     54: ("Additional amounts", AN, LLLVAR, 120),
     62: ("Protected data (encrypted card and terminal)", B, LLLVAR, 999),

@@ -69,6 +69,7 @@ class CardVault:
         self._hash_key = hmac.new(secret, b"vafa card lookup", hashlib.sha256).digest()
         self._enc_key = hmac.new(secret, b"vafa card encryption", hashlib.sha256).digest()
         self._content_key = hmac.new(secret, b"vafa request content", hashlib.sha256).digest()
+        self._pin_key = hmac.new(secret, b"vafa pin verification", hashlib.sha256).digest()
 
     def lookup_hash(self, pan):
         """The storage key of a card number."""
@@ -77,6 +78,11 @@ class CardVault:
     def content_hash(self, data):
         """A keyed digest of request content (which may include a card number)."""
         return hmac.new(self._content_key, data, hashlib.sha256).digest()
+
+    def pin_value(self, pan, pin):
+        """The PIN verification value of a card's PIN (simulator/club_server/pins.py): a keyed
+        hash of card number and PIN, so one PIN on two cards gives two values."""
+        return hmac.new(self._pin_key, f"{pan}\x1f{pin}".encode(), hashlib.sha256).digest()
 
     def encrypt(self, pan):
         """AES-256-GCM, 12-byte random nonce in front; the lookup hash is the associated data."""

@@ -388,3 +388,7 @@ ACTIONS.update(period_cli.ACTIONS)
 from simulator.club_server import campaign_cli  # noqa: E402  (a change of its own)
 
 ACTIONS.update(campaign_cli.ACTIONS)
+# the cardholder's PIN: show, unblock, reset (pin_cli.py)
+from simulator.club_server import pin_cli  # noqa: E402  (a change of its own)
+
+ACTIONS.update(pin_cli.ACTIONS)

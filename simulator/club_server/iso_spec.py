@@ -46,6 +46,7 @@ VAFA_SPEC = {
     "42":  {"data_enc": ASCII,  "len_enc": ASCII, "len_type": 0, "max_len": 15,  "desc": "Card acceptor identification code"},
     "48":  {"data_enc": BINARY, "len_enc": ASCII, "len_type": 3, "max_len": 999, "desc": "Additional data, private (Vafa TLV)"},
     "49":  {"data_enc": ASCII,  "len_enc": ASCII, "len_type": 0, "max_len": 3,   "desc": "Currency code, transaction"},
+    "52":  {"data_enc": BINARY, "len_enc": ASCII, "len_type": 0, "max_len": 16,  "desc": "PIN data (ISO 9564-1 format 4, AES)"},
     "53":  {"data_enc": BINARY, "len_enc": ASCII, "len_type": 0, "max_len": 12,  "desc": "Security related control information (KSN)"},
     "54":  {"data_enc": ASCII,  "len_enc": ASCII, "len_type": 3, "max_len": 120, "desc": "Additional amounts"},
     "62":  {"data_enc": BINARY, "len_enc": ASCII, "len_type": 3, "max_len": 999, "desc": "Protected data (encrypted card and terminal)"},

@@ -59,7 +59,8 @@ COUPON_REFUSALS = {
 
 # Amounts 1,000,0RR answer RR; amounts 1,000,9PB change how the answer of phase P travels
 # (P: 0 phase one, 1 phase two, 2 reversal; B: 1 slow, 2 drop, 3 twice, 4 bad MAC).
-# Magic cards 9879119000000RR + Luhn digit: 05 and 51 answer that code to every phase one;
+# Magic cards 9879119000000RR + Luhn digit: 05, 51, 55 and 75 answer that code to every phase
+# one (55 without tags 13 and 14: a terminal shows "incorrect PIN" and asks no more);
 # 91..94 (seeded, active, with club credit) change how every phase-one answer travels.
 # fmt: off
 RULES = (
@@ -83,6 +84,8 @@ RULES = (
     Rule("amount", 1_000_924, REVERSAL, BAD_MAC, None, "0430 with a corrupt MAC"),
     Rule("card", magic_card("05"), PHASE_ONE, RESPOND, "05", "declined, always"),
     Rule("card", magic_card("51"), PHASE_ONE, RESPOND, "51", "insufficient credit, always"),
+    Rule("card", magic_card("55"), PHASE_ONE, RESPOND, "55", "incorrect PIN, always"),
+    Rule("card", magic_card("75"), PHASE_ONE, RESPOND, "75", "PIN tries exceeded, always"),
     Rule("card", magic_card("91"), PHASE_ONE, SLOW, None, "every 0110 after the slow delay"),
     Rule("card", magic_card("92"), PHASE_ONE, DROP, None, "never a 0110: connection closed"),
     Rule("card", magic_card("93"), PHASE_ONE, TWICE, None, "every 0110 sent twice"),

@@ -89,6 +89,11 @@ def handle(ctx):
         card, code = resolve_card(ctx, pan, proc)
         if code:
             return Reply(code)
+        from simulator.club_server import pins  # (its own import line: a separate change)
+
+        refusal = pins.check(ctx, card, pan, proc, int(ctx.message["4"]))  # protocol.md 4.5
+        if refusal is not None:
+            return refusal
         amount = int(ctx.message["4"])
         refusal = coupons.check(ctx, card, proc, amount)  # 48 tag 0F (docs/protocol.md 5.10)
         if refusal is not None:
@@ -397,7 +402,14 @@ def balance_inquiry(ctx, card, amount):
     return Reply("00", tags, [(ACCOUNT_CLUB, "02", club), (ACCOUNT_STORE, "02", gift)], txn)
 
 
+def pin_change(ctx, card, amount):
+    from simulator.club_server import pins  # (its own import line: a separate change)
+
+    return pins.change(ctx, card, amount)
+
+
 HANDLERS = {
+    "920000": pin_change,  # docs/protocol.md 4.5
     PURCHASE_CASH: cash_purchase,
     PURCHASE_BANK: bank_purchase,
     PURCHASE_CLUB: club_credit_purchase,

@@ -114,6 +114,15 @@ CARDS = {
                              status="active", phone="09120000008",
                              store={"VAFA00000000002": 300_000}),
 }
+# Cards with a PIN (simulator/club_server/pins.py, docs/testing.md "PINs"): card number ->
+# (details as in CARDS, the PIN, wrong PINs in a row already counted). The other cards have no
+# PIN: nothing is asked of them until a 0100 brings one.
+PIN_CARDS = {
+    "9879110000000303": (dict(persona="PIN 1234 set", status="active", phone="09120000030",
+                              club=3_000_000, store={"VAFA00000000001": 200_000}), "1234", 0),
+    "9879110000000311": (dict(persona="PIN blocked after 3 wrong PINs (75)", status="active",
+                              phone="09120000031", club=3_000_000), "1234", 3),
+}
 STOCK = [  # unissued cards (64 until enrolled)
     "9879110000000105", "9879110000000113", "9879110000000121", "9879110000000139",
     "9879110000000147", "9879110000000154", "9879110000000162", "9879110000000170",
@@ -134,6 +143,9 @@ CARD_EXPIRED = "9879110000000063"
 CARD_POOL = "9879110000000071"
 CARD_OTHER_STORE = "9879110000000089"
 BANK_CARD_A = "6037990000000014"
+CARD_PIN = "9879110000000303"
+CARD_PIN_BLOCKED = "9879110000000311"
+DEMO_PIN = "1234"  # the seeded PIN of CARD_PIN and CARD_PIN_BLOCKED (test data, never real)
 
 
 def terminal_identity(n):
@@ -147,7 +159,7 @@ def behaviour_cards():
 
 def all_card_numbers():
     """Every card number seeded into the database (for the 'never in clear' scans)."""
-    numbers = list(CARDS) + STOCK + POOL_STOCK + behaviour_cards()
+    numbers = list(CARDS) + list(PIN_CARDS) + STOCK + POOL_STOCK + behaviour_cards()
     numbers += [c["bank"] for c in CARDS.values() if "bank" in c]
     return numbers
 
@@ -224,10 +236,22 @@ def _seed(store, vault, now):
     for pan in behaviour_cards():
         spec = dict(status="active", phone="09129000" + pan[-4:-1], club=100_000_000)
         _seed_card(store, vault, pan, spec, now, expiry)
+    _seed_pin_cards(store, vault, now, expiry)
     for pan in STOCK:
         add_card(store, vault, pan, status="unissued", now=now)
     for pan in POOL_STOCK:
         add_card(store, vault, pan, status="unissued", product="pool", now=now)
+
+
+def _seed_pin_cards(store, vault, now, expiry):
+    from simulator.club_server import pins
+
+    for pan, (spec, pin, wrong) in PIN_CARDS.items():
+        _seed_card(store, vault, pan, spec, now, expiry)
+        card_id = store.card_by_hash(vault.lookup_hash(pan))["id"]
+        pins.set_pin(store, vault, card_id, pan, pin, now)
+        for _ in range(wrong):
+            pins.count_wrong(store, card_id, now)
 
 
 def add_card(

@@ -32,7 +32,7 @@ import time
 
 from agent.protocol import framing
 from agent.protocol.errors import DukptError, FramingError
-from simulator.club_server import protection, wire
+from simulator.club_server import pins, protection, wire
 from simulator.club_server.cards import CardVault, load_or_create_secret, secret_path_for
 from simulator.club_server.context import Config, Request
 from simulator.club_server.database import Database
@@ -370,6 +370,8 @@ class ClubServer:
             secrets = protection.decrypt_secrets(message["62"], keys)
         except protection.SecretsError:
             log.warning("field 62 does not decrypt: KSN %s", ksn.hex().upper())
+        if secrets is not None:  # field 52 and 62 tag 04: the PINs, RAM only (pins.py)
+            secrets = pins.open_blocks(message, keys, secrets)
         request = Request(
             message,
             secrets,
@@ -401,7 +403,7 @@ class ClubServer:
         ciphertext of 62 and the MAC, with 62 compared after decryption; the MTI by class."""
         parts = [wire.CLASS[message["t"]]]
         for key in sorted((k for k in message if k != "t"), key=int):
-            if key in ("53", "62", "64", "128"):
+            if key in ("52", "53", "62", "64", "128"):  # 52 and 62: compared opened
                 continue
             value = message[key]
             parts.append(f"{key}={value.hex() if isinstance(value, bytes) else value}")

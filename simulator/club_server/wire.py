@@ -30,14 +30,15 @@ N, AN, ANS, XN, B = "n", "an", "ans", "x+n", "b"
 # fmt: off
 FORMATS = {
     "3": N, "4": N, "7": N, "11": N, "12": N, "13": N, "22": N, "25": N, "37": AN, "38": AN,
-    "39": AN, "42": ANS, "48": B, "49": N, "53": B, "54": AN, "62": B, "64": B, "70": N,
+    "39": AN, "42": ANS, "48": B, "49": N, "52": B, "53": B, "54": AN, "62": B, "64": B, "70": N,
     "74": N, "75": N, "76": N, "77": N, "86": N, "87": N, "88": N, "89": N, "90": N, "97": XN,
     "128": B,
 }
 # Request MTI -> (mandatory fields, optional fields); anything else present is a format error.
 # Repeats (last digit 1) have their original's layout.
 REQUESTS = {
-    "0100": ({"3", "4", "7", "11", "12", "13", "22", "25", "42", "49", "53", "62", "64"}, {"48"}),
+    "0100": ({"3", "4", "7", "11", "12", "13", "22", "25", "42", "49", "53", "62", "64"},
+             {"48", "52"}),  # 52: the PIN block (docs/protocol.md 4.5)
     "0220": (
         {"3", "4", "7", "11", "12", "13", "37", "42", "49", "53", "62", "90", "128"},
         {"25", "48"},  # 25: "06" when re-sent after a restart (docs/protocol.md 2.1, C3)

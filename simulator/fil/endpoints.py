@@ -12,7 +12,8 @@ one (the device restarted). Formats (docs/flashing.md "Firmware in the loop"):
 - KeypadEndpoint: the device writes a prompt line ("!confirm\\n" a confirmation, "?phone\\n"
   a question), the keypad answers with ASCII keys: Enter "\\r" / Cancel "\\x1b" for a
   confirmation (from `confirms`, True when empty, as agent.ports.ScriptedKeypad), digits +
-  "\\r" for a question (from `answers`; Cancel when there is none);
+  "\\r" for a question (from `answers`; Cancel when there is none); "*pin\\n" (or another PIN
+  screen) a PIN entry: digits + "\\r" from `pins` (Cancel when none is left);
 - StripeEndpoint: a magnetic stripe reader on a serial line: once the device arms it (ESC "r")
   it sends the swipe of the card presented (`present(text)`, ISO/IEC 7813 tracks) as one line
   ending CR LF, again at every arming while that card is presented;
@@ -200,9 +201,10 @@ def receipt_lines(job):
 
 
 class KeypadEndpoint(Endpoint):
-    def __init__(self, answers=None, confirms=(), **kw):
+    def __init__(self, answers=None, confirms=(), pins=(), **kw):
         self.answers = dict(answers or {})
         self.confirms = list(confirms)
+        self.pins = list(pins)
         self.asked = []
         self._line = b""
         super().__init__(**kw)
@@ -214,7 +216,9 @@ class KeypadEndpoint(Endpoint):
         self._line += data
         while b"\n" in self._line:
             line, self._line = self._line.split(b"\n", 1)
-            if line[:1] in (b"!", b"?"):
+            if line[:1] == b"*":
+                self._pin(line[1:].decode())
+            elif line[:1] in (b"!", b"?"):
                 self._answer(line[1:].decode(), line[:1] == b"!")
 
     def _answer(self, prompt, confirmation):
@@ -225,6 +229,16 @@ class KeypadEndpoint(Endpoint):
             return
         value = self.answers.get(prompt)
         self.send(CANCEL if value is None else str(value).encode() + ENTER)
+
+    def _pin(self, screen):
+        """A PIN entry: the next of `pins`, typed a key at a time, then Enter."""
+        self.asked.append(screen)
+        if not self.pins:
+            self.send(CANCEL)
+            return
+        for key in self.pins.pop(0):
+            self.send(key.encode())
+        self.send(ENTER)
 
 
 class StripeEndpoint(Endpoint):

@@ -56,6 +56,7 @@ SALE_METHODS = {
 NO_ECR_COMMAND = {
     "sign_on": "network management (0800) is the terminal's own, not a cashier's command",
     "echo": "network management (0800) is the terminal's own, not a cashier's command",
+    "pin_change": "a PIN change is the cardholder's own, at the keypad: no ECR command",
 }
 # ECR answer field -> engine result key (agent/ecr/session.py RESULT_KEYS, read back)
 RESULT_FIELDS = {"club_balance": "balance_after", "store_balance": "store_credit"}

@@ -63,6 +63,10 @@ SUBSET = {
         "referral at enrollment rewards both at the first confirmed purchase",
     ),
     "netfault.yaml": ("the 0110 is dropped; the repeat (0101) is answered",),
+    "pins.yaml": (  # the PIN block made by the board's AES, the keypad's masked entry
+        "a wrong PIN, then the right one",
+        "three wrong PINs block the PIN (75); nothing is spent",
+    ),
     "stores.yaml": (
         "Abi Pool - tier A pays 20 % less on club credit plus a 1 % fee, and earns pool points",
         "Ketab Bookshop VT000004 - a bank-card purchase is 10 % off for tier A, no fee",
@@ -116,6 +120,14 @@ NOT_IN_CI = {
     "card 9879119000000510 is 51": SAME_CODE,
     "card 9879119000000916 answers late every time": "a late answer: the silent club's timer",
     "card 9879119000000932 answers twice": "the repeat handling of the subset's netfault case",
+    "club credit with the right PIN": "the subset's wrong-then-right PIN ends the same way",
+    "a blocked PIN is 75 without asking": SAME_CODE,
+    "the PIN entry cancelled holds nothing": "the keypad's Cancel path, as enrollment's",
+    "a card without a PIN pays club credit without one": "the subset's club-credit sale",
+    "magic cards 9879119000000551 and 9879119000000759 are 55 and 75": SAME_CODE,
+    "a lost 0110 to a PIN request; the repeat carries the same PIN": (
+        "the subset's repeat, with the PIN re-enciphered as in the wrong-then-right case"
+    ),
     "hypermarket's second terminal VT000002 sells like the first": "another terminal number",
     "Abi Pool VT000003 sells a pool card - enrolled at its first top-up, credited x10": (
         "the subset's top-up and enrollment, at another store"

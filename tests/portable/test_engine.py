@@ -275,7 +275,8 @@ def test_enrollment_when_the_club_answers_64():
     t = Terminal()
     res = t.engine.purchase_cash(100000, card(PAN_ENROLL))
     assert res["outcome"] == "approved"
-    assert t.keypad.asked == ["phone", "gender", "birth_date", "education"]
+    assert t.keypad.asked[:4] == ["phone", "gender", "birth_date", "education"]
+    assert t.keypad.asked[-1] == "pin_new"  # the PIN is offered last; none typed skips it
     assert mtis(t) == ["0100", "0100", "0220"]
     assert t.host.log[0][1] != t.host.log[1][1]  # a new STAN
     t = Terminal()

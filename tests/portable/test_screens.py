@@ -19,6 +19,8 @@ ENGINE_SCREENS = (
     "confirm", "confirm_topup", "enroll", "busy", "no_paper", "printer_error", "no_card",
     "card_error", "unsent", "no_answer", "no_response", "enroll_cancelled", "nothing_to_void",
     "recovering", "closing", "totals", "coupon", "coupon_refused",
+    "pin", "pin_wrong", "pin_cancelled",
+    "pin_new", "pin_again", "pin_mismatch", "pin_changed", "pin_unknown",
 )  # fmt: skip
 # the largest values: amounts up to 10 digits (discounts and store credit 9), 57's message is
 # the longest response text
@@ -29,6 +31,7 @@ LARGEST = {
     "code": "57", "message": "Not allowed for this card", "reason": "PR", "field": "birth_date",
     "tier": "C", "rc": "95", "balanced": False, "flow": "bank", "confirmed": True,
     "coupon": "A234567890123456",
+    "masked": "************", "tries_left": 2,
 }  # fmt: skip
 
 

@@ -540,6 +540,7 @@ def run_step(c, step, round_no):
         bank = c.terminal.bank
         charges_before = len(bank.charges())
         bank.script.extend(step.bank)
+        c.keypad.pins[:] = step.pins  # the PINs of this step only (none left from another)
         result = run_action(c, step, value, params)
         end = time.perf_counter()
         screens = c.terminal.screens.take()

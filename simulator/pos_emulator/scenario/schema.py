@@ -21,6 +21,7 @@ FLOWS = {
     "close_day": ("close_day", ()),
     "sign_on": ("sign_on", ()),
     "echo": ("echo", ()),
+    "pin_change": ("pin_change", ()),
 }
 FLOW_PARAMS = ("amount", "rrn", "account")
 REQUIRED_PARAMS = {"amount": True, "rrn": True, "account": False}
@@ -36,6 +37,7 @@ STEP_KEYS = (
     *ACTIONS,
     *FLOW_PARAMS,
     "bank",
+    "pins",
     "expect",
     "capture",
 )
@@ -90,6 +92,7 @@ class Step:
     expect: dict = field(default_factory=dict)
     capture: dict = field(default_factory=dict)
     part: str = "steps"  # "steps" or "after"
+    pins: list = field(default_factory=list)  # PINs the keypad gives when asked, in order
 
     @property
     def label(self):
@@ -333,6 +336,12 @@ def _step(file, scenario, part, index, raw):
                 raise where.error(
                     "bank", f"unknown bank outcome {outcome!r}; one of {', '.join(BANK_OUTCOMES)}"
                 )
+    pins = []
+    if "pins" in raw:  # typed on the terminal's keypad, masked, when the club asks (55)
+        pins = _text_list(where, "pins", raw["pins"])
+        for pin in pins:
+            if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 12):
+                raise where.error("pins", "a PIN is 4 to 12 digits, quoted")
     expect = _expect(where, raw["expect"]) if "expect" in raw else {}
     capture = {}
     if "capture" in raw:
@@ -347,7 +356,7 @@ def _step(file, scenario, part, index, raw):
     else:
         label = action or "check"
 
-    return Step(index, label, action, value, params, bank, expect, dict(capture), part)
+    return Step(index, label, action, value, params, bank, expect, dict(capture), part, pins)
 
 
 def _netfault(where, value):

@@ -273,6 +273,8 @@ class EmulatorApp(TerminalKeys, App):
 
     def entry_shown(self):
         """What is typed; a card number being keyed in shows only its last 4 digits."""
+        if self.waiting == "pin":  # the PIN: never a digit on the screen
+            return "*" * len(self.entry)
         if self.keying_in() and len(self.entry) > 4:
             return "*" * (len(self.entry) - 4) + self.entry[-4:]
         return self.entry
@@ -282,6 +284,8 @@ class EmulatorApp(TerminalKeys, App):
             return "OK (Enter) to accept, Cancel (Esc) to stop"
         if self.waiting == "ask":
             return "Type the answer, then OK (Enter); Esc cancels"
+        if self.waiting == "pin":
+            return "The cardholder types the PIN (shown as *), then OK (Enter); Esc cancels"
         if self.keying_in():
             return "Card? i insert, t tap, s swipe, or type its number and OK; Esc cancels"
         if self.busy:

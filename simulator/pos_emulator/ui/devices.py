@@ -216,6 +216,12 @@ class Keypad:
         value = self._wait("ask")
         return value or None
 
+    def pin(self, screen, **params):
+        """The cardholder's PIN: digits typed on the keypad, shown as stars, kept nowhere
+        (the app clears what was typed as soon as it is handed over)."""
+        value = self._wait("pin")
+        return value or None
+
 
 class Display:
     """The display port: rendered lines (logical order) handed to on_show(screen, lines)."""

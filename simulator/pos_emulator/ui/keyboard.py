@@ -9,6 +9,7 @@ end in press(key).
     confirm       OK (Enter) accepts, Cancel (Esc) refuses; the card keys still work (a card
                   pulled out mid-sale)
     ask           an enrollment answer: letters and digits, Backspace, OK, Esc
+    pin           the cardholder's PIN: digits (4..12, shown as stars), Backspace, OK, Esc
 """
 
 from agent.card_io.errors import CardError
@@ -17,6 +18,7 @@ from simulator.pos_emulator.ui.keys import CARD_KEYS, FLOWS
 
 MAX_AMOUNT_DIGITS = 12
 MAX_CARD_DIGITS = 19
+MAX_PIN_DIGITS = 12
 
 
 class TerminalKeys:
@@ -43,6 +45,8 @@ class TerminalKeys:
                 return False
             self._refresh_display()
             return True
+        if self.waiting == "pin":
+            return self._pin_key(key)
         if self.keying_in():
             return self._key_in(key)
         if self.busy:
@@ -67,6 +71,22 @@ class TerminalKeys:
             self._refresh_display()
             return True
         return self._card_key(key)
+
+    def _pin_key(self, key):
+        """While the terminal asks for the PIN: digits, Backspace, OK, Esc; nothing else, and
+        what was typed is cleared once handed over (never logged or shown: stars only)."""
+        if key.isdigit() and len(key) == 1:
+            if len(self.entry) < MAX_PIN_DIGITS:
+                self.entry += key
+        elif key == "backspace":
+            self.entry = self.entry[:-1]
+        elif key in ("enter", "escape"):
+            pin, self.entry = (self.entry if key == "enter" else None), ""
+            self.keypad.answer(pin)
+        else:
+            return False
+        self._refresh_display()
+        return True
 
     def _key_in(self, key):
         """While the terminal asks for a card: digits, OK (key the number in), Esc, cards."""
