@@ -362,3 +362,36 @@ def test_campaign_settings_are_program_knobs_with_the_programs_words():
         assert program_module.PROGRAM_DEFAULTS[key] == default
     cfg = campaign_settings.CampaignSettings(1, {program_key(1, "survey_sms"): "yes"})
     assert cfg.on("survey_sms") and cfg.number("winback_offer_bp") == 1000
+
+
+def test_the_request_path_statements_use_their_indexes(tmp_path):
+    """The return offer (phase one), the offer's line and the referral (0220) and the referrer
+    by phone (enrollment) are index searches, never a scan, whatever the club's size."""
+    path = str(tmp_path / "club.db")
+    seed_demo(path)
+    store = Storage(path)
+    statements = {
+        "campaign_grants_member": lambda: campaign_storage.open_offer(store, 1, MERCHANT, 0),
+        "campaign_grants_used": lambda: campaign_storage.offer_of_txn(store, 1),
+        "members_phone": lambda: campaign_storage.member_by_phone(store, REFERRER_PHONE),
+    }
+    plans = []
+    original = store._conn
+
+    class Explaining:
+        def execute(self, sql, args=()):
+            plans.append(
+                " ".join(r["detail"] for r in original.execute("EXPLAIN QUERY PLAN " + sql, args))
+            )
+            return original.execute(sql, args)
+
+    try:
+        store._conn = Explaining()
+        for index, call in statements.items():
+            plans.clear()
+            call()
+            assert len(plans) == 1 and f"USING INDEX {index}" in plans[0], plans
+            assert "SCAN" not in plans[0], plans
+    finally:
+        store._conn = original
+        store.close()
