@@ -185,6 +185,9 @@ class Engine:
     def purchase_store_credit(self, amount, card=None, coupon=None):
         return self._run(flows.purchase_credit, amount, m.ACCOUNT_STORE_CREDIT, card, coupon)
 
+    def purchase_points(self, amount, card=None):
+        return self._run(flows.purchase_points, amount, card)
+
     def purchase_cash(self, amount, card=None, coupon=None):
         return self._run(flows.purchase_cash, amount, card, coupon)
 

@@ -143,6 +143,28 @@ def purchase_credit(eng, amount, account, card=None, coupon=None):
     return _confirm(eng, res, entry, account)
 
 
+def purchase_points(eng, amount, card=None):
+    """008000: a purchase paid with the card's points at this store (docs/protocol.md 2.2);
+    the customer accepts the points left after it (the 0110's 48 02)."""
+    res = steps.new_result("points", amount)
+    card = steps.start(eng, res, card)
+    if card is None:
+        return res
+    reply = steps.authorize(eng, res, "points", m.PURCHASE_POINTS, amount, card, None)
+    if reply is None:
+        return res
+    entry = eng.ledger.entry(res["stan"])
+    if not eng.keypad.confirm("confirm_points", amount=amount, points=res["points_balance"]):
+        return _reverse(eng, res, entry, "CN", steps.CANCELLED)
+    if not steps.card_present(eng, card):
+        return _card_removed(eng, res, entry)
+    if not eng.printer.ready():
+        return _reverse(eng, res, entry, "PR")
+    if steps.past_deadline(eng, entry):
+        return _late(eng, res, entry)
+    return _confirm(eng, res, entry)
+
+
 def purchase_cash(eng, amount, card=None, coupon=None):
     """000000: a purchase paid in cash that earns points."""
     return _two_phase(eng, "cash", m.PURCHASE_CASH, amount, card, coupon=coupon)

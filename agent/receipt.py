@@ -28,6 +28,7 @@ TITLES = {
         "bank": "BANK CARD PURCHASE",
         "club_credit": "CLUB CREDIT PURCHASE",
         "store_credit": "STORE CREDIT PURCHASE",
+        "points": "POINTS PURCHASE",
         "cash": "CASH PURCHASE",
         "top_up": "TOP-UP",
         "refund": "REFUND",

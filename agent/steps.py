@@ -105,6 +105,7 @@ ROUTED_FLOWS = {
     "bank": "purchase_bank",
     "club_credit": "purchase_club_credit",
     "store_credit": "purchase_store_credit",
+    "points": "purchase_points",
     "cash": "purchase_cash",
     "balance": "balance",
     "top_up": "top_up",

@@ -8,9 +8,9 @@ the engine methods (agent/engine.py) each kind of card may start:
 - a bank card (a Shetab card with a club membership linked to it) pays on the bank leg: the
   bank-card purchase (004000: discount inquiry, bank payment, confirmation), and a refund to the
   bank account ("40", 200040);
-- a club card uses the club flows: purchases with club credit or store credit, a cash purchase
-  that earns points, balance, top-up and refunds; and a bank-card purchase in which the member
-  identifies with the club card and pays on the bank leg with any bank card.
+- a club card uses the club flows: purchases with club credit, store credit or points, a cash
+  purchase that earns points, balance, top-up and refunds; and a bank-card purchase in which
+  the member identifies with the club card and pays on the bank leg with any bank card.
 
 The engine checks this before any 0100 (agent/steps.py route_refusal).
 
@@ -34,6 +34,7 @@ FLOWS_FOR = {
         "purchase_bank",
         "purchase_club_credit",
         "purchase_store_credit",
+        "purchase_points",
         "purchase_cash",
         "balance",
         "top_up",

@@ -44,6 +44,7 @@ s working|Please wait|Contacting club
 s payable|Amount {amount}|Discount {discount}|Fee {fee}|PAY {payable}
 s confirm|Pay {payable}|Credit {balance}|OK to accept|Cancel to stop
 s confirm_topup|Top-up {amount}|Credit after|{balance}|OK = cash received
+s confirm_points|Pay {amount}|in points|Points after {points}|OK to accept
 s bank|Pay on bank terminal|{payable}
 s approved|APPROVED|Paid {payable}|Points {points}|Credit {balance}
 s voided|VOIDED|Given back {payable}
@@ -83,6 +84,7 @@ c amount|Amount (rials)|{amount}
 c payable|To pay (rials):|{payable}
 c confirm|Pay? OK/Cancel|{payable}
 c confirm_topup|Top-up: OK=cash|{amount}
+c confirm_points|Points? OK/Cancel|{amount}
 c bank|Pay by bank card|{payable}
 c approved|APPROVED  Paid:|{payable}
 c voided|VOIDED  Back:|{payable}
@@ -132,6 +134,7 @@ s working|لطفا صبر کنید|ارتباط با باشگاه
 s payable|مبلغ {amount}|تخفیف {discount}|کارمزد {fee}|پرداخت {payable}
 s confirm|پرداخت {payable}|اعتبار {balance}|تایید: پذیرش|لغو: انصراف
 s confirm_topup|افزایش {amount}|اعتبار پس از آن|{balance}|تایید: وجه رسید
+s confirm_points|پرداخت {amount}|با امتیاز|امتیاز پس از آن {points}|تایید: پذیرش
 s bank|پرداخت با کارت بانکی|{payable}
 s approved|تایید شد|پرداخت {payable}|امتیاز {points}|اعتبار {balance}
 s voided|ابطال شد|مبلغ برگشتی {payable}
@@ -177,6 +180,7 @@ c card|کارت باشگاه را|وارد کنید
 c amount|مبلغ (ریال)|{amount}
 c payable|قابل پرداخت:|{payable}
 c confirm|تایید یا لغو:|{payable}
+c confirm_points|پرداخت با امتیاز؟|{amount}
 c confirm_topup|افزایش اعتبار؟|{amount}
 c bank|پرداخت با کارت|{payable}
 c approved|تایید شد|{payable}

@@ -25,6 +25,7 @@ PURCHASE_CASH = "000000"
 PURCHASE_BANK = "004000"
 PURCHASE_CLUB_CREDIT = "006000"
 PURCHASE_STORE_CREDIT = "007000"
+PURCHASE_POINTS = "008000"  # paid with the card's points at this store
 REFUND_BANK = "200040"
 REFUND_CLUB_CREDIT = "200060"
 REFUND_STORE_CREDIT = "200070"
@@ -38,6 +39,7 @@ PROCESSING = {
     PURCHASE_BANK: "bank-card purchase",
     PURCHASE_CLUB_CREDIT: "club-credit purchase",
     PURCHASE_STORE_CREDIT: "store-credit purchase",
+    PURCHASE_POINTS: "points purchase",
     REFUND_BANK: "refund to bank card",
     REFUND_CLUB_CREDIT: "refund to club credit",
     REFUND_STORE_CREDIT: "refund to store credit",
@@ -53,6 +55,7 @@ ACCOUNT_NONE = "00"
 ACCOUNT_BANK = "40"
 ACCOUNT_CLUB_CREDIT = "60"
 ACCOUNT_STORE_CREDIT = "70"
+ACCOUNT_POINTS = "80"
 
 # Field 39 response codes (docs/protocol.md section 3): code -> (name, message on screen).
 APPROVED = "00"

@@ -13,6 +13,7 @@ FLOWS = {
     "bank": ("purchase_bank", ("amount",)),
     "club_credit": ("purchase_club_credit", ("amount",)),
     "store_credit": ("purchase_store_credit", ("amount",)),
+    "points": ("purchase_points", ("amount",)),
     "cash": ("purchase_cash", ("amount",)),
     "balance": ("balance", ()),
     "top_up": ("top_up", ("amount",)),
