@@ -361,3 +361,21 @@ def test_receipts_say_the_pin_was_verified_in_both_languages(club):
     res = w.engine.purchase_club_credit(100000, card(seed.CARD_A))  # no PIN asked
     assert res["pin_verified"] is False
     assert not any("PIN" in line for line in w.printer.printed[-1])
+
+
+def test_a_linked_bank_card_is_not_asked_the_club_pin(club):
+    """The hypermarket protects bank-card purchases (40) with the PIN: the club card is asked,
+    its linked bank card is not (the bank leg verifies its own cardholder)."""
+    store = storage.Storage(club.db_path)
+    program_id = store.merchant(seed.DEMO_MERCHANT)["program_id"]
+    with store.transaction():
+        store.put_setting(f"program.{program_id}.pin_accounts", "40")
+    store.close()
+    w = pin_world(club, [])
+    res = w.engine.purchase_bank(200000, Card(seed.BANK_CARD_A, None, "021"))
+    assert res["outcome"] == "approved", res
+    assert "pin" not in w.keypad.asked
+    w.keypad.pins = ["1234"]
+    res = w.engine.purchase_bank(200000, card())
+    assert res["outcome"] == "approved" and res["pin_verified"], res
+    assert w.keypad.asked[-1] == "pin"

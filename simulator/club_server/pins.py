@@ -164,6 +164,8 @@ def check(ctx, card, pan, proc, amount):
     pin = ctx.secrets.get(PIN_SECRET)
     if pin == UNREADABLE:
         return Reply(SECURITY_VIOLATION)
+    if bytes(card["pan_hash"]) != ctx.vault.lookup_hash(pan):
+        return None  # a linked bank card (004000): the bank leg verifies its own cardholder
     store = ctx.store
     row = record(store, card["id"])
     if row is None:
