@@ -136,10 +136,10 @@ def document(res, copy, header, kind="sale", lang="en"):
         if value is not None and (value or key in ("amount", "payable")):
             label = labels["given_back" if kind == "void" and key == "payable" else key]
             doc.row(label, money(value, lang), BOLD if key == "payable" else 0)
-    if res.get("coupon_discount") is not None:  # its part of the discount, and its words
-        doc.row(labels["coupon"] + " " + res["coupon"], money(res["coupon_discount"], lang))
-        if res.get("coupon_text"):
-            doc.text(res["coupon_text"])
+            if key == "discount" and res.get("coupon_discount"):  # its part, its words
+                doc.row(labels["coupon"] + " " + res["coupon"], money(res["coupon_discount"], lang))
+                if res.get("coupon_text"):
+                    doc.text(res["coupon_text"])
     if res.get("bank_reference"):
         doc.row(labels["bank_reference"], localize(res["bank_reference"], lang))
     doc.row(labels["stan"], localize(res.get("stan") or "", lang))

@@ -85,6 +85,21 @@ def _listen(text):
 AMOUNT = types.whole("amount", low=1, unit="rials")
 INVOICE = types.text("--invoice", 1, 20, printable=True)
 CASHIER = types.text("--cashier", 1, 16, printable=True)
+
+
+def coupon_arg(text):
+    """--coupon: the code as the terminal takes it (hostbridge.client.coupon_code)."""
+    from hostbridge.client import coupon_code
+
+    try:
+        return coupon_code(text)
+    except MessageError:
+        raise argparse.ArgumentTypeError(
+            f"--coupon {text!r}: 4 to 16 letters A-Z and digits 0-9, e.g. NOWRUZ10"
+        ) from None
+
+
+coupon_arg.__name__ = "coupon code"
 INVOICE_HELP = "the cashier software's invoice number (default: new)"
 CASHIER_HELP = "the cashier's id sent with the command (default $VAFA_CASHIER or 1)"
 
@@ -121,6 +136,9 @@ def add_arguments(parser):
     p.add_argument("--method", choices=("bank", "club", "store", "cash"), default="bank",
                    help="bank card with club discount (default), club credit, store credit, "
                         "cash")  # fmt: skip
+    p.add_argument("--coupon", type=coupon_arg,
+                   help="a coupon or campaign code the customer gave "
+                        "(4 to 16 letters and digits)")  # fmt: skip
     p.add_argument("--wedge", action="store_true",
                    help="when approved, type the payable into the focused field (X11)")  # fmt: skip
     p.add_argument("--wedge-enter", action="store_true", help="press Enter after it")
@@ -200,7 +218,7 @@ def _call(client, args):
     name = args.command
     if name == "sale":
         args.invoice = args.invoice or new_invoice("sale")
-        return client.sale(args.amount, args.invoice, args.cashier, args.method)
+        return client.sale(args.amount, args.invoice, args.cashier, args.method, args.coupon)
     if name == "balance":
         return client.balance(args.cashier)
     if name == "refund":

@@ -54,7 +54,17 @@ RULES = {
     "original_invoice": "1 to 20 printable ASCII characters",
     "text": "text of 1 to 2048 bytes in UTF-8",
     "seconds": "a whole number of seconds from 0 to 999",
+    "coupon": "a coupon code: 4 to 16 letters A-Z and digits 0-9",
 }
+
+
+def coupon_code(text):
+    """The code as the terminal takes it: uppercase, no spaces or dashes; MessageError when it
+    is not 4 to 16 letters A-Z and digits."""
+    code = "".join(ch for ch in str(text) if ch not in " -\t\r\n").upper()
+    if not (4 <= len(code) <= 16 and code.isascii() and code.isalnum()):
+        raise MessageError(f"coupon must be {RULES['coupon']}, not {text!r}")
+    return code
 
 
 def check_fields(fields):
@@ -157,12 +167,15 @@ class EcrClient:
 
     # -- commands (docs/ecr.md 3.2) ------------------------------------------------------
 
-    def sale(self, amount, invoice, cashier, method="bank"):
+    def sale(self, amount, invoice, cashier, method="bank", coupon=None):
+        """coupon: a coupon or campaign code the customer gave (docs/ecr.md 3.2)."""
         fields = {"amount": amount, "invoice": invoice, "cashier": cashier}
         if method not in METHODS:
             raise MessageError(f"method must be {RULES['method']}, not {method!r}")
         if method != "bank":
             fields["method"] = METHODS[method]
+        if coupon is not None:
+            fields["coupon"] = coupon_code(coupon)
         return self.request("sale", fields)
 
     def balance(self, cashier=None, invoice=None):

@@ -166,6 +166,7 @@ FIELDS = {
     0x07: ("original_invoice", Printable(1, 20)),
     0x08: ("text", Text(1, 2048)),
     0x09: ("seconds", Number(1, 3)),
+    0x0A: ("coupon", Printable(4, 16)),
     0x20: ("result", Digits(2, 2)),
     0x21: ("response_code", Printable(2, 2)),
     0x22: ("message", Text(1, 255)),
@@ -195,6 +196,9 @@ FIELDS = {
     0x3A: ("reversal_count", Number(1, 10)),
     0x3B: ("reversal_amount", Number(1, 16)),
     0x3C: ("confirmed", Printable(1, 1)),
+    0x3D: ("coupon_discount", Number(1, 12)),
+    0x3E: ("coupon_text", Text(1, 255)),
+    0x3F: ("coupon_reason", Printable(2, 2)),
 }
 FIELD_TAGS = {name: tag for tag, (name, _) in FIELDS.items()}
 

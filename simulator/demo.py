@@ -95,6 +95,7 @@ def script(state):
         ("Blocked card", lambda t: t.engine.purchase_club_credit(
             90_000, t.chip(seed.CARD_BLOCKED))),
         ("Void of the last transaction", lambda t: t.engine.void_last()),
+        ("Club credit with coupon code NOWRUZ10", coupon_sale),
         ("Club credit with the cardholder's PIN (card keyed in)", pin_sale),
         ("End of day: reconciliation", lambda t: t.engine.close_day()),
     ]  # fmt: skip
@@ -115,6 +116,17 @@ def pin_sale(terminal):
     terminal.engine.keypad.pins = [seed.DEMO_PIN]
     res = terminal.engine.purchase_club_credit(250_000, Card(seed.CARD_PIN, None, "012"))
     res["flow"] = "pin"
+    return res
+
+
+def coupon_sale(terminal):
+    """The cashier keys in a coupon code (docs/protocol.md 5.10): the club's 10 % comes after
+    the tier discount, inside D1, with its words on the screen and the receipt. Shown as flow
+    "coupon"."""
+    res = terminal.engine.purchase_club_credit(
+        500_000, terminal.chip(seed.CARD_A), coupon="NOWRUZ10"
+    )
+    res["flow"] = "coupon"
     return res
 
 
@@ -188,6 +200,7 @@ class Terminal:
 
 def summary_row(title, res):
     return {
+        **{key: res[key] for key in COUPON_KEYS if key in res},  # a sale with a coupon
         "title": title,
         "flow": res.get("flow"),
         "outcome": res.get("outcome"),
@@ -203,6 +216,9 @@ def summary_row(title, res):
         "card": ("*" + res["card_last4"]) if res.get("card_last4") else None,
         "message": res.get("message"),
     }
+
+
+COUPON_KEYS = ("coupon", "coupon_discount", "coupon_text", "coupon_reason")
 
 
 def card_path_for(wanted, out=print):

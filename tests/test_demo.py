@@ -15,7 +15,7 @@ from simulator.club_server.server import run_in_thread
 from simulator.pos_emulator.terminal import start_demo_club
 
 FLOWS = {"sign_on", "bank", "club_credit", "store_credit", "cash", "balance", "top_up",
-         "refund", "void", "close", "pin"}  # fmt: skip
+         "refund", "void", "close", "pin", "coupon"}  # fmt: skip
 KEYS = {"flow", "response_code", "amount", "discount", "fee", "payable", "points_earned",
         "balance_after", "stan"}  # fmt: skip
 
@@ -43,6 +43,9 @@ def test_demo_json(tmp_path):
     assert by_title["Blocked card"]["response_code"] == "62"
     pin = by_title["Club credit with the cardholder's PIN (card keyed in)"]
     assert pin["flow"] == "pin" and pin["outcome"] == "approved", pin
+    coupon = by_title["Club credit with coupon code NOWRUZ10"]
+    assert coupon["flow"] == "coupon" and coupon["outcome"] == "approved", coupon
+    assert coupon["coupon_discount"] > 0 and coupon["discount"] > coupon["coupon_discount"]
     assert by_title["End of day: reconciliation"]["response_code"] == "00"
     # Only the approved bank sale was charged; the declined one left nothing at the bank.
     assert report["bank_charged_total"] == bank["payable"]

@@ -52,6 +52,10 @@ RESULT_KEYS = (
     ("reason", "reason"),
     ("club_message", "club_message"),
     ("flow", "flow"),
+    ("coupon", "coupon"),  # a sale with a coupon (docs/protocol.md 5.10)
+    ("coupon_discount", "coupon_discount"),
+    ("coupon_text", "coupon_text"),
+    ("coupon_reason", "coupon_reason"),
 )
 # the account of a balance (docs/ecr.md 3.2 refund accounts) -> the ECR field that names it:
 # the engine's "balance_after" is the balance of the account the flow moved
@@ -74,7 +78,7 @@ TOTAL_KEYS = (
 )
 # recovery action on the interrupted transaction -> result code
 RECOVERED = {"confirmed": spec.APPROVED, "reversed": spec.REVERSED, "closed": spec.FAILED}
-DIGEST_FIELDS = ("amount", "method", "original_rrn", "account", "original_invoice")
+DIGEST_FIELDS = ("amount", "method", "original_rrn", "account", "original_invoice", "coupon")
 STAN_WINDOW = 100  # STANs handed out after a "run" record that may belong to its command
 
 
@@ -288,6 +292,13 @@ class EcrSession:
         method = fields.get("method")
         if method is not None and method not in spec.METHODS:
             return "method must be one of " + ", ".join(sorted(spec.METHODS))
+        if fields.get("coupon") is not None:  # docs/protocol.md 5.10: checked before any 0100
+            from agent import coupon
+
+            try:
+                fields["coupon"] = coupon.normalize(fields["coupon"])
+            except ValueError as e:
+                return str(e)
         account = fields.get("account")
         if account is not None and account not in spec.REFUND_ACCOUNTS:
             return "account must be one of " + ", ".join(spec.REFUND_ACCOUNTS)
@@ -424,6 +435,8 @@ class EcrSession:
 
     def _sale(self, fields):
         call = getattr(self.engine, SALE_CALLS[fields.get("method", "B")])
+        if fields.get("coupon"):
+            return call(fields["amount"], coupon=fields["coupon"])
         return call(fields["amount"])
 
     def _balance(self, fields):

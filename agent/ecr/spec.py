@@ -60,6 +60,7 @@ TAGS = {
     0x07: ("original_invoice", "an", 1, 20),
     0x08: ("text", "text", 1, 2048),
     0x09: ("seconds", "n", 1, 3),
+    0x0A: ("coupon", "an", 4, 16),
     0x20: ("result", "d", 2, 2),
     0x21: ("response_code", "an", 2, 2),
     0x22: ("message", "text", 1, 255),
@@ -89,6 +90,9 @@ TAGS = {
     0x3A: ("reversal_count", "n", 1, 10),
     0x3B: ("reversal_amount", "n", 1, 16),
     0x3C: ("confirmed", "an", 1, 1),
+    0x3D: ("coupon_discount", "n", 1, 12),
+    0x3E: ("coupon_text", "text", 1, 255),
+    0x3F: ("coupon_reason", "an", 2, 2),
 }
 TAG_CODES = {spec[0]: tag for tag, spec in TAGS.items()}
 
@@ -98,7 +102,7 @@ REFUND_ACCOUNTS = ("00", "40", "60", "70")
 
 # What each command carries: (mandatory field names, optional field names).
 REQUESTS = {
-    "sale": (("amount", "invoice", "cashier"), ("method",)),
+    "sale": (("amount", "invoice", "cashier"), ("method", "coupon")),
     "balance": ((), ("invoice", "cashier")),
     "refund": (("amount", "invoice", "cashier", "original_rrn"), ("account",)),
     "void": (("invoice", "cashier"), ("original_invoice",)),
@@ -116,6 +120,7 @@ _TAIL = ("response_code", "club_message", "receipt", "confirmed", "flow", "termi
 ANSWERS = {
     "sale": _PURCHASE
     + ("club_balance", "store_balance", "card", "stan", "rrn", "bank_reference", "tier", "reason")
+    + ("coupon", "coupon_discount", "coupon_text", "coupon_reason")  # with a coupon (5.10)
     + _TAIL,
     "balance": ("points_balance", "club_balance", "store_balance", "tier", "card", "stan", "rrn")
     + ("response_code", "club_message", "receipt", "flow", "terminal_id", "time"),

@@ -169,7 +169,9 @@ class EcrEngine:
 
     def __getattr__(self, name):
         if name in SALE_METHODS:
-            return lambda amount: self.terminal.sale(SALE_METHODS[name], amount)
+            return lambda amount, coupon=None: self.terminal.sale(
+                SALE_METHODS[name], amount, coupon=coupon
+            )
         if name in NO_ECR_COMMAND:
             raise AttributeError(f"{name}: {NO_ECR_COMMAND[name]}")
         raise AttributeError(f"{name}: not reachable over the device's ECR port")
@@ -289,10 +291,12 @@ class FirmwareTerminal:
         self.engine.invoices += 1
         return f"FIL-{self.engine.invoices:04d}"
 
-    def sale(self, method, amount, invoice=None, cashier="01"):
+    def sale(self, method, amount, invoice=None, cashier="01", coupon=None):
         """One ECR sale; the answer as the engine's result dict (docs/terminal.md keys)."""
         invoice = invoice or self.next_invoice()
-        answer = self.ecr.sale(amount, invoice=invoice, cashier=cashier, method=method)
+        answer = self.ecr.sale(
+            amount, invoice=invoice, cashier=cashier, method=method, coupon=coupon
+        )
         result = engine_result(answer.fields)
         if result.get("rrn"):
             self.flows[result["rrn"]] = result.get("flow")

@@ -63,6 +63,10 @@ SUBSET = {
         "referral at enrollment rewards both at the first confirmed purchase",
     ),
     "netfault.yaml": ("the 0110 is dropped; the repeat (0101) is answered",),
+    "coupons.yaml": (  # the code in the ECR sale, its line on the board's receipt
+        "a coupon on a bank-card purchase - 10 % after the tier discount, shown and printed",
+        "coupon QA78EX is 78 EX, expired - nothing held, sold again without it",
+    ),
     "pins.yaml": (  # the PIN block made by the board's AES, the keypad's masked entry
         "a wrong PIN, then the right one",
         "three wrong PINs block the PIN (75); nothing is spent",
@@ -77,7 +81,26 @@ FAULT = "the same fault, on the same message, as the subset's one: another amoun
 SLOW_FAULT = FAULT + " (and 9 s of the resend timer)"
 REPEAT = "the club's repeat handling; the board's side is the subset's netfault case"
 # the rest of the library, each with why CI need not run it on the board
+COUPON_REFUSAL = "another refusal reason: the path of the subset's QA78EX (78, final)"
 NOT_IN_CI = {
+    "a coupon on club credit, store credit and cash": "the subset's coupon, on other flows",
+    "coupon QA78UK is 78 UK, unknown code - nothing held, sold again without it": COUPON_REFUSAL,
+    "coupon QA78DS is 78 DS, disabled by the operator - nothing held, sold again without it": (
+        COUPON_REFUSAL
+    ),
+    "coupon QA78ST is 78 ST, not for this store - nothing held, sold again without it": (
+        COUPON_REFUSAL
+    ),
+    "coupon QA78MB is 78 MB, for another member - nothing held, sold again without it": (
+        COUPON_REFUSAL
+    ),
+    "coupon QA78MN is 78 MN, below the minimum purchase - nothing held, sold again without it": (
+        COUPON_REFUSAL
+    ),
+    "coupon QA78US is 78 US, used up - nothing held, sold again without it": COUPON_REFUSAL,
+    "a sale with a coupon cancelled at the confirmation holds nothing": (
+        "the subset's cancel at the confirmation, with a code"
+    ),
     "a referrer the club does not know - enrolled without a referral, nobody rewarded": (
         "the subset's referral, with the club's answer to an unknown number"
     ),

@@ -112,6 +112,18 @@ SUBSET = {
         "magic cards 9879119000000551 and 9879119000000759 are 55 and 75",
         "a lost 0110 to a PIN request; the repeat carries the same PIN",
     ),
+    "coupons.yaml": (  # the code in the cashier's ECR sale (docs/ecr.md 3.2, tag 0A)
+        "a coupon on a bank-card purchase - 10 % after the tier discount, shown and printed",
+        "a coupon on club credit, store credit and cash",
+        "coupon QA78UK is 78 UK, unknown code - nothing held, sold again without it",
+        "coupon QA78DS is 78 DS, disabled by the operator - nothing held, sold again without it",
+        "coupon QA78EX is 78 EX, expired - nothing held, sold again without it",
+        "coupon QA78ST is 78 ST, not for this store - nothing held, sold again without it",
+        "coupon QA78MB is 78 MB, for another member - nothing held, sold again without it",
+        "coupon QA78MN is 78 MN, below the minimum purchase - nothing held, sold again without it",
+        "coupon QA78US is 78 US, used up - nothing held, sold again without it",
+        "a sale with a coupon cancelled at the confirmation holds nothing",
+    ),
     "netfault.yaml": (
         "the 0110 is dropped; the repeat (0101) is answered",
         "the 0100 is sent twice; the club answers the copy with its recorded answer "

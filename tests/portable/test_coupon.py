@@ -67,14 +67,27 @@ def answering(t, code, tags):
     t.host.edit = edit
 
 
+def with_amounts(edit, field54):
+    """The club's D1 (the coupon's discount inside it) and P1 on the 0110, as 5.10 says."""
+
+    def both(response):
+        edit(response)
+        if response["t"] == "0110":
+            response["54"] = field54
+
+    return both
+
+
 def test_an_approval_with_a_coupon_shows_and_prints_its_line():
     t = Terminal()
     t.engine.recover()
     seen = with_tags_seen(t)
     answering(t, "00", {m.TAG_COUPON_TEXT: "Nowruz 10% off", m.TAG_COUPON_DISCOUNT: "20000"})
+    t.host.edit = with_amounts(t.host.edit, "00D1364C000000020000" + "00P1364C000000280000")
     res = t.engine.purchase_cash(300000, card(), coupon="nowruz10")
     assert seen == [b"NOWRUZ10"]
     assert res["outcome"] == "approved" and res["confirmed"], res
+    assert (res["discount"], res["payable"]) == (20000, 280000)
     assert (res["coupon"], res["coupon_discount"], res["coupon_text"]) == (
         "NOWRUZ10",
         20000,

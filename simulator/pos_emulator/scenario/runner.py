@@ -443,6 +443,8 @@ def run_action(c, step, value, params):
             amount = params["amount"]
             if not isinstance(amount, int):
                 raise StepFailed(f"amount {amount!r} is not a whole number of rials")
+            if "coupon" in params:  # keyed in before the card (docs/protocol.md 5.10)
+                return method(amount, coupon=params["coupon"])
             return method(amount)
         return method()
     return None

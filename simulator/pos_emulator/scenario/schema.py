@@ -10,11 +10,11 @@ from pathlib import Path
 
 FLOWS = {
     # flow -> (engine method, parameters it takes)
-    "bank": ("purchase_bank", ("amount",)),
-    "club_credit": ("purchase_club_credit", ("amount",)),
-    "store_credit": ("purchase_store_credit", ("amount",)),
+    "bank": ("purchase_bank", ("amount", "coupon")),
+    "club_credit": ("purchase_club_credit", ("amount", "coupon")),
+    "store_credit": ("purchase_store_credit", ("amount", "coupon")),
     "points": ("purchase_points", ("amount",)),
-    "cash": ("purchase_cash", ("amount",)),
+    "cash": ("purchase_cash", ("amount", "coupon")),
     "balance": ("balance", ()),
     "top_up": ("top_up", ("amount",)),
     "refund": ("refund", ("amount", "rrn", "account")),
@@ -24,8 +24,8 @@ FLOWS = {
     "echo": ("echo", ()),
     "pin_change": ("pin_change", ()),
 }
-FLOW_PARAMS = ("amount", "rrn", "account")
-REQUIRED_PARAMS = {"amount": True, "rrn": True, "account": False}
+FLOW_PARAMS = ("amount", "rrn", "account", "coupon")  # coupon: a code keyed in (5.10)
+REQUIRED_PARAMS = {"amount": True, "rrn": True, "account": False, "coupon": False}
 # refund account name -> processing code account (agent/protocol/messages.py)
 ACCOUNTS = {"none": "00", "bank": "40", "club_credit": "60", "store_credit": "70"}
 ENTRIES = ("insert", "swipe", "manual")
@@ -309,6 +309,8 @@ def _step(file, scenario, part, index, raw):
             params["amount"] = _int(where, "amount", params["amount"], 1, variable_ok=True)
         if "rrn" in params:
             params["rrn"] = str(params["rrn"])
+        if "coupon" in params:  # checked by the engine as the cashier's keypad would be
+            params["coupon"] = str(params["coupon"])
         if "account" in params and params["account"] not in ACCOUNTS:
             raise where.error(
                 "account", f"expected one of {', '.join(ACCOUNTS)}, got {params['account']!r}"
@@ -316,7 +318,7 @@ def _step(file, scenario, part, index, raw):
     else:
         for p in FLOW_PARAMS:
             if p in raw:
-                raise where.error(p, "only a flow: step takes amount:, rrn: or account:")
+                raise where.error(p, "only a flow: step takes amount:, rrn:, account: or coupon:")
     if action == "card":
         value = _card(where, value)
     elif action == "keys":

@@ -1,0 +1,39 @@
+"""A coupon over the ECR link (docs/ecr.md 3.2-3.4, docs/protocol.md 5.10): the cashier's sale
+carries the code (tag 0A), the answer its discount, words and refusal reason (3D-3F); the
+emulated terminal runs it against the demo club, whose NOWRUZ10 and QA78 codes are seeded."""
+
+import pytest
+
+from hostbridge.client import EcrClient
+from hostbridge.errors import MessageError
+
+
+def test_a_sale_with_a_coupon_answers_its_discount_and_words(emulator_tcp):
+    with EcrClient(emulator_tcp.cashier) as ecr:
+        sale = ecr.sale(1_200_000, "CPN-1", "07", coupon="nowruz-10")
+    assert sale.ok, sale
+    assert sale.fields["coupon_discount"] == 102_000  # 10 % of what tier A's 15 % leaves
+    assert sale.discount == 180_000 + 102_000 and sale.payable == 1_200_000 - 282_000 + 5_000
+    assert sale.fields["coupon_text"] == "Nowruz 10% off"
+    assert "Coupon NOWRUZ10" in sale.receipt
+    assert emulator_tcp.bank.charged_total() == sale.payable
+
+
+@pytest.mark.parametrize("reason", ["UK", "EX", "US"])
+def test_a_refused_coupon_is_01_with_78_and_its_reason_and_charges_nothing(emulator_tcp, reason):
+    with EcrClient(emulator_tcp.cashier) as ecr:
+        refused = ecr.sale(300_000, "CPN-" + reason, "07", method="club", coupon="QA78" + reason)
+        again = ecr.sale(300_000, "CPN-" + reason + "-2", "07", method="club")
+    assert (refused.result, refused.response_code) == ("01", "78")
+    assert refused.fields["coupon_reason"] == reason and "Coupon refused" in refused.message
+    assert "coupon_discount" not in refused.fields
+    assert again.ok  # the same sale without the code
+    assert emulator_tcp.bank.charges() == []
+
+
+def test_a_code_that_is_no_code_is_refused_by_the_client_before_it_is_sent(emulator_tcp):
+    with EcrClient(emulator_tcp.cashier) as ecr:
+        for bad in ("AB", "NOWRÜZ", "A" * 17):
+            with pytest.raises(MessageError, match="coupon"):
+                ecr.sale(100_000, "CPN-BAD", "07", coupon=bad)
+        assert ecr.status("CPN-BAD").result == "12"  # never reached the terminal
