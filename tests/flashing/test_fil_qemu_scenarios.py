@@ -63,6 +63,12 @@ SUBSET = {
         "referral at enrollment rewards both at the first confirmed purchase",
     ),
     "netfault.yaml": ("the 0110 is dropped; the repeat (0101) is answered",),
+    "chains.yaml": (  # a fifth terminal's store, its chain's store credit
+        "chain scope - store credit the hypermarket gave is spent at its second store",
+    ),
+    "register.yaml": (  # the operator's change seen at the board's next request
+        "a lost card replaced - the old card is refused 62, the new one pays with its balances",
+    ),
     "coupons.yaml": (  # the code in the ECR sale, its line on the board's receipt
         "a coupon on a bank-card purchase - 10 % after the tier discount, shown and printed",
         "coupon QA78EX is 78 EX, expired - nothing held, sold again without it",
@@ -82,7 +88,27 @@ SLOW_FAULT = FAULT + " (and 9 s of the resend timer)"
 REPEAT = "the club's repeat handling; the board's side is the subset's netfault case"
 # the rest of the library, each with why CI need not run it on the board
 COUPON_REFUSAL = "another refusal reason: the path of the subset's QA78EX (78, final)"
+CLUB_RULE = "the club's rule; the board's side is the subset's sale or refusal"
 NOT_IN_CI = {
+    "the hypermarket's second store VT000005 sells under the chain's program": (
+        "the subset's chain scenario sells on VT000005 too"
+    ),
+    "chain scope - more than the chain's store credit is 51": CLUB_RULE,
+    "chain scope - store credit of a store outside the chain is still 57": CLUB_RULE,
+    "chain scope - a void of a chain purchase puts the credit back where it was": CLUB_RULE,
+    "chain scope switched off by the operator - the hypermarket's credit is 57 at the branch": (
+        CLUB_RULE
+    ),
+    "a terminal deactivated by the operator is answered 03, and sells again once reactivated": (
+        "a 03, as the subset's unregistered terminal"
+    ),
+    "a store deactivated by the operator - every terminal of it is answered 03": (
+        "a 03, as the subset's unregistered terminal"
+    ),
+    "incentive points per tier - tier A earns 150 % once the program says so": CLUB_RULE,
+    "a bad program setting is refused with one line and nothing changes": (
+        "the operator's command; the board only sells afterwards"
+    ),
     "a coupon on club credit, store credit and cash": "the subset's coupon, on other flows",
     "coupon QA78UK is 78 UK, unknown code - nothing held, sold again without it": COUPON_REFUSAL,
     "coupon QA78DS is 78 DS, disabled by the operator - nothing held, sold again without it": (
