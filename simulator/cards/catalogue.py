@@ -30,7 +30,7 @@ CLUB_CARDS = {
     "other-store": (seed.CARD_OTHER_STORE, "store credit at the pool only: 57 here"),
     "stock": (seed.STOCK[0], "an unissued card: the first purchase enrolls it"),
     "unknown": (seed.UNKNOWN_CARD, "a card the club never issued: 14"),
-    "pin": (seed.CARD_PIN, "PIN 1234 set: club credit asks for it (55, then the sale)"),
+    "pin": (seed.CARD_PIN, "a PIN set (docs/testing.md): club credit asks for it (55)"),
     "pin-blocked": (seed.CARD_PIN_BLOCKED, "PIN blocked after 3 wrong PINs: 75"),
 }
 BANK_CARD = ("bank", seed.BANK_CARD_A, "bank card linked to the tier A member (swiped)")

@@ -63,6 +63,8 @@ PERSONAS = {
     "bank": ("bank card linked to the tier A member (swiped)", seed.BANK_CARD_A, SWIPE),
     "stock": ("an unissued card: the first purchase enrolls it", seed.STOCK[0], CHIP),
     "unknown": ("a card the club never issued: 14", seed.UNKNOWN_CARD, CHIP),
+    "pin": ("a PIN set (docs/testing.md), swiped: club credit asks for it", seed.CARD_PIN, SWIPE),
+    "pin-blocked": ("PIN blocked, swiped: 75", seed.CARD_PIN_BLOCKED, SWIPE),
 }  # fmt: skip
 DEFAULT_PERSONA = "active"
 # What a club remembers a terminal by, so a terminal whose other files are thrown away must
