@@ -21,7 +21,7 @@ _TAIL = ("response_code", "club_message", "receipt", "confirmed", "flow", "termi
 ANSWERS = {
     "sale": ("amount", "discount", "fee", "payable", "points_earned", "points_balance",
              "club_balance", "store_balance", "card", "stan", "rrn", "bank_reference", "tier",
-             "reason", *_TAIL),
+             "reason", "coupon", "coupon_discount", "coupon_text", "coupon_reason", *_TAIL),
     "balance": ("points_balance", "club_balance", "store_balance", "tier", "card", "stan", "rrn",
                 "response_code", "club_message", "receipt", "flow", "terminal_id", "time"),
     "refund": ("amount", "payable", "points_earned", "points_balance", "club_balance",
@@ -76,6 +76,7 @@ NARROWER = {
     "tier": {"enum": ["A", "B", "C"]},
     "reason": {"enum": list(REASONS)},
     "flow": {"enum": list(FLOWS)},
+    "coupon_reason": {"enum": ["TX", "UK", "DS", "EX", "ST", "MB", "MN", "US"]},
 }
 # a command's values beyond what an answer's may be: no sale or refund of 0 rials
 REQUEST_NARROWER = {"amount": {"minimum": 1}}

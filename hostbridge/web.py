@@ -2,6 +2,7 @@
 cashier software (docs/ecr.md section 9).
 
     POST /sale        {"amount": 1200000, "invoice": "INV-1001", "cashier": "07", "method": "bank"}
+                      (optional "coupon": "NOWRUZ10", a coupon code the customer gave)
     POST /balance     {"cashier": "07"}
     POST /refund      {"amount": 50000, "invoice": "R-1", "cashier": "07", "original_rrn": "..."}
     POST /void        {"invoice": "V-1", "cashier": "07", "original_invoice": "INV-1001"}
@@ -58,7 +59,7 @@ LINGER_BYTES = 1 << 20
 
 # path -> (client method, mandatory keys, optional keys)
 ROUTES = {
-    "/sale": ("sale", ("amount", "invoice", "cashier"), ("method",)),
+    "/sale": ("sale", ("amount", "invoice", "cashier"), ("method", "coupon")),
     "/balance": ("balance", (), ("cashier", "invoice")),
     "/refund": ("refund", ("amount", "invoice", "cashier", "original_rrn"), ("account",)),
     "/void": ("void", ("invoice", "cashier"), ("original_invoice",)),

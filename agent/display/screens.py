@@ -54,6 +54,7 @@ s balance|Points {points}|Club {club_credit}|Store {store_credit}|Tier {tier}
 s enroll|New member|Enter {field}
 s coupon|Coupon|{coupon}|Discount {discount}
 s coupon_refused|Coupon refused|{coupon}|{message}
+s coupon_entry|Coupon code|{coupon}|OK to keep it|Cancel to drop it
 s pin|Enter card PIN|{masked}|OK to continue|Cancel to stop
 s pin_wrong|Wrong PIN|Tries left {tries_left}|Enter card PIN|{masked}
 s pin_cancelled|PIN entry|cancelled
@@ -97,6 +98,7 @@ c enroll_date|Date: YYYYMMDD|e.g. 19900321
 c enroll_invalid|Not valid:|{field}
 c coupon|{coupon}|Off {discount}
 c coupon_refused|{message}
+c coupon_entry|Coupon code|{coupon}
 c pin|Enter PIN|{masked}
 c pin_wrong|Wrong PIN, {tries_left}|{masked}
 c pin_new|New PIN (4-12)|{masked}
@@ -159,6 +161,7 @@ c pin_unknown|تغییر رمز|تایید نشد
 s enroll|عضو جدید|{field} را وارد کنید
 s coupon|کوپن|{coupon}|تخفیف {discount}
 s coupon_refused|کوپن پذیرفته نشد|{coupon}|{message}
+s coupon_entry|کد کوپن|{coupon}|تایید: نگه داشتن|لغو: حذف
 s busy|باشگاه در دسترس نیست|{count} در صف|بعدا تلاش کنید
 s no_paper|چاپگر کاغذ ندارد|کاغذ بگذارید و|دوباره تلاش کنید
 s printer_error|خطای چاپگر|رسید چاپ نشد
@@ -194,6 +197,7 @@ c enroll_date|تاریخ نادرست|مانند ۱۳۶۹۰۱۰۱
 c enroll_invalid|{field}|نادرست است
 c coupon|{coupon}|-{discount}
 c coupon_refused|{message}
+c coupon_entry|کد کوپن|{coupon}
 c busy|باشگاه قطع است|{count} در صف
 c no_paper|چاپگر|کاغذ ندارد
 c no_response|باشگاه پاسخ نداد|برگشت در صف

@@ -6,6 +6,7 @@ import pytest
 
 from hostbridge.client import EcrClient
 from hostbridge.errors import MessageError
+from tests.ecr.test_openapi import served  # noqa: F401 (the bridge's HTTP API, a fixture)
 
 
 def test_a_sale_with_a_coupon_answers_its_discount_and_words(emulator_tcp):
@@ -37,3 +38,19 @@ def test_a_code_that_is_no_code_is_refused_by_the_client_before_it_is_sent(emula
             with pytest.raises(MessageError, match="coupon"):
                 ecr.sale(100_000, "CPN-BAD", "07", coupon=bad)
         assert ecr.status("CPN-BAD").result == "12"  # never reached the terminal
+
+
+def test_the_http_api_takes_a_coupon_and_its_answers_match_the_document(served):  # noqa: F811
+    """POST /sale with "coupon" (docs/ecr.md 9): the answers validate against /openapi.json."""
+    base, check, _emu = served
+    sale = check(base, "/sale", {"amount": 1200000, "invoice": "H-1", "cashier": "7",
+                                 "coupon": "NOWRUZ10"})  # fmt: skip
+    assert sale["result"] == "00" and sale["coupon"] == "NOWRUZ10"
+    assert sale["coupon_discount"] == 102000 and sale["coupon_text"] == "Nowruz 10% off"
+    refused = check(base, "/sale", {"amount": 30000, "invoice": "H-2", "cashier": "7",
+                                    "method": "club", "coupon": "QA78MN"})  # fmt: skip
+    assert (refused["result"], refused["response_code"]) == ("01", "78")
+    assert refused["coupon_reason"] == "MN"
+    bad = check(base, "/sale", {"amount": 30000, "invoice": "H-3", "cashier": "7",
+                                "coupon": "no"}, expect=400)  # fmt: skip
+    assert "coupon" in bad["error"]

@@ -43,6 +43,7 @@ from agent.receipt import WIDTH
 from simulator.club_server import magic
 from simulator.pos_emulator.ui import bidi, keys
 from simulator.pos_emulator.ui.card_number import CardNumberScreen
+from simulator.pos_emulator.ui.coupon_keys import CouponKeys
 from simulator.pos_emulator.ui.devices import (
     CARDS,
     CardSlot,
@@ -79,7 +80,7 @@ def result_line(res):
     return " ".join(parts)
 
 
-class EmulatorApp(TerminalKeys, App):
+class EmulatorApp(CouponKeys, TerminalKeys, App):
     TITLE = "Vafa POS emulator"
     # 80x24 and up: the left column (display, keypad, flows, card buttons) is 17 rows high;
     # the panels share the rest of the width, the log the rest of the height
@@ -326,7 +327,8 @@ class EmulatorApp(TerminalKeys, App):
         enrollment answer take letters and digits (i, t, s, p are letters there)."""
         self.typed = event
         char = event.character
-        if self.waiting == "ask" and char and char.isalnum() and len(event.key) == 1:
+        typing = self.waiting == "ask" or self.coupon_typing  # a code's letters too (K)
+        if typing and char and char.isalnum() and len(event.key) == 1:
             self.press(event.key, char)
             event.stop()
             event.prevent_default()
@@ -364,6 +366,9 @@ class EmulatorApp(TerminalKeys, App):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+    def action_coupon(self):
+        self.press("k")
 
     def action_new_card(self):
         self.push_screen(CardNumberScreen(), self.add_card_number)
@@ -417,11 +422,12 @@ class EmulatorApp(TerminalKeys, App):
         """The engine call for a flow, or None (logged) when it cannot run."""
         eng = self.engine
         flow = FLOWS[key][0]
+        code = self.take_coupon(flow)  # keyed in with K before the flow (coupon_keys.py)
         calls = {
-            "bank": lambda: eng.purchase_bank(amount),
-            "club_credit": lambda: eng.purchase_club_credit(amount),
-            "store_credit": lambda: eng.purchase_store_credit(amount),
-            "cash": lambda: eng.purchase_cash(amount),
+            "bank": lambda: eng.purchase_bank(amount, coupon=code),
+            "club_credit": lambda: eng.purchase_club_credit(amount, coupon=code),
+            "store_credit": lambda: eng.purchase_store_credit(amount, coupon=code),
+            "cash": lambda: eng.purchase_cash(amount, coupon=code),
             "balance": lambda: eng.balance(),
             "top_up": lambda: eng.top_up(amount),
             "void": lambda: eng.void_last(),

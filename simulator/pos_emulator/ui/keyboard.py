@@ -47,12 +47,16 @@ class TerminalKeys:
             return True
         if self.waiting == "pin":
             return self._pin_key(key)
+        if self.coupon_typing:  # K: the cashier types a coupon code (coupon_keys.py)
+            return self.coupon_press(key, character)
         if self.keying_in():
             return self._key_in(key)
         if self.busy:
             return self._card_key(key)
         if key in FLOWS:
             return self.choose_flow(key)
+        if key == "k":
+            return self.open_coupon()
         if key.isdigit() and len(key) == 1:
             if len(self.entry) < MAX_AMOUNT_DIGITS and (self.entry or key != "0"):
                 self.entry += key

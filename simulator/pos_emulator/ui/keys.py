@@ -48,6 +48,8 @@ KEYS = (
      False),
     ("backspace", "backspace", "Delete", "delete the last digit typed", False),
     ("n", "new_card", "Card number", "present any card number: it joins the card list", False),
+    ("k", "coupon", "Coupon", "key in a coupon code for the next purchase: letters and digits, "
+     "then OK (Esc drops it)", False),
     ("m", "panel('magic')", "Magic", "the magic card numbers and amounts (club outcomes)",
      False),
     ("c", "panel('cards')", "Cards", "the card list", False),
