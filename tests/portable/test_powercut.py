@@ -25,9 +25,12 @@ from tests.portable.fakehost import PAN, PAN_BLOCKED, FakeHost, Terminal, card, 
 # from source in the heap. Once they intern more than 1,260 names (qstrs) MicroPython adds a
 # pool of 1,280 entries, one ~14 KB block, late in a fragmented heap (test_engine.py needs
 # 392 KB for it). The block-reserved counters and the deferred journal records crossed it:
-# these tests pass from 376 KB in every 8 KB step up to 408 KB and fail at 352 to 368 KB (at
-# 360 and 368 KB the pool's block at import already); 392 KB with a margin.
-MICROPYTHON_HEAP = 401408
+# these tests passed from 376 KB in every 8 KB step up to 408 KB and failed at 352 to 368 KB (at
+# 360 and 368 KB the pool's block at import already). The PIN's names (issue 13: agent/steps.py,
+# club.py, protocol/messages.py) moved that block again: now they pass in every 8 KB step from
+# 408 KB to 448 KB and at 368 KB, and fail at 376 to 400 KB (the journal's read, a ~4 KB block,
+# finds no room); 424 KB with a margin.
+MICROPYTHON_HEAP = 434176
 
 MODES = ("before", "after", "torn")
 RESERVES = (1, RESERVE)  # counters saved one by one; reserved in blocks (a terminal's files)
