@@ -26,7 +26,7 @@ from vafa.errors import BadInput
 def _code(text):
     from simulator.club_server.coupons import CODE_MAX, CODE_MIN, valid_code
 
-    code = text.strip().upper()
+    code = "".join(ch for ch in text if ch not in " -\t").upper()  # as the terminal sends it
     if not valid_code(code):
         raise argparse.ArgumentTypeError(
             f"code {text!r}: {CODE_MIN} to {CODE_MAX} letters A-Z and digits 0-9"

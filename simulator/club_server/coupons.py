@@ -281,3 +281,22 @@ DEMO = {
 def seed_demo(store, now):
     for code, knobs in DEMO.items():
         add(store, code, now=now, **knobs)
+
+
+def day_uses(conn, start, end):
+    """The coupons the club's reports count (queries.daily_report): per code, the uses consumed
+    by confirmations in [start, end) (Unix seconds) and the discount they gave, as
+    [{"code", "uses", "discount"}]; over any connection, a read-only one too ([] when the
+    database has no coupon tables yet)."""
+    names = conn.execute(
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'coupon_uses'"
+    ).fetchone()
+    if not (names["n"] if isinstance(names, dict) else names[0]):
+        return []
+    rows = conn.execute(
+        "SELECT code, COUNT(*) AS uses, SUM(discount) AS discount FROM coupon_uses "
+        "WHERE state = ? AND closed_at >= ? AND closed_at < ? GROUP BY code ORDER BY code",
+        (CONSUMED, start, end),
+    ).fetchall()
+    keys = ("code", "uses", "discount")
+    return [r if isinstance(r, dict) else dict(zip(keys, r, strict=True)) for r in rows]

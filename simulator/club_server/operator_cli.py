@@ -201,6 +201,8 @@ def daily_report_action(args):
         if peak["amount"]:
             print(f"\nbusiest hour (Tehran) {peak['hour']:02d}:00-{peak['hour']:02d}:59: "
                   f"{peak['count']} purchases, {peak['amount']:,} rials")  # fmt: skip
+        for c in report.get("coupons", ()):  # inside the discount column above
+            print(f"coupon {c['code']}: {c['uses']} uses, {c['discount']:,} rials of discount")
 
 
 def _configure_report(p):

@@ -306,9 +306,13 @@ class ReadOnlyReports:
 
 def daily_report(conn, date):
     """reports.daily_report for a Tehran date, plus `hours`: the purchases confirmed in each
-    hour of that day (Tehran time), [{"hour", "count", "amount"}] for hours 0..23."""
+    hour of that day (Tehran time), [{"hour", "count", "amount"}] for hours 0..23, and
+    `coupons`: the coupon uses those confirmations consumed, [{"code", "uses", "discount"}]."""
     report = reports.daily_report(ReadOnlyReports(conn), date)
     report["hours"] = hourly_sales(conn, date)
+    from simulator.club_server import coupons  # its own statements (docs/protocol.md 5.10)
+
+    report["coupons"] = coupons.day_uses(conn, *tehran.day_bounds(date))
     return report
 
 

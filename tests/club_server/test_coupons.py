@@ -177,3 +177,48 @@ def test_add_refuses_what_is_no_coupon(server):
     add(server, "TWICE")
     with pytest.raises(ValueError, match="exists"):
         add(server, "TWICE")
+
+
+def vafa(capsys, *argv):
+    from vafa import cli
+
+    code = cli.main(["club-server", *argv])
+    return code, capsys.readouterr().out
+
+
+def test_the_operator_makes_lists_and_disables_codes_and_the_daily_report_counts_them(
+    server, terminal, db_path, capsys
+):
+    """vafa club-server coupon add|list|disable (docs/club_server.md "Coupons"): a code bound
+    to a member's card (read from stdin, never shown), used once; the daily report counts it."""
+    import io
+    import json
+    import sys
+
+    stdin, sys.stdin = sys.stdin, io.StringIO(CARD_A + "\n")
+    try:
+        code, out = vafa(capsys, "coupon", "add", "mina-2026", "--amount", "30000",
+                         "--text", "هدیه تولد", "--card", "-", "--min", "100000",
+                         "--until", "2099-03-20", "--db", db_path)  # fmt: skip
+    finally:
+        sys.stdin = stdin
+    assert code == 0 and "coupon MINA2026 added: 30,000 rials off, 1 use" in out
+    assert CARD_A not in out and CARD_A[-4:] not in out
+    first, done = terminal.purchase(CASH, 200_000, CARD_A, {COUPON: "MINA2026"})
+    assert (first.code, first.tags[OFF], done.code) == ("00", "30000", "00")
+    _, other = terminal.authorize(CASH, 200_000, CARD_B, {COUPON: "MINA2026"})
+    assert (other.code, other.tags[REASON]) == ("78", "MB")
+    code, out = vafa(capsys, "coupon", "list", "MINA2026", "--json", "--db", db_path)
+    (row,) = json.loads(out)["coupons"]
+    assert (row["consumed"], row["held"], row["discount_given"]) == (1, 0, 30_000)
+    assert row["one_member"] is True and "member_id" not in row
+    assert row["amount"] == 30_000 and row["percent"] is None
+    code, out = vafa(capsys, "daily-report", "--db", db_path)
+    assert code == 0 and "coupon MINA2026: 1 uses, 30,000 rials of discount" in out
+    code, out = vafa(capsys, "daily-report", "--json", "--db", db_path)
+    assert {"code": "MINA2026", "uses": 1, "discount": 30_000} in json.loads(out)["coupons"]
+    assert vafa(capsys, "coupon", "disable", "MINA2026", "--db", db_path)[0] == 0
+    _, again = terminal.authorize(CASH, 200_000, CARD_A, {COUPON: "MINA2026"})
+    assert (again.code, again.tags[REASON]) == ("78", "DS")
+    code, out = vafa(capsys, "coupon", "list", "--db", db_path)
+    assert "MINA2026         disabled" in out and "NOWRUZ10" in out  # the demo's too
