@@ -38,8 +38,6 @@ def ask(eng, screen, **params):
         return pinblock.pin_field(str(digits), bytes(eng.rng(8)))
     except CryptoError:  # the keypad let through something that is no PIN: as cancelled
         return None
-    finally:
-        digits = None
 
 
 def choose(eng):
