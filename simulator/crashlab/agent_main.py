@@ -237,18 +237,20 @@ class Agent:
 
 
 def run_flow(engine, spec):
-    """Run one flow of a spec {"flow", "amount", "card", "rrn", "account"}; its result."""
+    """Run one flow of a spec {"flow", "amount", "card", "rrn", "account", "coupon"} (coupon:
+    a code with a purchase, docs/protocol.md 5.10); its result."""
     flow = spec["flow"]
     card = Card(spec["card"], None, "051") if spec.get("card") else None
     amount = spec.get("amount", 0)
+    coupon = spec.get("coupon")
     if flow == "bank":
-        return engine.purchase_bank(amount, card)
+        return engine.purchase_bank(amount, card, coupon)
     if flow == "club_credit":
-        return engine.purchase_club_credit(amount, card)
+        return engine.purchase_club_credit(amount, card, coupon)
     if flow == "store_credit":
-        return engine.purchase_store_credit(amount, card)
+        return engine.purchase_store_credit(amount, card, coupon)
     if flow == "cash":
-        return engine.purchase_cash(amount, card)
+        return engine.purchase_cash(amount, card, coupon)
     if flow == "top_up":
         return engine.top_up(amount, card)
     if flow == "refund":

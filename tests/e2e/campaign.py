@@ -34,6 +34,12 @@ SEED = os.environ.get("VAFA_CAMPAIGN_SEED", "8583")
 RATE = float(os.environ.get("VAFA_CAMPAIGN_RATE", "0.15"))
 TIMEOUT_MS = 200  # the terminal's response timer
 DELAYS_S = (0.25, 0.5)  # past one timer; past the timers of a request and its repeat
+# purchases that may carry a coupon (docs/protocol.md 5.10): the demo club's NOWRUZ10, and what
+# its use must be for each state its sale ends in
+COUPON = "NOWRUZ10"
+COUPON_KINDS = ("bank", "club_credit", "store_credit", "cash")
+COUPON_USE = {"confirmed": "consumed", "reversed": "released", "released": "released",
+              "voided": "released"}  # fmt: skip
 HOLD_WINDOW = 3600.0  # far longer than the campaign: only the terminal can close a hold
 LEDGER_GRACE = 120.0
 DRAIN_DEADLINE_S = 30.0
@@ -270,6 +276,9 @@ class Campaign:
             "cash": eng.purchase_cash,
             "top_up": eng.top_up,
         }[kind]
+        if kind in COUPON_KINDS and txn["n"] % 3 == 0:  # a third of the purchases: the coupon
+            txn["coupon"] = COUPON
+            return flow(txn["amount"], card, coupon=COUPON)
         return flow(txn["amount"], card)
 
     def note(self, txn, res):
@@ -457,6 +466,18 @@ class Campaign:
             )
         for hold in world.open_holds():
             problem("hold left open", None, f"hold {hold['id']} of {hold['amount']}")
+        for use in world.query(
+            "SELECT u.state AS use, t.state AS txn, t.proc, t.stan, t.rrn FROM coupon_uses u "
+            "JOIN txns t ON t.id = u.txn_id WHERE u.terminal_id = ?",
+            TERMINAL_ID,
+        ):  # held with the 0110, consumed by the 0220, given back by a 0420 or a void
+            if use["use"] != COUPON_USE.get(use["txn"]):
+                problem(
+                    "coupon use differs",
+                    None,
+                    f"{use['proc']} STAN {use['stan']} RRN {use['rrn']}: the sale is "
+                    f"{use['txn']}, its coupon's use {use['use']}",
+                )
         for pan in CLUB_CARDS:
             got = world.accounts(pan).get(("club", ""), (0, 0))
             if got != (expected_credit[pan], 0):
@@ -508,6 +529,10 @@ class Campaign:
         lines.append("not approved: " + ", ".join(f"{k} {v}" for k, v in sorted(why.items())))
         bank = collections.Counter(t["bank"] for t in self.txns if t["bank"])
         lines.append("bank leg: " + ", ".join(f"{k} {v}" for k, v in sorted(bank.items())))
+        coupons = collections.Counter(t["res"]["outcome"] for t in self.txns if t.get("coupon"))
+        lines.append(
+            f"with coupon {COUPON}: " + ", ".join(f"{k} {v}" for k, v in sorted(coupons.items()))
+        )
         faults = collections.Counter((d, a) for d, _, a, _ in self.plan.log if a != "pass")
         frames = collections.Counter(d for d, _, _, _ in self.plan.log)
         lines.append(f"frames: up {frames[UP]}, down {frames[DOWN]}; faults injected:")

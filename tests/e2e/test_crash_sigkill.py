@@ -63,6 +63,11 @@ FLOWS = {
     "bank": {"spec": {"flow": "bank", "amount": 1_200_000, "card": seed.CARD_A}},
     "club_credit": {"spec": CLUB_CREDIT_SALE},
     "store_credit": {"spec": {"flow": "store_credit", "amount": 100_000, "card": seed.CARD_A}},
+    # a bank sale with the demo club's coupon: its use held with the 0110, consumed by the 0220
+    # or given back by the 0420 that recovery sends (check_world)
+    "coupon": {
+        "spec": {"flow": "bank", "amount": 1_000_000, "card": seed.CARD_A, "coupon": "NOWRUZ10"}
+    },
     # a tiny threshold: the journal is compacted (atomically rewritten) at the end of the sale
     "cash": {"spec": {"flow": "cash", "amount": 200_000, "card": seed.CARD_B}, "compact": 256},
     "top_up": {"spec": {"flow": "top_up", "amount": 100_000, "card": seed.CARD_A}},
@@ -254,6 +259,9 @@ def check_world(tpl, world, recovered, label, records=None, actions=None):
     expected = tpl.confirmed_delta if confirmed else {}
     if tpl.confirmed_delta is not None:
         assert tpl.delta(world) == expected, (where, decided)
+    if tpl.spec.get("coupon"):  # docs/protocol.md 5.10: no use left held, one per sale
+        uses = [u["state"] for u in world.query("SELECT state FROM coupon_uses ORDER BY id")]
+        assert uses == (["consumed"] if confirmed else ["released"] * len(sales)), (where, uses)
     leaks = scan_for_pans(world.agent) + scan_for_pans(world.bank_journal)
     assert leaks == [], (where, leaks)
     return decided
