@@ -43,6 +43,9 @@ FIELDS = {
     "card_last4": (str, None),
     "club_message": (str, None),
     "confirmed": (bool,),
+    "coupon": (str, None),  # a sale with a coupon (docs/protocol.md 5.10): its line
+    "coupon_discount": (int, None),
+    "coupon_text": (str, None),
 }
 TYPE_WORDS = {int: "a whole number", str: "a string", bool: "true or false", None: "null"}
 JSON_TYPES = {str: "string", int: "number", float: "number", bool: "boolean", list: "array",

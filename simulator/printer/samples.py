@@ -65,6 +65,15 @@ DEMOS = {
             "balance_after": 1_000_000, "confirmed": True,
         }),
     ),
+    "coupon": (
+        "bank card purchase with coupon NOWRUZ10: 10 % more after the tier discount",
+        ("bank", 1_200_000, {
+            "discount": 228_000, "fee": 5_000, "payable": 977_000, "stan": "000131",
+            "rrn": "402512345685", "bank_reference": "BK998879", "points_earned": 97,
+            "points_balance": 1_692, "tier": "B", "confirmed": True, "coupon": "NOWRUZ10",
+            "coupon_discount": 108_000, "coupon_text": "تخفیف نوروزی ۱۰٪",
+        }),
+    ),
     "pending": (
         "bank purchase whose confirmation has not come back from the club yet",
         ("bank", 250_000, {

@@ -99,6 +99,8 @@ def test_an_approval_with_a_coupon_shows_and_prints_its_line():
     lines = receipt.layout(res, "customer", t.engine.receipt_header())
     assert [x for x in lines if "Coupon NOWRUZ10" in x and "20,000" in x]
     assert "Nowruz 10% off" in lines
+    farsi = receipt.layout(res, "customer", t.engine.receipt_header(), lang="fa")
+    assert [x for x in farsi if "کوپن NOWRUZ10" in x and "۲۰٬۰۰۰" in x], farsi
 
 
 def test_a_refusal_is_final_holds_nothing_and_is_shown():
