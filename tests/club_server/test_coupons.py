@@ -222,3 +222,19 @@ def test_the_operator_makes_lists_and_disables_codes_and_the_daily_report_counts
     assert (again.code, again.tags[REASON]) == ("78", "DS")
     code, out = vafa(capsys, "coupon", "list", "--db", db_path)
     assert "MINA2026         disabled" in out and "NOWRUZ10" in out  # the demo's too
+
+
+def test_a_chain_coupon_is_good_at_every_store_of_the_chain_and_nowhere_else(server, terminal):
+    """The demo chain VAFA-HYPER: the hypermarket (VT000001) and its second store (VT000005)."""
+    add(server, "HYPER5", kind="fixed", value=5_000, max_uses=5, chain_id="VAFA-HYPER")
+    second = Terminal(server.port, "VT000005", "VAFA00000000004", "5641464100000005").connect()
+    pool = Terminal(server.port, "VT000003", "VAFA00000000002", "5641464100000003").connect()
+    try:
+        for t in (terminal, second):
+            _, answer = t.authorize(CASH, 100_000, CARD_A, {COUPON: "HYPER5"})
+            assert (answer.code, answer.tags[OFF]) == ("00", "5000"), t.terminal_id
+        _, answer = pool.authorize(CASH, 100_000, CARD_A, {COUPON: "HYPER5"})
+        assert (answer.code, answer.tags[REASON]) == ("78", "ST")
+    finally:
+        second.close()
+        pool.close()
