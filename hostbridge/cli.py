@@ -39,6 +39,7 @@ ERRORS = ((MessageError, EXIT_USAGE),)
 KEPT = ("sale", "refund", "void", "settlement", "settle", "topup")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 AMOUNT_FIELDS = ("amount", "discount", "fee", "payable", "club_balance", "store_balance")
+AMOUNT_FIELDS += ("coupon_discount",)  # a sale with a coupon (docs/ecr.md 3.3)
 SHOWN = (
     "status_of",
     "response_code",
@@ -46,6 +47,10 @@ SHOWN = (
     "discount",
     "fee",
     "payable",
+    "coupon",
+    "coupon_discount",
+    "coupon_text",
+    "coupon_reason",
     "points_earned",
     "points_balance",
     "club_balance",

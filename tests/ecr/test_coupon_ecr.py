@@ -54,3 +54,31 @@ def test_the_http_api_takes_a_coupon_and_its_answers_match_the_document(served):
     bad = check(base, "/sale", {"amount": 30000, "invoice": "H-3", "cashier": "7",
                                 "coupon": "no"}, expect=400)  # fmt: skip
     assert "coupon" in bad["error"]
+
+
+def test_vafa_bridge_sale_with_coupon(emulator_tcp):
+    """vafa bridge sale --coupon, run as a cashier runs it: the code goes with the sale, the
+    answer shows the coupon's part of the discount (text) and all its fields (--json)."""
+    import json
+    import subprocess
+    import sys
+
+    base = [sys.executable, "-m", "vafa", "bridge", "sale", "--port", emulator_tcp.cashier]
+    done = subprocess.run(
+        [*base, "1200000", "--coupon", "nowruz 10", "--invoice", "CLI-1", "--json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert (answer["coupon"], answer["coupon_discount"]) == ("NOWRUZ10", 102000)
+    done = subprocess.run(
+        [*base, "300000", "--coupon", "QA78US", "--invoice", "CLI-2", "--method", "club"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1 and "Coupon refused: Code used up" in done.stdout
+    assert "coupon_reason    US" in done.stdout
+    done = subprocess.run(
+        [*base, "500000", "--coupon", "NOWRUZ10", "--invoice", "CLI-3"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and "coupon_discount  42,500" in done.stdout, done.stdout
