@@ -3,6 +3,7 @@
 "use strict";
 
 const SHOWN = ["result", "result_text", "message", "amount", "discount", "fee", "payable",
+  "coupon", "coupon_discount", "coupon_text", "coupon_reason",
   "card", "rrn", "points_earned", "points_balance", "club_balance", "store_balance"];
 
 function newInvoice() {
@@ -43,6 +44,7 @@ async function send(event) {
     cashier: form.cashier.value,
     method: form.method.value,
   };
+  if (form.coupon.value.trim()) sale.coupon = form.coupon.value.trim();  // docs/ecr.md 3.2
   const headers = { "Content-Type": "application/json" };
   if (form.token.value) headers.Authorization = "Bearer " + form.token.value;
   button.disabled = true;

@@ -86,3 +86,15 @@ def test_with_a_token_the_page_needs_it(page, bridge_at):  # noqa: F811
     # a 401 is an answer the page expects: Chromium logs the failed fetch as a console error,
     # which is the only one allowed
     assert all("401" in error for error in page.vafa_errors), page.vafa_errors
+
+
+def test_a_sale_with_a_coupon_from_the_page(page, bridge_at):  # noqa: F811
+    """The optional coupon code goes with the sale (docs/ecr.md 3.2); its part shows."""
+    base = bridge_at()
+    page.goto(base + "/")
+    page.fill("#coupon", "nowruz10")
+    sell(page, 1200000, "PAGE-C")
+    page.locator("#state").filter(has_text="approved (00)").wait_for()
+    summary = page.inner_text("#summary")
+    assert "coupon\tNOWRUZ10" in summary and "coupon_discount\t102,000" in summary
+    assert page.vafa_errors == []
