@@ -13,6 +13,11 @@
     vafa club-server store|chain|terminal|program COMMAND --db PATH ...   (the register)
     vafa club-server replace-card --db PATH (--old LAST4 | --old-id ID) --new NUMBER
     vafa club-server campaigns run --db PATH [--date DAY]   |   rfm --db PATH [--json|--csv]
+    vafa club-server coupon add|list|disable|enable --db PATH ...   (coupon codes at the till)
+    vafa club-server pin show|unblock|reset --db PATH ...           (the cardholder's PIN)
+    vafa club-server settle | settlement-report | holidays | working-hours --db PATH ...
+    vafa club-server report --db PATH (--week DAY | --month 1405/09 | --from DAY --to DAY)
+    vafa club-server magic [--json|--csv]            (the magic cards and amounts for QA)
 
 Without an action it serves until Ctrl-C (or SIGTERM). `--card -` reads the number from
 standard input, which keeps it out of the shell history and the process list. Output shows
@@ -35,7 +40,15 @@ import sys
 import time
 from pathlib import Path
 
-from simulator.club_server import coupon_cli, operator_cli, period_cli, registry_cli, settlement_cli
+from simulator.club_server import (
+    campaign_cli,
+    coupon_cli,
+    operator_cli,
+    period_cli,
+    pin_cli,
+    registry_cli,
+    settlement_cli,
+)
 from vafa import args as types
 from vafa.errors import BadInput
 
@@ -378,17 +391,12 @@ ACTIONS = {
 
 # the operator's read-only lists, story, daily report and web console (operator_cli.py)
 ACTIONS.update(operator_cli.ACTIONS)
-ACTIONS.update(coupon_cli.ACTIONS)  # coupon add|list|disable|enable
 # stores, chains, terminals, programs and card replacement (registry_cli.py)
 ACTIONS.update(registry_cli.ACTIONS)
+ACTIONS.update(coupon_cli.ACTIONS)  # coupon add|list|disable|enable
 # settlement to stores and the working calendar (settlement_cli.py), period reports
 ACTIONS.update(settlement_cli.ACTIONS)
 ACTIONS.update(period_cli.ACTIONS)
+ACTIONS.update(pin_cli.ACTIONS)  # the cardholder's PIN: show, unblock, reset
 # campaigns: birthday gifts, "we miss you" offers (campaigns run) and the RFM report
-from simulator.club_server import campaign_cli  # noqa: E402  (a change of its own)
-
 ACTIONS.update(campaign_cli.ACTIONS)
-# the cardholder's PIN: show, unblock, reset (pin_cli.py)
-from simulator.club_server import pin_cli  # noqa: E402  (a change of its own)
-
-ACTIONS.update(pin_cli.ACTIONS)
