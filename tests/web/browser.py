@@ -1,7 +1,8 @@
 """A real headless Chromium (Debian's package, /usr/bin/chromium) driven by Playwright, for the
 pages Vafa serves: the club's web console and the bridge's page.
 
-Use it from a conftest.py:  ``from tests.web.browser import chromium, page  # noqa: F401``
+tests/web/conftest.py imports these for every test under tests/web (one definition only:
+Playwright's sync API allows one driver per thread, so never import them into a test module).
 
 `page` is a fresh page whose console errors and uncaught page errors are collected in
 `page.vafa_errors`; a test asserts that list is empty after its clicks. Chromium is started with

@@ -11,7 +11,6 @@ from hostbridge.client import EcrClient
 from hostbridge.web import make_server
 from tests.ecr.support import start_emulator
 from tests.ecr.test_web import call
-from tests.web.browser import chromium, page  # noqa: F401
 
 TOKEN = "page-token-0123456789abcdef"
 
@@ -39,13 +38,13 @@ def bridge_at(tmp_path):
         emu.stop()
 
 
-def sell(page, amount, invoice):  # noqa: F811 (the fixture's name)
+def sell(page, amount, invoice):
     page.fill("#amount", str(amount))
     page.fill("#invoice", invoice)
     page.click("#send")
 
 
-def test_a_sale_from_the_page_is_approved(page, bridge_at):  # noqa: F811
+def test_a_sale_from_the_page_is_approved(page, bridge_at):
     base = bridge_at()
     page.goto(base + "/")
     assert page.title() == "Vafa bridge"
@@ -63,7 +62,7 @@ def test_a_sale_from_the_page_is_approved(page, bridge_at):  # noqa: F811
     assert page.vafa_errors == []
 
 
-def test_a_declined_sale_shows_as_refused(page, bridge_at):  # noqa: F811
+def test_a_declined_sale_shows_as_refused(page, bridge_at):
     base = bridge_at()
     page.goto(base + "/")
     page.select_option("#method", "club")
@@ -74,7 +73,7 @@ def test_a_declined_sale_shows_as_refused(page, bridge_at):  # noqa: F811
     assert page.vafa_errors == []
 
 
-def test_with_a_token_the_page_needs_it(page, bridge_at):  # noqa: F811
+def test_with_a_token_the_page_needs_it(page, bridge_at):
     base = bridge_at(TOKEN)
     page.goto(base + "/")
     sell(page, 1200000, "PAGE-3")
@@ -88,7 +87,7 @@ def test_with_a_token_the_page_needs_it(page, bridge_at):  # noqa: F811
     assert all("401" in error for error in page.vafa_errors), page.vafa_errors
 
 
-def test_a_sale_with_a_coupon_from_the_page(page, bridge_at):  # noqa: F811
+def test_a_sale_with_a_coupon_from_the_page(page, bridge_at):
     """The optional coupon code goes with the sale (docs/ecr.md 3.2); its part shows."""
     base = bridge_at()
     page.goto(base + "/")

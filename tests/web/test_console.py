@@ -12,7 +12,6 @@ from simulator.club_server.seed import all_card_numbers, seed_demo
 from simulator.club_server.server import run_in_thread
 from tests.club_server.activity import CARD_B, CASH, run_sales
 from tests.club_server.client import Terminal
-from tests.web.browser import chromium, page  # noqa: F401
 
 REFRESH_S = 0.5
 
@@ -28,14 +27,14 @@ def club(tmp_path_factory):
     console.stop()
 
 
-def rows(page):  # noqa: F811 (the fixture's name)
+def rows(page):
     return page.locator("#rows tbody tr")
 
 
 LISTS = ["/txns", "/members", "/cards", "/holds", "/settlements", "/outbox"]
 
 
-def test_every_page_loads_without_errors(page, club):  # noqa: F811
+def test_every_page_loads_without_errors(page, club):
     _, made, console = club
     for path in ["/", *LISTS, "/report", f"/txn/{made['club_a']}"]:
         answer = page.goto(console.url + path)
@@ -49,7 +48,7 @@ def test_every_page_loads_without_errors(page, club):  # noqa: F811
     assert page.vafa_errors == []
 
 
-def test_filters_change_the_rows(page, club):  # noqa: F811
+def test_filters_change_the_rows(page, club):
     _, made, console = club
     page.goto(console.url + "/txns")
     assert rows(page).count() == len(made)
@@ -88,7 +87,7 @@ def test_filters_change_the_rows(page, club):  # noqa: F811
     assert page.vafa_errors == []
 
 
-def test_a_story_opens_from_the_list(page, club):  # noqa: F811
+def test_a_story_opens_from_the_list(page, club):
     _, made, console = club
     page.goto(console.url + "/txns")
     with page.expect_navigation():
@@ -105,7 +104,7 @@ def test_a_story_opens_from_the_list(page, club):  # noqa: F811
     assert page.vafa_errors == []
 
 
-def test_the_report_draws_sales_per_hour(page, club):  # noqa: F811
+def test_the_report_draws_sales_per_hour(page, club):
     _, _, console = club
     page.goto(console.url + "/report")
     bars = page.locator("#hourly-chart rect.bar")
@@ -120,7 +119,7 @@ def test_the_report_draws_sales_per_hour(page, club):  # noqa: F811
     assert page.vafa_errors == []
 
 
-def test_a_list_follows_sales_made_while_it_is_open(page, club):  # noqa: F811
+def test_a_list_follows_sales_made_while_it_is_open(page, club):
     path, _, console = club
     page.goto(console.url + "/txns?terminal=VT000002")
     assert rows(page).count() == 0
@@ -139,7 +138,7 @@ def test_a_list_follows_sales_made_while_it_is_open(page, club):  # noqa: F811
     assert page.vafa_errors == []
 
 
-def test_a_bad_filter_is_one_sentence(page, club):  # noqa: F811
+def test_a_bad_filter_is_one_sentence(page, club):
     _, _, console = club
     answer = page.goto(console.url + "/txns?last4=9879110000000014")
     assert answer.status == 400
