@@ -13,8 +13,8 @@ to another store only when it has no approval waiting for its confirmation: a 02
 with 03 would leave the terminal's sale unconfirmed (wait for the hold window, or for the
 terminal's 0220 or 0420).
 
-The SQL of the tables schema_additions.py added lives here beside them (storage.py holds the
-request path's).
+The SQL of the tables schema_additions.py added lives here beside them (storage.py and its
+storage_*.py mixins hold the request path's).
 """
 
 import re
