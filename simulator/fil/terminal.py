@@ -6,11 +6,11 @@ swiped card as track data from the stripe reader's endpoint, the bank leg answer
 BankSimulator (docs/bank_leg.md "On a device"), the cashier hostbridge's EcrClient over
 socket://.
 
-FirmwareTerminal also has what the scenario runner (simulator/pos_emulator/scenario/runner.py)
-asks of a terminal: engine.purchase_*(amount) (sent as ECR sales), engine.refund / void_last /
-balance / close_day / top_up (the ECR refund, void, balance, settlement and topup),
-screens.take(), receipts(), reader.show(card step), keypad (answers, confirms), bank,
-terminal_id.
+FirmwareTerminal also has what the scenario runner (simulator/pos_emulator/scenario: world.py,
+step_actions.py, expectations.py) asks of a terminal: engine.purchase_*(amount) (sent as ECR
+sales), engine.refund / void_last / balance / close_day / top_up (the ECR refund, void,
+balance, settlement and topup), screens.take(), receipts(), reader.show(card step), keypad
+(answers, confirms), bank, terminal_id.
 """
 
 import json
@@ -38,7 +38,7 @@ from simulator.fil.endpoints import (
     PrinterEndpoint,
     StripeEndpoint,
 )
-from simulator.pos_emulator.scenario.runner import card_entry, persona_number
+from simulator.pos_emulator.scenario.card_reader import card_entry, persona_number
 from simulator.pos_emulator.terminal import ENROLLMENT
 
 HEAP = 512 * 1024  # -X heapsize, the whole Python heap (threads share it); one sale needs ~440 KB
@@ -75,8 +75,8 @@ def free_port():
 class CardSlot:
     """The card readers as the scenario runner's `reader`: show(step) inserts the persona's
     virtual chip card over vpcd, or presents a swiped card's track 2 at the stripe reader
-    (entry as the runner's ScenarioReader decides it: a swipe persona or a bank card number
-    unless told); {"out": True} takes the card away."""
+    (entry as the scenario's ScenarioReader, scenario/card_reader.py, decides it: a swipe
+    persona or a bank card number unless told); {"out": True} takes the card away."""
 
     def __init__(self, port, stripe):
         self.vpcd = VpcdCard(port=port)
