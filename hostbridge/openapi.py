@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of `vafa bridge serve` (GET /openapi.json; docs/ecr.md section 9).
 
 Built from the same tables the bridge runs on, so it cannot drift from them: the routes and
-their keys (web.ROUTES), each field's type and size (protocol.FIELDS, docs/ecr.md 3.3); and,
+their keys (webroutes.ROUTES), each field's type and size (protocol.FIELDS, docs/ecr.md 3.3); and,
 from docs/ecr.md 3.4, which fields each answer carries (ANSWERS). A 200 answer's schema lists
 exactly those fields (additionalProperties: false), so an answer carrying a field its command
 does not (a settlement with an amount) fails validation: tests/ecr/test_openapi.py checks real
@@ -219,7 +219,7 @@ def _get(operation, summary, content_type, schema):
 
 
 def document(routes):
-    """The OpenAPI 3.1 document for a bridge serving `routes` (web.ROUTES)."""
+    """The OpenAPI 3.1 document for a bridge serving `routes` (webroutes.ROUTES)."""
     text = {"type": "string"}
     paths = {
         "/": _get("page", "the integrator's page: send a sale from a browser", "text/html", text),

@@ -34,6 +34,9 @@ in, and its answer must be taken within as many; an answer sent before the reque
 read closes the connection; at most max_connections are served at once (a thread each), and
 one more is answered 503 at once by the accepting thread, which never waits for it; a closing
 connection lingers to swallow what the client still sends, so the answer is not reset away.
+
+The table of what is served (ROUTES, PAGES, METHODS, ENDPOINTS, the page's files) is in
+webroutes.py; this module is the server and its request handler.
 """
 
 import contextlib
@@ -44,52 +47,26 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 
 from hostbridge import openapi
 from hostbridge.deadline import Deadline
 from hostbridge.errors import BridgeError, LinkError, MessageError
 from hostbridge.webbody import content_length, parse_body, value_problem
 from hostbridge.webguard import AccessLog, Guard
+from hostbridge.webroutes import (  # noqa: F401 (PAGES, PUBLIC: importable from here as before)
+    ENDPOINTS,
+    METHODS,
+    PAGE_HEADERS,
+    PAGES,
+    PUBLIC,
+    ROUTES,
+    load_pages,
+)
 
 READ_TIMEOUT = 5.0  # seconds for a whole request to arrive (and for its answer to be taken)
 MAX_CONNECTIONS = 32  # a browser opens 6 per host; the rest is room for other cashier tools
 LINGER_S = 1.0  # after the answer: how long the client's unread bytes are swallowed, at most
 LINGER_BYTES = 1 << 20
-
-# path -> (client method, mandatory keys, optional keys)
-ROUTES = {
-    "/sale": ("sale", ("amount", "invoice", "cashier"), ("method", "coupon")),
-    "/balance": ("balance", (), ("cashier", "invoice")),
-    "/refund": ("refund", ("amount", "invoice", "cashier", "original_rrn"), ("account",)),
-    "/void": ("void", ("invoice", "cashier"), ("original_invoice",)),
-    "/status": ("status", ("invoice",), ()),
-    "/settlement": ("settlement", ("invoice",), ("cashier",)),
-    "/print": ("print_text", ("text",), ()),
-    "/show": ("show_text", ("text",), ("seconds",)),
-    "/topup": ("topup", ("amount", "invoice", "cashier"), ()),
-}
-
-# GET path -> (file under hostbridge/static, Content-Type): the integrator's page (docs/ecr.md 9.2)
-PAGES = {
-    "/": ("index.html", "text/html; charset=utf-8"),
-    "/page.js": ("page.js", "text/javascript; charset=utf-8"),
-    "/page.css": ("page.css", "text/css; charset=utf-8"),
-    "/icon.svg": ("icon.svg", "image/svg+xml"),
-}
-# GET paths anyone may read without the token: the page, the API's description, health
-PUBLIC = (*PAGES, "/openapi.json", "/health")
-# path -> the methods it answers (OPTIONS, the CORS preflight, on every path besides)
-METHODS = {
-    **dict.fromkeys(PUBLIC, ("GET", "HEAD")),
-    **dict.fromkeys(ROUTES, ("POST",)),
-}
-ENDPOINTS = sorted(f"{m} {p}" for p, ms in METHODS.items() for m in ms if m != "HEAD")
-PAGE_HEADERS = {  # the page runs only its own script and style, and is framed by nobody
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 def _raw_answer(status, reason, body):
@@ -101,12 +78,6 @@ def _raw_answer(status, reason, body):
         "Retry-After: 1\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + data
-
-
-def load_pages():
-    """The page's files, read once when a server starts (never at import)."""
-    folder = resources.files("hostbridge") / "static"
-    return {path: ((folder / name).read_bytes(), kind) for path, (name, kind) in PAGES.items()}
 
 
 class _DeadlineReader(io.RawIOBase):
