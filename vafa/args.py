@@ -182,3 +182,18 @@ def text(name, low=1, high=None, printable=False):
 
     parse.__name__ = "text"
     return parse
+
+
+def parsed(name, parse, what="value", echo=True):
+    """parse(text), whose ValueError's sentence becomes the answer, naming the input (`echo`
+    False: the text is not repeated back, e.g. digits that may be a whole card number)."""
+
+    def check(value):
+        try:
+            return parse(value)
+        except ValueError as e:
+            shown = f" {value!r}" if echo else ""
+            _fail(f"{name}{shown}: {e}")
+
+    check.__name__ = what  # argparse names the type by it when it has no sentence
+    return check

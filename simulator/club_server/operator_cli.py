@@ -11,7 +11,6 @@ Filters: --last4 1234, --terminal VT000001, --store VAFA00000000001, --status S,
 UTC); --json and --csv give ISO 8601 times. Every command opens the database read-only.
 """
 
-import argparse
 import csv
 import json
 import sys
@@ -30,18 +29,6 @@ LIST_HELP = {
 }
 
 
-def _typed(name, parse):
-    def check(text):
-        try:
-            return parse(text)
-        except ValueError as e:
-            shown = f" {text!r}" if parse.__name__ != "parse_last4" else ""
-            raise argparse.ArgumentTypeError(f"{name}{shown}: {e}") from None
-
-    check.__name__ = "date" if parse.__name__ == "parse_day" else "last 4 digits"
-    return check
-
-
 def _output(p, csv_too=True):
     group = p.add_mutually_exclusive_group()
     group.add_argument("--json", action="store_true", help="one JSON object (ISO 8601 times)")
@@ -55,7 +42,8 @@ def _list_configure(name):
     def configure(p):
         spec = queries.LISTS[name]
         if "last4" in spec.filters:
-            p.add_argument("--last4", type=_typed("--last4", listing.parse_last4),
+            last4 = types.parsed("--last4", listing.parse_last4, "last 4 digits", echo=False)
+            p.add_argument("--last4", type=last4,
                            help="the card's last 4 digits")  # fmt: skip
         if "terminal" in spec.filters:
             p.add_argument("--terminal", help="terminal id, e.g. VT000001")
@@ -65,7 +53,7 @@ def _list_configure(name):
                        help="tier" if name == "members" else "state")  # fmt: skip
         for option, words in (("--since", "first day"), ("--until", "last day"),
                               ("--date", "one day")):  # fmt: skip
-            p.add_argument(option, type=_typed(option, listing.parse_day),
+            p.add_argument(option, type=types.parsed(option, listing.parse_day, "date"),
                            help=f"{words}: YYYY-MM-DD or Jalali YYYY/MM/DD (Tehran)")  # fmt: skip
         p.add_argument("--limit", type=types.whole("--limit", 1, queries.MAX_LIMIT),
                        default=queries.DEFAULT_LIMIT, help="newest N rows (100)")  # fmt: skip
@@ -208,7 +196,7 @@ def daily_report_action(args):
 def _configure_report(p):
     from simulator.club_server import listing
 
-    p.add_argument("--date", type=_typed("--date", listing.parse_day),
+    p.add_argument("--date", type=types.parsed("--date", listing.parse_day, "date"),
                    help="YYYY-MM-DD or Jalali YYYY/MM/DD (default: today in Tehran)")  # fmt: skip
     _output(p)
 

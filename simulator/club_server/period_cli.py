@@ -12,17 +12,8 @@ import argparse
 import json
 import time
 
+from vafa import args as types
 from vafa.errors import BadInput
-
-
-def _typed(name, parse):
-    def check(text):
-        try:
-            return parse(text)
-        except ValueError as e:
-            raise argparse.ArgumentTypeError(f"{name} {text!r}: {e}") from None
-
-    return check
 
 
 def _month(text):
@@ -88,9 +79,10 @@ def _configure_report(p):
     from simulator.club_server import listing
     from simulator.club_server import period_reports as pr
 
-    day = _typed("DAY", listing.parse_day)
+    day = types.parsed("DAY", listing.parse_day, "date")
     period = p.add_mutually_exclusive_group()
-    period.add_argument("--week", type=_typed("--week", listing.parse_day), metavar="DAY",
+    week = types.parsed("--week", listing.parse_day, "date")
+    period.add_argument("--week", type=week, metavar="DAY",
                         help="the week (Saturday to Friday) holding this day")  # fmt: skip
     period.add_argument("--month", type=_month, metavar="YYYY/MM",
                         help="a Jalali month, e.g. 1405/09")  # fmt: skip

@@ -17,6 +17,7 @@ import json
 import sqlite3
 
 from simulator.club_server import reports, tehran
+from simulator.club_server.storage_reports import PeriodReads
 
 # filter name -> what it means (the CLI options and the console's form fields use these names)
 FILTERS = {
@@ -274,34 +275,15 @@ def list_rows_by(conn, name, condition, value):
 # -- the daily report and its hours ------------------------------------------------------------
 
 
-class ReadOnlyReports:
-    """The three reads reports.daily_report makes of a Storage, over a read-only connection:
-    the report's arithmetic stays in one place (reports.py)."""
+class ReadOnlyReports(PeriodReads):
+    """The three reads reports.daily_report makes of a Storage (storage_reports.PeriodReads),
+    over a read-only connection: the report's arithmetic stays in one place (reports.py)."""
 
     def __init__(self, conn):
         self.conn = conn
 
-    def _all(self, sql, args):
+    def _all(self, sql, args=()):
         return self.conn.execute(sql, args).fetchall()
-
-    def txns_confirmed_between(self, start, end):
-        return self._all(
-            "SELECT * FROM txns WHERE confirmed_at >= ? AND confirmed_at < ? ORDER BY id",
-            (start, end),
-        )
-
-    def txns_voided_between(self, start, end):
-        return self._all(
-            "SELECT * FROM txns WHERE state = 'voided' AND closed_at >= ? AND closed_at < ? "
-            "ORDER BY id",
-            (start, end),
-        )
-
-    def settlements_between(self, start, end):
-        return self._all(
-            "SELECT * FROM settlements WHERE created_at >= ? AND created_at < ? ORDER BY id",
-            (start, end),
-        )
 
 
 def daily_report(conn, date):

@@ -7,13 +7,19 @@ there already, which is every open but the first; when something is missing the 
 run in one BEGIN IMMEDIATE transaction and are checked again inside it, so two processes
 opening an old database at once add each thing once.
 
+The additions of other features are their modules' TABLES and INDEXES (campaign_storage.py,
+coupon_tables.py, settlement_store.py), gathered here so that one check and one transaction
+bring a database up to date.
+
 Chains (docs/club_server.md "Stores, chains and terminals"): a chain groups stores; a store
 belongs to at most one (merchants.chain_id). Card replacements (docs/club_server.md
 "Replacing a lost or damaged card"): one row per replacement, the history of which card
 number a member's transactions were made with.
 """
 
-from simulator.club_server import campaign_storage
+import re
+
+from simulator.club_server import campaign_storage, coupon_tables, schema, settlement_store
 
 # table -> CREATE statement
 TABLES = {
@@ -40,9 +46,16 @@ INDEXES = {
     "merchants_chain": "CREATE INDEX IF NOT EXISTS merchants_chain ON merchants(chain_id)",
 }
 
-# the campaigns' tables and indexes (campaign_storage.py)
-TABLES.update(campaign_storage.TABLES)
-INDEXES.update(campaign_storage.INDEXES)
+# the other features' tables and indexes, each kept beside the SQL that uses them
+for _feature in (campaign_storage, coupon_tables, settlement_store):
+    TABLES.update(_feature.TABLES)
+    INDEXES.update(_feature.INDEXES)
+# the indexes schema.py gained after databases of version 1 were made (the operator's lists,
+# queries.py): a database made before them gets them at its next open
+INDEXES.update(
+    (m.group(1), m.group(0))
+    for m in re.finditer(r"CREATE INDEX IF NOT EXISTS (\w+) ON [^;]+", schema.SCHEMA)
+)
 
 
 def _missing(conn):

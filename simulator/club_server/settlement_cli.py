@@ -22,20 +22,10 @@ from vafa import args as types
 from vafa.errors import BadInput
 
 
-def _typed(name, parse):
-    def check(text):
-        try:
-            return parse(text)
-        except ValueError as e:
-            raise argparse.ArgumentTypeError(f"{name} {text!r}: {e}") from None
-
-    return check
-
-
 def _day(name):
     from simulator.club_server import listing
 
-    return _typed(name, listing.parse_day)
+    return types.parsed(name, listing.parse_day, "date")
 
 
 def _dict_row(cursor, row):

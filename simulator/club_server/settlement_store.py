@@ -1,9 +1,8 @@
 """SQL of settlement payouts, the working calendar and the period reports' indexes.
 
 Tables and indexes added to the club schema (version 1) for docs/club_server.md "Settlement"
-and "Reports for periods", brought into any database when it is opened (storage.Storage calls
-`ensure`), new or old, idempotently: everything is CREATE ... IF NOT EXISTS, checked first
-without the write lock (every open but the first finds it all there).
+and "Reports for periods" (TABLES, INDEXES), brought into any database when it is opened, new
+or old, idempotently, by schema_additions.py.
 
 - `holidays`: the official holidays the operator loaded (Tehran days, Gregorian ISO and
   Jalali), mirrored into the settings row `calendar.holidays` that the request path reads
@@ -17,8 +16,9 @@ Functions take a sqlite3 connection whose rows are dicts (storage.Storage's, or
 queries.open_readonly's) and return plain dicts.
 """
 
-# name -> statement; run in this order when something is missing
-ADDITIONS = {
+# table -> statement, index -> statement: brought into any database at open by
+# schema_additions.py (tables first, then indexes)
+TABLES = {
     "holidays": (
         "CREATE TABLE IF NOT EXISTS holidays (day TEXT PRIMARY KEY, jalali TEXT NOT NULL, "
         "name_fa TEXT NOT NULL DEFAULT '', name_en TEXT NOT NULL DEFAULT '', "
@@ -45,6 +45,8 @@ ADDITIONS = {
         "CREATE TABLE IF NOT EXISTS settlement_payouts (settlement_id INTEGER PRIMARY KEY "
         "REFERENCES settlements(id), payout_id INTEGER NOT NULL REFERENCES payouts(id))"
     ),
+}
+INDEXES = {
     "settlement_payouts_payout": (
         "CREATE INDEX IF NOT EXISTS settlement_payouts_payout ON settlement_payouts(payout_id)"
     ),
@@ -61,33 +63,6 @@ ADDITIONS = {
         "CREATE INDEX IF NOT EXISTS txns_voided ON txns(closed_at) WHERE state = 'voided'"
     ),
 }
-
-
-def _present(conn):
-    rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
-    return {r["name"] if isinstance(r, dict) else r[0] for r in rows}
-
-
-def missing(conn):
-    present = _present(conn)
-    return [sql for name, sql in ADDITIONS.items() if name not in present]
-
-
-def ensure(conn):
-    """Bring the additions into the database of `conn` (autocommit mode, outside a
-    transaction); returns the statements it ran."""
-    if not missing(conn):
-        return []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        todo = missing(conn)  # again, under the lock: another process may have added them
-        for sql in todo:
-            conn.execute(sql)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return todo
 
 
 # -- the working calendar ----------------------------------------------------------------------

@@ -67,13 +67,9 @@ class Storage(ClubRows, CardRows, MoneyRows, TxnRows, SettlementRows, ReportRows
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._in_txn = False
         self._migrate()
-        from simulator.club_server import coupon_tables  # (no cycle: it imports nothing)
-
-        coupon_tables.ensure(self._conn)  # tables added after version 1 (coupons.py)
-        schema_additions.ensure(self._conn)  # tables and columns added after version 1
-        from simulator.club_server import settlement_store  # (imports nothing)
-
-        settlement_store.ensure(self._conn)  # payouts, holidays, report indexes
+        # tables, columns and indexes added after version 1 (coupons, settlement, campaigns,
+        # the register, the operator's lists)
+        schema_additions.ensure(self._conn)
 
     # -- connection and transactions ------------------------------------------------------
 

@@ -5,7 +5,31 @@ _insert and _update helpers (the connection is Storage's).
 """
 
 
-class ReportRows:
+class PeriodReads:
+    """The reads of a report window (reports.daily_report): over Storage's connection
+    (ReportRows) or a read-only one (queries.ReadOnlyReports); both give _all(sql, args)."""
+
+    def txns_confirmed_between(self, start, end):
+        return self._all(
+            "SELECT * FROM txns WHERE confirmed_at >= ? AND confirmed_at < ? ORDER BY id",
+            (start, end),
+        )
+
+    def txns_voided_between(self, start, end):
+        return self._all(
+            "SELECT * FROM txns WHERE state = 'voided' AND closed_at >= ? AND closed_at < ? "
+            "ORDER BY id",
+            (start, end),
+        )
+
+    def settlements_between(self, start, end):
+        return self._all(
+            "SELECT * FROM settlements WHERE created_at >= ? AND created_at < ? ORDER BY id",
+            (start, end),
+        )
+
+
+class ReportRows(PeriodReads):
     # -- reports and the ledger check (read-only) ----------------------------------------------
 
     def all_accounts(self):
@@ -82,25 +106,6 @@ class ReportRows:
             "SELECT c.last4, c.id AS card_id, a.kind, a.merchant_id FROM accounts a "
             "JOIN cards c ON c.id = a.card_id WHERE a.id = ?",
             (account_id,),
-        )
-
-    def txns_confirmed_between(self, start, end):
-        return self._all(
-            "SELECT * FROM txns WHERE confirmed_at >= ? AND confirmed_at < ? ORDER BY id",
-            (start, end),
-        )
-
-    def txns_voided_between(self, start, end):
-        return self._all(
-            "SELECT * FROM txns WHERE state = 'voided' AND closed_at >= ? AND closed_at < ? "
-            "ORDER BY id",
-            (start, end),
-        )
-
-    def settlements_between(self, start, end):
-        return self._all(
-            "SELECT * FROM settlements WHERE created_at >= ? AND created_at < ? ORDER BY id",
-            (start, end),
         )
 
     def table_counts(self):
