@@ -22,18 +22,18 @@ set mid-flight), the firmware's text bytes and the frozen modules' bytes (frozen
 
 import json
 import os
-import select
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flashing import firmware  # noqa: E402
+from simulator.fil.qemu_pipes import QemuPipes  # noqa: E402
+from simulator.fil.terminal import FirmwareError  # noqa: E402
 
 # PROFILE and NOCRYPTOLIB are set by the first two lines the runner prepends.
 SALE = """\
@@ -181,12 +181,12 @@ class Runner:
                 )
             return parse(run.stdout + run.stderr)
         fw = self.build({"MICROPY_HEAP_SIZE": str(heap)})
-        qemu = Qemu(fw.path)
+        qemu = QemuPipes(fw.path)
         try:
             qemu.raw_repl()
             out, err = qemu.exec("import sys\nsys.path[:] = ['.frozen']\n" + text, timeout)
             out += err
-        except AssertionError:
+        except FirmwareError:
             return {"ok": False, "marks": []}  # out of memory at the prompt, or a hang
         finally:
             qemu.stop()
@@ -218,55 +218,6 @@ def frozen_bytes(fw, cache=None):
         return int(text) + int(data)
     except (OSError, IndexError, ValueError):
         return None
-
-
-class Qemu:
-    """The mps2-an385 firmware under qemu-system-arm, its UART REPL on our pipes (as
-    tests/flashing/test_firmware.py drives it)."""
-
-    def __init__(self, elf):
-        argv = firmware.BOARDS["mps2-an385"].run_command(elf)
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)  # fmt: skip
-        self.buf = b""
-
-    def read_until(self, token, timeout=30):
-        deadline = time.monotonic() + timeout
-        while token not in self.buf:
-            left = deadline - time.monotonic()
-            ready = select.select([self.proc.stdout], [], [], max(0, left))[0]
-            if not ready:
-                raise AssertionError(f"QEMU: no {token!r} within {timeout} s: {self.buf[-400:]!r}")
-            data = os.read(self.proc.stdout.fileno(), 4096)
-            if not data:
-                raise AssertionError(f"QEMU ended: {self.buf[-400:]!r}")
-            self.buf += data
-        at = self.buf.index(token) + len(token)
-        out, self.buf = self.buf[:at], self.buf[at:]
-        return out
-
-    def send(self, data):
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def raw_repl(self):
-        self.read_until(b">>> ")
-        self.send(b"\r\x01")
-        self.read_until(b"raw REPL; CTRL-B to exit\r\n>")
-
-    def exec(self, code, timeout=60):
-        self.send(code.encode() + b"\x04")
-        self.read_until(b"OK", timeout)
-        out = self.read_until(b"\x04", timeout)[:-1]
-        err = self.read_until(b"\x04>", timeout)[:-2]
-        return out.decode(errors="replace"), err.decode(errors="replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            pipe.close()
 
 
 def smallest(runner, low, high, step, window):

@@ -10,7 +10,6 @@ they fail. With it, a missing toolchain or QEMU is a failure naming the package.
 
 import json
 import os
-import select
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 
 from flashing import bundle as bundles
 from flashing import firmware
+from simulator.fil.qemu_pipes import QemuPipes
 from vafa.cli import main
 
 SOURCE = os.environ.get(firmware.ENV_SOURCE)
@@ -176,59 +176,9 @@ def test_unix_x86_runs_a_purchase_from_the_frozen_agent(unix_x86, tmp_path):
 # -- mps2-an385 under QEMU --------------------------------------------------------------------
 
 
-class Qemu:
-    """The mps2-an385 firmware under qemu-system-arm, its UART REPL on our pipes."""
-
-    def __init__(self, elf):
-        argv = firmware.BOARDS["mps2-an385"].run_command(elf)
-        self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-        self.buf = b""
-
-    def read_until(self, token, timeout=30):
-        deadline = time.monotonic() + timeout
-        while token not in self.buf:
-            left = deadline - time.monotonic()
-            ready = select.select([self.proc.stdout], [], [], max(0, left))[0]
-            if not ready:
-                raise AssertionError(f"QEMU: no {token!r} within {timeout} s: {self.buf[-400:]!r}")
-            data = os.read(self.proc.stdout.fileno(), 4096)
-            if not data:
-                raise AssertionError(f"QEMU ended: {self.buf[-400:]!r}")
-            self.buf += data
-        at = self.buf.index(token) + len(token)
-        out, self.buf = self.buf[:at], self.buf[at:]
-        return out
-
-    def send(self, data):
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def raw_repl(self):
-        self.read_until(b">>> ")
-        self.send(b"\r\x01")  # Ctrl-A: raw REPL
-        self.read_until(b"raw REPL; CTRL-B to exit\r\n>")
-
-    def exec(self, code, timeout=60):
-        """Run code in the raw REPL: (stdout, stderr) as text."""
-        self.send(code.encode() + b"\x04")
-        self.read_until(b"OK", timeout)
-        out = self.read_until(b"\x04", timeout)[:-1]
-        err = self.read_until(b"\x04>", timeout)[:-2]
-        return out.decode(), err.decode()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            pipe.close()
-
-
 @pytest.fixture
 def board(mps2):
-    qemu = Qemu(mps2["path"])
+    qemu = QemuPipes(mps2["path"])
     try:
         qemu.raw_repl()
         yield qemu
