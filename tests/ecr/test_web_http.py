@@ -13,13 +13,11 @@ import re
 import signal
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
 
-from hostbridge.client import EcrClient
-from hostbridge.web import ENDPOINTS, make_server
+from hostbridge.web import ENDPOINTS
 from tests.ecr.support import REPO
 from tests.ecr.test_cli_e2e import VAFA
 from tests.ecr.test_web_limits import read_all
@@ -28,27 +26,6 @@ TOKEN = "k3y-For-The-Bridge_0123456789"
 # a request answered without a terminal: its body is read whole, then refused (400)
 MISSING = json.dumps({"amount": 5}).encode()
 JSON = {"Content-Type": "application/json"}
-
-
-@pytest.fixture
-def bridge():
-    """start(**options) -> a running BridgeServer on 127.0.0.1:0; all stopped afterwards."""
-    running = []
-
-    def start(**options):
-        client = EcrClient("loop://")
-        server = make_server(client, port=0, **options)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        running.append((server, thread, client))
-        return server
-
-    yield start
-    for server, thread, client in running:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-        client.close()
 
 
 def connection(server):

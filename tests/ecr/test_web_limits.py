@@ -17,32 +17,9 @@ import time
 
 import pytest
 
-from hostbridge.client import EcrClient
-from hostbridge.web import make_server
 from hostbridge.webbody import MAX_BODY, MAX_DEPTH
 from tests.ecr.support import REPO
 from tests.ecr.test_cli_e2e import VAFA
-
-
-@pytest.fixture
-def bridge():
-    """start(**limits) -> a running BridgeServer on 127.0.0.1:0; all stopped afterwards."""
-    running = []
-
-    def start(**limits):
-        client = EcrClient("loop://")
-        server = make_server(client, port=0, **limits)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-        thread.start()
-        running.append((server, thread, client))
-        return server
-
-    yield start
-    for server, thread, client in running:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-        client.close()
 
 
 def connect(server, timeout=5.0):
