@@ -5,6 +5,7 @@ member's phone. A notice names the card by its last 4 digits only (PCI DSS: at m
 where a card is shown to a person).
 """
 
+from agent.jalali import gregorian_to_jalali
 from simulator.club_server import tehran
 
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -23,13 +24,13 @@ def fa_number(n):
 
 def fa_datetime(ts):
     d = tehran.local(ts)
-    y, m, day = tehran.gregorian_to_jalali(d.year, d.month, d.day)
+    y, m, day = gregorian_to_jalali(d.year, d.month, d.day)
     return fa_digits(f"{y}/{m:02d}/{day:02d} {d.hour:02d}:{d.minute:02d}")
 
 
 def fa_date_yyyymmdd(text):
     """20250321 (Gregorian) -> ۱۴۰۴/۰۱/۰۱."""
-    y, m, d = tehran.gregorian_to_jalali(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    y, m, d = gregorian_to_jalali(int(text[:4]), int(text[4:6]), int(text[6:8]))
     return fa_digits(f"{y}/{m:02d}/{d:02d}")
 
 

@@ -50,34 +50,3 @@ def expired(expiry_yymm, ts):
 
 def yyyymmdd(ts):
     return local(ts).strftime("%Y%m%d")
-
-
-def gregorian_to_jalali(year, month, day):
-    """(year, month, day) Gregorian -> Jalali (the arithmetic algorithm of jdatetime et al.).
-
-    >>> gregorian_to_jalali(2024, 3, 20)
-    (1403, 1, 1)
-    >>> gregorian_to_jalali(2023, 3, 21)
-    (1402, 1, 1)
-    """
-    days_before = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
-    gy2 = year + 1 if month > 2 else year
-    days = (
-        355666
-        + 365 * year
-        + (gy2 + 3) // 4
-        - (gy2 + 99) // 100
-        + (gy2 + 399) // 400
-        + day
-        + days_before[month - 1]
-    )
-    jy = -1595 + 33 * (days // 12053)
-    days %= 12053
-    jy += 4 * (days // 1461)
-    days %= 1461
-    if days > 365:
-        jy += (days - 1) // 365
-        days = (days - 1) % 365
-    if days < 186:
-        return jy, 1 + days // 31, 1 + days % 31
-    return jy, 7 + (days - 186) // 30, 1 + (days - 186) % 30
