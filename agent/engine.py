@@ -178,6 +178,13 @@ class Engine:
         res["error"] = type(error).__name__ + ": " + str(error)
         return res
 
+    def abandon(self, error):
+        """Finish what an error left open, as _run does (the ECR session's last resort when an
+        error escaped even that); the result, or None when nothing was open."""
+        if not self.ledger.open:
+            return None
+        return self._abandon(error)
+
     def _abandon(self, error):
         res = None
         for entry in list(self.ledger.open):

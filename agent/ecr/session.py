@@ -250,13 +250,14 @@ class EcrSession:
         job = self.job
         if job is None or job["result"] is None:
             return []
-        self.job = None
         result = job["result"]
         name = job["command"]
         if name in spec.KEPT:
+            # kept before the job ends: an error here leaves it to the next poll (no lost result)
             self.store.finish(job["invoice"], name, job["digest"], result)
             if name == "settlement" and result.get("response_code") in ("00", "95"):
                 self.store.clear(job["invoice"])  # a new window for invoice numbers
+        self.job = None
         if self.log:
             invoice = " " + job["invoice"] if job["invoice"] else ""
             self.log(f"{name}{invoice} -> {result.get('result')} in {job.get('ms')} ms")
@@ -325,16 +326,48 @@ class EcrSession:
             try:
                 result = call(fields)
             except Exception as e:  # a bug must cost one answer, never the link
-                result = {"outcome": "failed", "message": "terminal error: " + str(e)}
-            printed = self.receipts.take() if self.receipts is not None else None
-            if printed and name not in ("print", "show") and "receipt" not in result:
-                result["receipt"] = "\n".join(printed[-1])  # the customer copy
-            job["ms"] = self.engine.clock.ticks_ms() - started
-            job["result"] = self._fields(name, result, invoice, balance_account(name, fields))
+                result = self._error_result(e)
+            try:
+                printed = self.receipts.take() if self.receipts is not None else None
+                if printed and name not in ("print", "show") and "receipt" not in result:
+                    result["receipt"] = "\n".join(printed[-1])  # the customer copy
+                job["ms"] = self.engine.clock.ticks_ms() - started
+                job["result"] = self._fields(name, result, invoice, balance_account(name, fields))
+            except Exception as e:  # (MemoryError) the engine's outcome is answered all the same
+                job["result"] = self._bare(result, invoice, e)
             if self.notify is not None:
                 self.notify()
 
         self.runner.start(work)
+
+    def _error_result(self, error):
+        """A command an error ended: the engine's end of the transaction it left open, else
+        failed (docs/terminal.md "Errors inside a flow")."""
+        abandon = getattr(self.engine, "abandon", None)
+        if abandon is not None:
+            try:
+                res = abandon(error)
+            except Exception:  # still open: the next restart finishes it (agent/recovery.py)
+                res = None
+            if res is not None:
+                return res
+        return {"outcome": "failed", "message": "terminal error: " + str(error)}
+
+    def _bare(self, res, invoice, error):
+        """The answer when the full one cannot be made: the outcome, the invoice, the STAN."""
+        fields = {"result": spec.OUTCOMES.get(res.get("outcome"), spec.FAILED), "stan": None}
+        fields["message"] = "terminal error: " + type(error).__name__
+        fields["invoice"], fields["stan"] = invoice, res.get("stan")
+        return {k: v for k, v in fields.items() if v}
+
+    def abort(self, error):
+        """Answer the command whose work an error ended (agent/device/guard.py); False when
+        no command waits for its answer."""
+        job = self.job
+        if job is None or job["result"] is not None:
+            return False
+        job["result"] = self._bare(self._error_result(error), job["invoice"], error)
+        return True
 
     def _fields(self, name, res, invoice, account=None):
         fields = {"result": spec.OUTCOMES.get(res.get("outcome"), spec.FAILED)}

@@ -19,7 +19,7 @@ def test_points_held_by_a_sale_at_the_till_are_not_converted_by_another_confirma
     assert held.code == "00" and balance(server, CARD_A, accounts.POINTS) == (80, 80)
     # another terminal's cash sale earns 50: 130 points, 80 of them held by the sale above;
     # only the 50 free ones may be converted (not enough for a block of 100)
-    first, second = terminal.purchase("000000", 500_000, CARD_A)
+    _, second = terminal.purchase("000000", 500_000, CARD_A)
     assert second.code == "00"
     assert balance(server, CARD_A, accounts.POINTS) == (130, 80)
     # the sale at the till is confirmed: the points it holds are there to take
