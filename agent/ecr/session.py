@@ -20,7 +20,7 @@ while a customer pays; InlineRunner: in the caller, for tests and single-threade
 worker only ever writes the job's "result" slot; everything else happens in the caller's thread.
 """
 
-from agent.ecr import spec
+from agent.ecr import errored, spec
 from agent.ecr.message import encode_value
 from agent.ecr.store import ResultStore
 from agent.timeutil import civil
@@ -78,6 +78,8 @@ TOTAL_KEYS = (
 )
 # recovery action on the interrupted transaction -> result code
 RECOVERED = {"confirmed": spec.APPROVED, "reversed": spec.REVERSED, "closed": spec.FAILED}
+# result of a sale a restart cut after its 0220 was queued -> its message
+CUT = {spec.APPROVED: "Completed before a restart", spec.DECLINED: errored.REFUSED_0220}
 DIGEST_FIELDS = ("amount", "method", "original_rrn", "account", "original_invoice", "coupon")
 STAN_WINDOW = 100  # STANs handed out after a "run" record that may belong to its command
 
@@ -326,7 +328,7 @@ class EcrSession:
             try:
                 result = call(fields)
             except Exception as e:  # a bug must cost one answer, never the link
-                result = self._error_result(e)
+                result = errored.result(self.engine, e)
             try:
                 printed = self.receipts.take() if self.receipts is not None else None
                 if printed and name not in ("print", "show") and "receipt" not in result:
@@ -334,31 +336,11 @@ class EcrSession:
                 job["ms"] = self.engine.clock.ticks_ms() - started
                 job["result"] = self._fields(name, result, invoice, balance_account(name, fields))
             except Exception as e:  # (MemoryError) the engine's outcome is answered all the same
-                job["result"] = self._bare(result, invoice, e)
+                job["result"] = errored.bare(result, invoice, e)
             if self.notify is not None:
                 self.notify()
 
         self.runner.start(work)
-
-    def _error_result(self, error):
-        """A command an error ended: the engine's end of the transaction it left open, else
-        failed (docs/terminal.md "Errors inside a flow")."""
-        abandon = getattr(self.engine, "abandon", None)
-        if abandon is not None:
-            try:
-                res = abandon(error)
-            except Exception:  # still open: the next restart finishes it (agent/recovery.py)
-                res = None
-            if res is not None:
-                return res
-        return {"outcome": "failed", "message": "terminal error: " + str(error)}
-
-    def _bare(self, res, invoice, error):
-        """The answer when the full one cannot be made: the outcome, the invoice, the STAN."""
-        fields = {"result": spec.OUTCOMES.get(res.get("outcome"), spec.FAILED), "stan": None}
-        fields["message"] = "terminal error: " + type(error).__name__
-        fields["invoice"], fields["stan"] = invoice, res.get("stan")
-        return {k: v for k, v in fields.items() if v}
 
     def abort(self, error):
         """Answer the command whose work an error ended (agent/device/guard.py); False when
@@ -366,7 +348,7 @@ class EcrSession:
         job = self.job
         if job is None or job["result"] is not None:
             return False
-        job["result"] = self._bare(self._error_result(error), job["invoice"], error)
+        job["result"] = errored.bare(errored.result(self.engine, error), job["invoice"], error)
         return True
 
     def _fields(self, name, res, invoice, account=None):
@@ -447,12 +429,14 @@ class EcrSession:
                 ):
                     q = last["q"]
                     fields["result"] = spec.APPROVED
+                    if last["state"] == "conflict":  # the club refused its 0220 (12)
+                        fields["result"] = spec.DECLINED
                     fields["amount"] = int(q["f"]["4"])
                     fields["stan"] = q["txn"]
                     fields["rrn"] = fit("rrn", q["f"].get("37"))
                     if q.get("card"):
                         fields["card"] = "****" + q["card"]
-                    message = "Completed before a restart"
+                    message = CUT[fields["result"]]
         elif rec["c"] in ("void", "settlement"):
             message = "Interrupted by a restart: see the terminal's day report"
         fields["message"] = message

@@ -7,7 +7,14 @@ Runs under pytest and under MicroPython.
 
 from agent.ecr import spec
 from tests.portable.support import raises
-from tests.portable.test_ecr_session import FakeEngine, ManualRunner, new_session, one, sale
+from tests.portable.test_ecr_session import (
+    FakeEngine,
+    ManualRunner,
+    interrupted,
+    new_session,
+    one,
+    sale,
+)
 
 
 class FailOnce:
@@ -87,3 +94,13 @@ def test_abort_answers_a_command_whose_work_died():
     assert fields["result"] == spec.FAILED and fields["invoice"] == "INV-1"
     assert fields["message"] == "terminal error: MemoryError"
     assert not session.busy and session.abort(MemoryError("y")) is False
+
+
+def test_a_sale_a_restart_cut_whose_confirmation_the_club_refused_is_not_approved():
+    # the 0220 went out before the cut; after the restart the club answered it 12 (the hold
+    # had been released): the customer's sale did not happen at the club
+    last = {"q": {"txn": "000002", "f": {"4": "000000250000", "37": "000000000042"},
+                  "card": "0014"}, "state": "conflict"}  # fmt: skip
+    status = interrupted({"actions": []}, last)
+    assert status["result"] == spec.DECLINED and status["rrn"] == "000000000042"
+    assert status["message"] == "Not completed: the club refused the confirmation"
