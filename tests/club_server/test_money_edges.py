@@ -26,3 +26,26 @@ def test_points_held_by_a_sale_at_the_till_are_not_converted_by_another_confirma
     assert terminal.confirm(msg, held, CARD_A).code == "00"
     assert balance(server, CARD_A, accounts.POINTS) == (50, 0)
     assert ledger_check(db_path).ok
+
+
+def test_a_pin_reset_takes_the_card_number_from_standard_input_too(db_path):
+    # `--card -`: the number is not an argument (the process list, the shell history)
+    import subprocess
+    import sys
+
+    from simulator.club_server import pins
+    from simulator.club_server.seed import CARD_C, vault_for
+
+    done = subprocess.run(
+        [sys.executable, "-m", "vafa", "club-server", "pin", "reset", "--card", "-",
+         "--db", db_path],
+        input=CARD_C + "\n864209\n", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert CARD_C not in done.stdout + done.stderr and "864209" not in done.stdout
+    store = Storage(db_path)
+    vault = vault_for(db_path)
+    card = store.card_by_hash(vault.lookup_hash(CARD_C))
+    row = pins.record(store, card["id"])
+    assert bytes(row["value"]) == vault.pin_value(CARD_C, "864209")
+    store.close()
