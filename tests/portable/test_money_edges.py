@@ -33,3 +33,20 @@ def test_an_error_while_printing_a_confirmed_sale_keeps_it_approved():
     assert res["printed"] is False
     assert res["error"] == "MemoryError: memory allocation failed"
     assert t.engine.ledger.open == [] and t.engine.pending() == 0
+
+
+def test_a_pin_change_without_a_final_answer_is_not_shown_as_refused():
+    """The club changed the PIN, but the terminal got 63 (the answer to a copy the network
+    made): the card's PIN is unknown to the terminal, which says so (docs/protocol.md 4.5),
+    never "declined" (the cardholder would go on with the old PIN and count wrong tries)."""
+    from agent.steps import MESSAGES
+
+    t = Terminal()
+    t.engine.recover()
+    t.keypad.pins = ["5678", "5678"]
+    t.link.script = ["copy"]
+    res = t.engine.pin_change(card())
+    assert t.host.log[-1][0] == "0100"
+    assert (res["outcome"], res["response_code"]) == ("failed", "63"), res
+    assert res["message"] == MESSAGES["pin_unknown"]
+    assert t.engine.ledger.open == []
