@@ -49,3 +49,23 @@ def test_a_pin_reset_takes_the_card_number_from_standard_input_too(db_path):
     row = pins.record(store, card["id"])
     assert bytes(row["value"]) == vault.pin_value(CARD_C, "864209")
     store.close()
+
+
+def test_points_held_by_a_sale_at_the_till_are_taken_after_a_refund_clawed_points_back(
+    server, db_path, terminal
+):
+    # the held points are the sale's: a refund's take-back of points meanwhile may leave the
+    # card in points debt (loyalty.take_back_points), never the sale's 0220 unconfirmable
+    store = Storage(db_path)
+    registry.set_program(store, 1, [("point_value_rials", "2000"), ("keep_points", "yes")])
+    store.close()
+    earned, _ = terminal.purchase("000000", 1_000_000, CARD_A)  # 80 + 100 points
+    assert balance(server, CARD_A, accounts.POINTS) == (180, 0)
+    msg, held = terminal.authorize("008000", 360_000, CARD_A)  # all 180 held
+    assert held.code == "00"
+    _, refunded = terminal.purchase("200000", 500_000, CARD_A, {0x06: earned.rrn})
+    assert refunded.code == "00"  # 50 points taken back
+    assert balance(server, CARD_A, accounts.POINTS) == (130, 180)
+    assert terminal.confirm(msg, held, CARD_A).code == "00"
+    assert balance(server, CARD_A, accounts.POINTS) == (-50, 0)
+    assert ledger_check(db_path).ok
