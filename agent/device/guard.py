@@ -27,8 +27,10 @@ def handled(engine, session, error, stopped=False):
         return line  # the command still runs on its thread
     try:
         if job is not None:
-            session.abort(error)  # finishes the open transaction through the engine
-            line = "VAFA-ERROR " + type(error).__name__ + " in a command: answered, still serving"
+            if session.abort(error):  # finishes the open transaction through the engine
+                line = (
+                    "VAFA-ERROR " + type(error).__name__ + " in a command: answered, still serving"
+                )
         elif engine.abandon(error) is not None:
             line = "VAFA-ERROR " + type(error).__name__ + ": open transaction finished"
     except Exception:  # (the heap again) the next restart finishes it (agent/recovery.py)
