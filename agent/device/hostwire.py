@@ -171,6 +171,20 @@ def serve(terminal, mux, ecr_service="ecr", report=None, until=None):
             state["running"] = False
 
 
+def _cashier(server):
+    """The ECR server's poll while a sale waits on the host link: an error in it (the heap)
+    is the cashier's line's, never the sale's (it would end it: agent/engine.py ER); the
+    cashier is answered on the next poll."""
+
+    def poll():
+        try:
+            server.poll(0)
+        except Exception:
+            gc.collect()
+
+    return poll
+
+
 def _turn(engine, mux, server, session, runner, state):
     """One turn of serve(); state["running"] stays True when the cashier's command ended with
     an error (the loop's guard answers it)."""
@@ -178,7 +192,7 @@ def _turn(engine, mux, server, session, runner, state):
     state["polls"] += 1
     polls = state["polls"]
     if runner.work is not None:
-        mux.idle = lambda: server.poll(0)  # the cashier is answered while the sale waits
+        mux.idle = _cashier(server)  # the cashier is answered while the sale waits
         state["running"] = True
         try:
             runner.run()

@@ -161,3 +161,38 @@ def test_a_transaction_an_error_left_open_is_finished_before_the_answer():
     fields = cashier.answers[0]["fields"]
     assert engine.abandoned == ["MemoryError"] and engine.ledger.open == []
     assert fields["result"] == spec.REVERSED
+
+
+class WaitingEngine(IdleEngine):
+    """A sale that waits on the host link (as the club's answer or the bank leg's payment is
+    waited for), during which the cashier's port fails once."""
+
+    def __init__(self):
+        super().__init__()
+        self.box = None
+        self.mux = None
+
+    def purchase_bank(self, amount):
+        ecr = self.box.ecr
+        ecr.read = FailOnce(ecr.read, MemoryError("cashier's line"))
+        self.mux.wait(lambda: False, 300)  # the cashier is polled meanwhile (mux.idle)
+        return super().purchase_bank(amount)
+
+
+def test_an_error_on_the_cashiers_line_during_a_sale_does_not_end_the_sale():
+    engine = WaitingEngine()
+    mux, host, _ = rig()
+    said(mux)
+    engine.box, engine.mux = Box(engine), mux
+
+    def ask(c):
+        c.send(SALE, sale("INV-1"))
+        return True
+
+    def answered(c):
+        return len(c.answers) == 1
+
+    cashier = Cashier(host, [ask, answered])
+    hostwire.serve(engine.box, mux, until=cashier.until)
+    assert cashier.answers[0]["fields"]["result"] == spec.APPROVED
+    assert engine.calls == [("purchase_bank", 120000)]
