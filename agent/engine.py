@@ -40,6 +40,12 @@ OUTCOME_AFTER_ERROR = {
     "reversed": (steps.REVERSED, "terminal_error", "ER"),
     "closed": (steps.FAILED, "error_closed", None),
 }
+# ledger.last state of a 0220 queued by the flow an error ended -> (outcome, MESSAGES key)
+AFTER_CONFIRM = {
+    "pending": (steps.APPROVED, "queued"),
+    "confirmed": (steps.APPROVED, "approved"),
+    "conflict": (steps.DECLINED, "not_completed"),
+}
 
 
 class Engine:
@@ -144,12 +150,40 @@ class Engine:
         error before any 0100 left holds nothing and is raised as it is.
         """
         self._ready()
+        before = self.ledger.last
         try:
             return flow(self, *args)
         except Exception as e:
-            if not self.ledger.open:
+            if self.ledger.open:
+                return self._abandon(e)
+            last = self.ledger.last
+            if last is None or last is before or last["state"] not in AFTER_CONFIRM:
                 raise
-            return self._abandon(e)
+            return self._completed(last, e)
+
+    def _completed(self, last, error):
+        """The result of a flow that an error ended after its 0220 was queued (a printer or
+        a screen failing on the receipt): the sale stands as the queue will confirm it, never
+        "failed", or the cashier sells again (docs/terminal.md "Errors inside a flow")."""
+        q = last["q"]
+        res = steps.new_result(q.get("flow"), int(q["f"]["4"]))
+        res["stan"] = q["txn"]
+        res["rrn"] = q["f"].get("37")
+        res["card_last4"] = q.get("card")
+        if q.get("paid") is not None:
+            res["payable"] = q["paid"]
+        res["outcome"], key = AFTER_CONFIRM[last["state"]]
+        res["confirmed"] = last["state"] == "confirmed"
+        res["message"] = steps.MESSAGES[key]
+        res["error"] = type(error).__name__ + ": " + str(error)
+        return res
+
+    def abandon(self, error):
+        """Finish what an error left open, as _run does (the ECR session's last resort when an
+        error escaped even that); the result, or None when nothing was open."""
+        if not self.ledger.open:
+            return None
+        return self._abandon(error)
 
     def _abandon(self, error):
         res = None

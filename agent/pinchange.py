@@ -31,6 +31,8 @@ def pin_change(eng, card=None):
         return res
     steps.end(eng, res["stan"], "single")
     res["response_code"] = reply.rc
+    if reply.rc not in m.FINAL_0110:  # 63, 94, 96...: the original may have changed it (6.2)
+        return steps.fail(eng, res, steps.FAILED, "pin_unknown")
     if reply.rc == m.APPROVED:
         res["rrn"] = reply.rrn
         return steps.fail(eng, res, steps.APPROVED, "pin_changed")

@@ -147,6 +147,7 @@ def serve(terminal, mux, ecr_service="ecr", report=None, until=None):
     "VAFA-READY ecr host:SERVICE" once serving, "VAFA-QUEUE N" when the store-and-forward
     queue's length changed, "VAFA-HEAP USED FREE" after each command. Between commands: the
     engine's idle work (the queue drains). `until()` True ends the loop."""
+    from agent.device import guard
     from agent.ecr.server import EcrServer
     from agent.ecr.session import EcrSession
 
@@ -160,24 +161,52 @@ def serve(terminal, mux, ecr_service="ecr", report=None, until=None):
     gc.collect()
     mux.say("VAFA-READY ecr host:" + ecr_service)
     mux.say(heap_line())
-    polls, queued = 0, None
+    state = {"polls": 0, "queued": None, "running": False}
     while until is None or not until():
-        server.poll(50)
-        polls += 1
-        if runner.work is not None:
-            mux.idle = lambda: server.poll(0)  # the cashier is answered while the sale waits
-            try:
-                runner.run()
-            finally:
-                mux.idle = None
+        try:
+            _turn(engine, mux, server, session, runner, state)
+        except Exception as e:  # a MemoryError must not end the loop (guard.py)
+            mux.idle = None
+            mux.say(guard.handled(engine, session, e, state["running"]))
+            state["running"] = False
+
+
+def _cashier(server):
+    """The ECR server's poll while a sale waits on the host link: an error in it (the heap)
+    is the cashier's line's, never the sale's (it would end it: agent/engine.py ER); the
+    cashier is answered on the next poll."""
+
+    def poll():
+        try:
+            server.poll(0)
+        except Exception:
             gc.collect()
-            mux.say(heap_line())
-            continue
-        if session.job is not None:
-            continue
-        left = engine.idle() if not polls % 20 else len(engine.saf)
-        if left != queued:
-            queued = left
-            mux.say("VAFA-QUEUE " + str(left))
-        if not polls % 100:
-            gc.collect()
+
+    return poll
+
+
+def _turn(engine, mux, server, session, runner, state):
+    """One turn of serve(); state["running"] stays True when the cashier's command ended with
+    an error (the loop's guard answers it)."""
+    server.poll(50)
+    state["polls"] += 1
+    polls = state["polls"]
+    if runner.work is not None:
+        mux.idle = _cashier(server)  # the cashier is answered while the sale waits
+        state["running"] = True
+        try:
+            runner.run()
+        finally:
+            mux.idle = None
+        state["running"] = False
+        gc.collect()
+        mux.say(heap_line())
+        return
+    if session.job is not None:
+        return
+    left = engine.idle() if not polls % 20 else len(engine.saf)
+    if left != state["queued"]:
+        state["queued"] = left
+        mux.say("VAFA-QUEUE " + str(left))
+    if not polls % 100:
+        gc.collect()

@@ -92,6 +92,7 @@ def serve(terminal, spec, report=None, until=None):
     changed. `until()` True ends the loop."""
     import gc
 
+    from agent.device import guard
     from agent.ecr.server import EcrServer
     from agent.ecr.session import EcrSession, ThreadRunner
 
@@ -105,18 +106,21 @@ def serve(terminal, spec, report=None, until=None):
     print("VAFA-READY ecr", port)
     polls, queued = 0, None
     while until is None or not until():
-        server.poll(50)
-        polls += 1
-        if session.job is not None:
-            continue
-        # the idle loop: queued confirmations and reversals go out when their backoff is over;
-        # the queue's length goes to the console when it changes
-        left = engine.idle() if not polls % 20 else len(engine.saf)
-        if left != queued:
-            queued = left
-            print("VAFA-QUEUE", left)
-        if not polls % 100:
-            gc.collect()
+        try:
+            server.poll(50)
+            polls += 1
+            if session.job is not None:
+                continue
+            # the idle loop: queued confirmations and reversals go out when their backoff is
+            # over; the queue's length goes to the console when it changes
+            left = engine.idle() if not polls % 20 else len(engine.saf)
+            if left != queued:
+                queued = left
+                print("VAFA-QUEUE", left)
+            if not polls % 100:
+                gc.collect()
+        except Exception as e:  # a MemoryError must not end the loop (guard.py); a command
+            print(guard.handled(engine, session, e))  # on its thread answers for itself
 
 
 def parse_endpoint(text):

@@ -20,7 +20,7 @@ while a customer pays; InlineRunner: in the caller, for tests and single-threade
 worker only ever writes the job's "result" slot; everything else happens in the caller's thread.
 """
 
-from agent.ecr import spec
+from agent.ecr import errored, spec
 from agent.ecr.message import encode_value
 from agent.ecr.store import ResultStore
 from agent.timeutil import civil
@@ -78,6 +78,8 @@ TOTAL_KEYS = (
 )
 # recovery action on the interrupted transaction -> result code
 RECOVERED = {"confirmed": spec.APPROVED, "reversed": spec.REVERSED, "closed": spec.FAILED}
+# result of a sale a restart cut after its 0220 was queued -> its message
+CUT = {spec.APPROVED: "Completed before a restart", spec.DECLINED: errored.REFUSED_0220}
 DIGEST_FIELDS = ("amount", "method", "original_rrn", "account", "original_invoice", "coupon")
 STAN_WINDOW = 100  # STANs handed out after a "run" record that may belong to its command
 
@@ -250,13 +252,14 @@ class EcrSession:
         job = self.job
         if job is None or job["result"] is None:
             return []
-        self.job = None
         result = job["result"]
         name = job["command"]
         if name in spec.KEPT:
+            # kept before the job ends: an error here leaves it to the next poll (no lost result)
             self.store.finish(job["invoice"], name, job["digest"], result)
             if name == "settlement" and result.get("response_code") in ("00", "95"):
                 self.store.clear(job["invoice"])  # a new window for invoice numbers
+        self.job = None
         if self.log:
             invoice = " " + job["invoice"] if job["invoice"] else ""
             self.log(f"{name}{invoice} -> {result.get('result')} in {job.get('ms')} ms")
@@ -325,16 +328,28 @@ class EcrSession:
             try:
                 result = call(fields)
             except Exception as e:  # a bug must cost one answer, never the link
-                result = {"outcome": "failed", "message": "terminal error: " + str(e)}
-            printed = self.receipts.take() if self.receipts is not None else None
-            if printed and name not in ("print", "show") and "receipt" not in result:
-                result["receipt"] = "\n".join(printed[-1])  # the customer copy
-            job["ms"] = self.engine.clock.ticks_ms() - started
-            job["result"] = self._fields(name, result, invoice, balance_account(name, fields))
+                result = errored.result(self.engine, e)
+            try:
+                printed = self.receipts.take() if self.receipts is not None else None
+                if printed and name not in ("print", "show") and "receipt" not in result:
+                    result["receipt"] = "\n".join(printed[-1])  # the customer copy
+                job["ms"] = self.engine.clock.ticks_ms() - started
+                job["result"] = self._fields(name, result, invoice, balance_account(name, fields))
+            except Exception as e:  # (MemoryError) the engine's outcome is answered all the same
+                job["result"] = errored.bare(result, invoice, e)
             if self.notify is not None:
                 self.notify()
 
         self.runner.start(work)
+
+    def abort(self, error):
+        """Answer the command whose work an error ended (agent/device/guard.py); False when
+        no command waits for its answer."""
+        job = self.job
+        if job is None or job["result"] is not None:
+            return False
+        job["result"] = errored.bare(errored.result(self.engine, error), job["invoice"], error)
+        return True
 
     def _fields(self, name, res, invoice, account=None):
         fields = {"result": spec.OUTCOMES.get(res.get("outcome"), spec.FAILED)}
@@ -414,12 +429,14 @@ class EcrSession:
                 ):
                     q = last["q"]
                     fields["result"] = spec.APPROVED
+                    if last["state"] == "conflict":  # the club refused its 0220 (12)
+                        fields["result"] = spec.DECLINED
                     fields["amount"] = int(q["f"]["4"])
                     fields["stan"] = q["txn"]
                     fields["rrn"] = fit("rrn", q["f"].get("37"))
                     if q.get("card"):
                         fields["card"] = "****" + q["card"]
-                    message = "Completed before a restart"
+                    message = CUT[fields["result"]]
         elif rec["c"] in ("void", "settlement"):
             message = "Interrupted by a restart: see the terminal's day report"
         fields["message"] = message

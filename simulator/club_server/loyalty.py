@@ -64,11 +64,12 @@ def convert(ctx, card_id, txn_id, points_balance):
     Nothing when the program lets members keep their points (keep_points)."""
     if ctx.program.keeps_points(ctx.settings):
         return 0, 0, None
-    used, credit = ctx.program.conversion(points_balance)
-    if not used:
-        return 0, 0, None
     store = ctx.store
     points = accounts.points_account(store, card_id, ctx.merchant_id)
+    # points a sale at the till holds (008000, points_spend.py) are its, not the conversion's
+    used, credit = ctx.program.conversion(points_balance - points["held"])
+    if not used:
+        return 0, 0, None
     accounts.debit(store, points, used, txn_id, "convert", ctx.now)
     expires_at, validity = credit_validity(ctx.program.credit_validity_days, ctx.now)
     gift = accounts.store_account(store, card_id, ctx.merchant_id)

@@ -6,7 +6,8 @@
     vafa club-server pin reset --card N|-        a new PIN, read from standard input
 
 `reset` reads the new PIN (4..12 digits) from standard input: typed without echo at a terminal
-(the member types it at the club's desk), or one line from a pipe. It is never an argument (the
+(the member types it at the club's desk), or one line from a pipe; with `--card -` the card
+number is the line before it (so that neither is an argument). It is never an argument (the
 process list and the shell history would keep it) and never printed. Output shows the card's
 last 4 digits only.
 """
@@ -100,9 +101,7 @@ def reset_action(args):
     from simulator.club_server import pins
     from simulator.club_server.cards import mask
 
-    if args.card == "-":
-        raise BadInput("--card -: standard input carries the new PIN here; give the number")
-    store, vault, pan, card = _card(args)
+    store, vault, pan, card = _card(args)  # --card -: its first line, the PIN after it
     try:
         pin = _read_pin()
         with store.transaction():
