@@ -35,8 +35,9 @@ def requested_tender(ctx, proc):
 
 
 def credit_account(proc):
-    """The field 54 account of a credit purchase or refund code: "60" or "70"."""
-    return proc[2:4]
+    """The field 54 account of a credit purchase (0060/0070 in positions 3-4) or refund code
+    (2000 + 60/70): "60" or "70"."""
+    return proc[4:6] if proc.startswith("20") else proc[2:4]
 
 
 def credit_part(txn):
