@@ -87,9 +87,22 @@ def refund_shares(store, original, amount):
 
 
 def legs(txn):
-    """[(account, rials)] of a transaction row, in paying order: the credit leg, then the
-    remainder leg of a split (a non-split transaction has one leg, its whole payable)."""
-    acct = txn["proc"][2:4] if txn["proc"][:2] in ("00", "20") else "00"
+    """[(account, rials)] of a purchase or refund row, in paying order: the credit leg, then
+    the remainder leg of a split (any other has one leg, its whole payable, on the account of
+    its processing code: 00 cash, 40 bank card, 60 club credit, 70 store credit, 80 points)."""
+    acct = credit_account(txn["proc"])
     if not txn["remainder_tender"]:
         return [(acct, txn["payable"])]
     return [(acct, credit_part(txn)), (txn["remainder_tender"], txn["remainder"])]
+
+
+# a leg's account -> what people call it (lists, story, reports)
+LEG_NAMES = {"60": "club credit", "70": "store credit", "40": "bank card", "00": "cash"}
+
+
+def legs_text(txn):
+    """'club credit 2,000,000 + bank card 705,000' for a split purchase or refund row; ''
+    for any other transaction (its kind says what paid)."""
+    if not txn.get("remainder_tender") or txn["proc"][:2] not in ("00", "20"):
+        return ""
+    return " + ".join(f"{LEG_NAMES.get(a, a)} {rials:,}" for a, rials in legs(txn))
