@@ -282,7 +282,7 @@ def club_credit_purchase(ctx, card, amount):
         return Reply("13")
     discount, fee, payable, points, tier = purchase(ctx, card, amount, ACCOUNT_CLUB)
     account = accounts.club_account(ctx.store, card["id"])
-    left = accounts.available(ctx.store, account, ctx.now)
+    left = split.seen_available(ctx, accounts.available(ctx.store, account, ctx.now))
     split_tender = _split_tender(ctx, left, payable)
     if left < payable and not split_tender:
         return Reply("51", amounts=[(ACCOUNT_CLUB, "02", left)])

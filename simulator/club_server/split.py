@@ -10,6 +10,8 @@ is a row of the same kind: `remainder` is its share paid back outside the credit
 """
 
 from simulator.club_server.context import TAG_SPLIT_TENDER
+from simulator.club_server.outcomes import PHASE_ONE, SHORT
+from simulator.club_server.protection import SECRET_CARD
 
 PARTIAL_APPROVAL = "10"  # ISO 8583:1987 "approved for partial amount"
 APPROVALS = ("00", PARTIAL_APPROVAL)  # answers after which phase two follows
@@ -32,6 +34,15 @@ def requested_tender(ctx, proc):
     if tender not in TENDERS:
         return None, "30"
     return tender, None
+
+
+def seen_available(ctx, available):
+    """`available` club credit, or less for the magic short-credit card of the outcome table
+    (outcomes.SHORT: at most its rule's rials), so QA can make a split at will."""
+    rule = ctx.outcomes.match(PHASE_ONE, card=ctx.secrets.get(SECRET_CARD))
+    if rule is not None and rule.effect == SHORT:
+        return min(available, int(rule.argument))
+    return available
 
 
 def credit_account(proc):

@@ -6,6 +6,7 @@ import time
 
 from simulator.club_server import accounts
 from simulator.club_server.ledger import ledger_check
+from simulator.club_server.outcomes import magic_card
 from simulator.club_server.seed import CARD_A, CARD_B, CARD_C, CARD_LOW
 from simulator.club_server.server import ClubServer
 from tests.club_server.client import Terminal
@@ -190,3 +191,20 @@ def test_a_split_counts_once_at_field_4_in_the_reconciliation(server, terminal):
     total = 3_100_000
     r = terminal.reconcile({"76": 2, "88": total, "97": "D" + f"{total:016d}"})
     assert r.code == "00" and r.tags[0x0E] == "2"
+
+
+def test_the_magic_short_credit_card_makes_a_split_at_will(server, terminal):
+    card = magic_card("10")  # 100,000,000 seeded, 100,000 seen (docs/testing.md)
+    _, short = terminal.authorize(CLUB, 1_000_000, card)
+    assert short.code == "51" and short.amounts == {"6002": 100_000}
+    for _ in range(2):  # always short, however much it holds
+        msg, first = terminal.authorize(CLUB, 1_000_000, card, {SPLIT: CASH_TENDER})
+        assert first.code == "10"
+        assert (first.amounts["60P1"], first.amounts["00P1"]) == (
+            100_000,
+            855_000,
+        )  # tier C: 955,000 payable
+        assert terminal.confirm(msg, first, card).code == "00"
+    assert balance(server, card) == (100_000_000 - 200_000, 0)
+    _, small = terminal.authorize(CLUB, 50_000, card, {SPLIT: CASH_TENDER})
+    assert small.code == "00"  # what it sees covers it: no split
