@@ -343,6 +343,7 @@ def close_day(eng):
     res["parked"] = len(eng.ledger.parked)
     res["conflicts"] = eng.ledger.conflicts
     res["exceptions"] = list(eng.ledger.exceptions)
+    res["bank_back"] = list(eng.ledger.bank_back) + list(eng.ledger.owed)  # agent/bankback.py
     eng.ledger.record({"k": "rec", "s": stan, "rc": reply.rc, "tot": totals, "host": host})
     balanced = reply.rc == m.APPROVED
     res["outcome"] = steps.APPROVED if balanced else steps.DECLINED

@@ -89,6 +89,8 @@ class Ledger:
         self.last = None  # {"q": the 0220 item, "state": pending|confirmed|conflict|voided}
         self.conflicts = 0  # 0220s answered 12 since the last close (paid, not on the club side)
         self.exceptions = []  # those 0220s, one dict each (exception_of), for the day report
+        self.owed = []  # bank charges of refused 0220s not yet given back (agent/bankback.py)
+        self.bank_back = []  # those given back or left to refund by hand, for the day report
         self._apply = {
             "snap": self._snap,
             "txn": self._txn,
@@ -100,6 +102,8 @@ class Ledger:
             "qd": self._qd,
             "qp": self._qp,
             "rec": self._rec,
+            "br": self._bank,
+            "brd": self._bank,
         }
 
     def load(self):
@@ -156,6 +160,8 @@ class Ledger:
                 "parked": self.parked,
                 "conf": self.conflicts,
                 "exc": self.exceptions,
+                "owe": self.owed,
+                "bb": self.bank_back,
             }
         ]
         records.extend(self.saf)
@@ -180,6 +186,8 @@ class Ledger:
         self.parked = rec.get("parked") or []
         self.conflicts = rec.get("conf", 0)
         self.exceptions = rec.get("exc") or []
+        self.owed = rec.get("owe") or []
+        self.bank_back = rec.get("bb") or []
 
     def _txn(self, rec):
         self.open.append({"txn": rec, "rsp": None, "pay": None})
@@ -233,6 +241,7 @@ class Ledger:
             else:
                 self.conflicts += 1
                 self.exceptions.append(exception_of(item, rc))
+                self._owe(item, rc)
             if ours:
                 last["state"] = "confirmed" if rc == "00" else "conflict"
         elif item.get("reason") == "VD" and rc == "00":
@@ -252,6 +261,17 @@ class Ledger:
         self.last = None
         self.conflicts = 0
         self.exceptions = []
+        self.bank_back = []  # what is still owed stays owed across the close
+
+    def _owe(self, item, rc):
+        from agent import bankback  # a refused 0220, a bank reversal: rare (heap)
+
+        bankback.apply(self, {"k": "owe", "item": item, "rc": rc})
+
+    def _bank(self, rec):
+        from agent import bankback
+
+        bankback.apply(self, rec)
 
     def _count(self, item, reversal):
         fields = item["f"]

@@ -25,6 +25,10 @@ BankLeg: the PSP's payment application on the same POS
     status(txn_id) -> the same dict, status "unknown" when the bank never saw txn_id
         Optional (the engine checks with hasattr): the status inquiry after a timeout or a
         power cut. Without it an unknown outcome is reversed on the club side.
+    reverse(txn_id, amount) -> {"status": "reversed" | "declined" | "timeout", ...}
+        Optional: give back the payment txn_id when the club refused its confirmation (12);
+        idempotent by txn_id (agent/bankback.py, docs/bank_leg.md "Reversal"). Without it the
+        cashier gets a slip to refund by hand.
     Simulator: simulator/bank (docs/bank_leg.md).
 
 CardReader: the club card (chip, stripe or keyed)

@@ -222,6 +222,11 @@ def day_report(res, header):
     for exc in res.get("exceptions") or ():
         # Exceptions: sales the club refused to confirm (the store is not paid for them).
         lines.append(row(f"  STAN {exc['stan']} ****{exc.get('card') or ''}", money(exc["amt"])))
+    if res.get("bank_back"):  # their bank charges: given back, or to refund by hand
+        from agent import bankback
+
+        lines.append("Bank charges of refused sales:")
+        lines.extend(bankback.report_lines(res["bank_back"], row, money))
     return lines
 
 

@@ -90,6 +90,7 @@ class Saf:
         self.next_due = 0  # ticks_ms when the head may be tried again
         self.last_reply = {}  # item id -> Reply of the items completed by the latest drain()
         self.refusals = {}  # item id -> refusals counted (RAM: a restart counts afresh)
+        self.on_refused = None  # called after a 0220 is answered 12 (agent/engine.py)
 
     @property
     def items(self):
@@ -140,6 +141,8 @@ class Saf:
             self.failures = 0
             self.next_due = 0
             self.last_reply[item["id"]] = reply
+            if outcome == CONFLICT and self.on_refused is not None:
+                self.on_refused()  # a bank charge it carried is given back (agent/bankback.py)
             return True
         self.refusals[item["id"]] = self.refusals.get(item["id"], 0) + 1
         return self._failed(item, True, reply.rc)

@@ -483,6 +483,10 @@ def confirmed(eng, res, entry, account=None, bank_ref=None, condition=None):
             key = "bank_not_confirmed" if bank_ref else "not_completed"
             res["message"] = MESSAGES[key]
             eng.display.show("declined", code=reply.rc, message=res["message"])
+            if bank_ref:  # the bank leg gave the charge back, or the cashier must
+                from agent import bankback
+
+                bankback.explain(eng, res)
             return res
     res["message"] = MESSAGES["approved" if res["confirmed"] else "queued"]
     return res

@@ -50,6 +50,8 @@ s approved|APPROVED|Paid {payable}|Points {points}|Credit {balance}
 s voided|VOIDED|Given back {payable}
 s declined|DECLINED ({code})|{message}
 s reversed|NOT COMPLETED|{why}|Reversal sent ({reason})
+s bank_reversed|NOT COMPLETED|Club refused sale|Bank pay given back|{amount}
+s bank_refund_due|NOT DONE: REFUND|{amount}|to the bank card|Ref {reference}
 s balance|Points {points}|Club {club_credit}|Store {store_credit}|Tier {tier}
 s enroll|New member|Enter {field}
 s coupon|Coupon|{coupon}|Discount {discount}
@@ -91,6 +93,8 @@ c approved|APPROVED  Paid:|{payable}
 c voided|VOIDED  Back:|{payable}
 c declined|{message}
 c reversed|Not completed|{why}
+c bank_reversed|Card given back|{amount}
+c bank_refund_due|Refund on card:|{amount}
 c balance|Points {points}|Cr {club_credit}
 c enroll|New member|Enter {field}
 c enroll_phone|Phone: 11 digits|from 09
@@ -142,6 +146,8 @@ s approved|تایید شد|پرداخت {payable}|امتیاز {points}|اعتب
 s voided|ابطال شد|مبلغ برگشتی {payable}
 s declined|رد شد ({code})|{message}
 s reversed|انجام نشد|{why}|برگشت ارسال شد ({reason})
+s bank_reversed|انجام نشد|باشگاه نپذیرفت|وجه به کارت برگشت|{amount}
+s bank_refund_due|انجام نشد: استرداد|{amount}|به کارت بانکی|مرجع {reference}
 s balance|امتیاز {points}|باشگاه {club_credit}|فروشگاه {store_credit}|سطح {tier}
 s pin|رمز کارت را وارد کنید|{masked}|تایید: ادامه|لغو: انصراف
 s pin_wrong|رمز نادرست|{tries_left} بار دیگر|رمز کارت را وارد کنید|{masked}
@@ -190,6 +196,8 @@ c approved|تایید شد|{payable}
 c voided|ابطال شد|{payable}
 c declined|{message}
 c reversed|انجام نشد|{why}
+c bank_reversed|برگشت به کارت|{amount}
+c bank_refund_due|استرداد دستی:|{amount}
 c balance|امتیاز {points}|{club_credit}
 c enroll|وارد کنید:|{field}
 c enroll_phone|شماره نادرست|۱۱ رقم، با ۰۹

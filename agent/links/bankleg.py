@@ -4,6 +4,7 @@ docs/bank_leg.md "On a device: the bank leg over a socket".
     bank = SocketBankLeg(connect)           # connect() -> a connection (below), on demand
     bank.pay(1085000, card, txn_id)         # {"status": "approved", "reference": ..., ...}
     bank.status(txn_id)                     # the status inquiry
+    bank.reverse(txn_id, 1085000)           # give a charge back: {"status": "reversed", ...}
 
 Pure: the connection comes from `connect()` (agent/device/peripherals.py BankConn: TCP) and has
 write(data), read(timeout_ms) -> bytes (b"" when nothing came in time; OSError once the peer
@@ -18,6 +19,8 @@ closed) and close().
   taken for the next request's.
 - status: on a fresh connection when needed; no usable answer raises LinkError (an OSError:
   the engine then counts the payment as not found).
+- reverse: the PSP's reversal of its own payment txn_id (docs/bank_leg.md "Reversal"); no
+  usable answer -> status "timeout" (the engine asks again: the PSP reverses once per id).
 Only the last 4 digits of the card travel: the PSP reads the card itself.
 """
 
@@ -34,6 +37,7 @@ STATUS_MS = 10000
 ANSWERS = {
     "pay": ("approved", "declined", "cancelled"),
     "status": ("approved", "declined", "cancelled", "unknown"),
+    "reverse": ("reversed", "declined"),
 }
 TIMEOUT = "timeout"
 
@@ -57,7 +61,7 @@ def decode(payload):
 def result(answer):
     """The port's dict of a usable answer."""
     status = answer["status"]
-    reference = answer.get("reference") if status == "approved" else None
+    reference = answer.get("reference") if status in ("approved", "reversed") else None
     return {"status": status, "reference": reference, "message": answer.get("message") or ""}
 
 
@@ -81,6 +85,13 @@ class SocketBankLeg:
 
     def status(self, txn_id):
         return result(self._exchange({"op": "status", "id": txn_id}, self.status_ms))
+
+    def reverse(self, txn_id, amount):
+        request = {"op": "reverse", "id": txn_id, "amount": amount}
+        try:
+            return result(self._exchange(request, self.status_ms))
+        except LinkError as e:
+            return {"status": TIMEOUT, "reference": None, "message": str(e)}
 
     def close(self):
         conn, self.conn = self.conn, None

@@ -157,7 +157,7 @@ class PersistentBank(BankSimulator):
             with open(journal_path) as f:
                 for line in f:
                     if line.strip():
-                        self.payments.append(json.loads(line))
+                        self.load(json.loads(line))
         except OSError:
             pass
         self._seq = len(self.charges())
@@ -176,6 +176,12 @@ class KillingBank:
 
     def status(self, txn_id):
         return self.inner.status(txn_id)
+
+    def reverse(self, txn_id, amount):
+        n = self.switch.before("bank reverse")
+        outcome = self.inner.reverse(txn_id, amount)
+        self.switch.after(n)
+        return outcome
 
 
 class Agent:

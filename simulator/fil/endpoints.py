@@ -306,9 +306,13 @@ class BankEndpoint(Endpoint):
             out = self.bank.pay(int(request["amount"]), LastDigits(request.get("last4")), txn_id)
             if out["status"] == "timeout":  # the simulator's "no answer"
                 return None if self.lost == "drop" else {}
+        elif op == "reverse":
+            out = self.bank.reverse(txn_id, int(request["amount"]))
+            if out["status"] == "timeout":
+                return None if self.lost == "drop" else {}
         else:
             return {"op": op, "id": txn_id, "status": "error", "message": "unknown op"}
-        return {"op": op, "id": txn_id, "status": out["status"], "reference": out["reference"]}
+        return {"op": op, "id": txn_id, "status": out["status"], "reference": out.get("reference")}
 
     def drop(self):
         conn = self.conn

@@ -104,3 +104,14 @@ def test_stripe_reader_sends_the_swipe_once_armed():
         stream.close()
     finally:
         reader.close()
+
+
+def test_reverse_gives_the_payment_back_once_over_the_socket(psp):
+    bank = leg(psp)
+    paid = bank.pay(1_085_000, Card(PAN), TXN)
+    assert bank.reverse(TXN, 1_000_000)["status"] == "declined"  # not the amount charged
+    for _ in range(2):  # asked again (a timeout, a power cut): answered alike, credited once
+        out = bank.reverse(TXN, 1_085_000)
+        assert out["status"] == "reversed" and out["reference"] == paid["reference"]
+    assert len(psp.bank.reversals) == 1 and psp.bank.net_total() == 0
+    assert bank.reverse("VT000001999999", 1)["status"] == "declined"  # never charged

@@ -131,3 +131,16 @@ def test_frames_are_json_objects():
     assert decode(encode({"op": "status", "id": "1"})[2:]) == {"op": "status", "id": "1"}
     assert raises(Exception, decode, b"[1]")
     assert json.loads(encode({"a": 1})[2:]) == {"a": 1}
+
+
+def test_reverse_sends_the_id_and_amount_and_a_lost_answer_is_a_timeout():
+    conn = Conn([answer("reverse", "reversed", "PSP000000001")])
+    bank = SocketBankLeg(Connector(conn))
+    out = bank.reverse(TXN, 1085000)
+    assert out["status"] == "reversed" and out["reference"] == "PSP000000001"
+    assert conn.requests() == [{"op": "reverse", "id": TXN, "amount": 1085000}]
+    assert SocketBankLeg(Connector()).reverse(TXN, 1)["status"] == "timeout"
+    dropped = Conn([OSError("closed")])
+    assert SocketBankLeg(Connector(dropped)).reverse(TXN, 1)["status"] == "timeout"
+    refused = Conn([answer("reverse", "declined")])
+    assert SocketBankLeg(Connector(refused)).reverse(TXN, 1)["status"] == "declined"

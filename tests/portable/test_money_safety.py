@@ -259,7 +259,12 @@ def test_a_confirmation_refused_at_the_till_is_not_approved():
         assert res["response_code"] == "12"
         assert "refused the confirmation" in res["message"]
         assert t.printer.printed == []  # no receipt says APPROVED
-        assert t.display.shown[-1][0] == "declined"
+        # a bank charge is given back by the bank leg (agent/bankback.py)
+        last = "bank_reversed" if flow == "bank" else "declined"
+        assert t.display.shown[-1][0] == last
+        assert t.bank.net_total() == 0 and res.get("bank_reversal") == (
+            "reversed" if flow == "bank" else None
+        )
         exceptions = t.engine.ledger.exceptions
         assert len(exceptions) == 1 and exceptions[0]["amt"] == res["amount"]
 

@@ -21,6 +21,7 @@ ENGINE_SCREENS = (
     "recovering", "closing", "totals", "coupon", "coupon_refused",
     "pin", "pin_wrong", "pin_cancelled",
     "pin_new", "pin_again", "pin_mismatch", "pin_changed", "pin_unknown",
+    "bank_reversed", "bank_refund_due",
 )  # fmt: skip
 # the largest values: amounts up to 10 digits (discounts and store credit 9), 57's message is
 # the longest response text
@@ -31,7 +32,7 @@ LARGEST = {
     "code": "57", "message": "Not allowed for this card", "reason": "PR", "field": "birth_date",
     "tier": "C", "rc": "95", "balanced": False, "flow": "bank", "confirmed": True,
     "coupon": "A234567890123456",
-    "masked": "************", "tries_left": 2,
+    "masked": "************", "tries_left": 2, "reference": "123456789012",
 }  # fmt: skip
 
 
