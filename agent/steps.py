@@ -284,7 +284,7 @@ def phase_one(eng, res, flow, pc, amount, card, tags=None, pin=None, new_pin=Non
                 eng.display.show("reversed", reason=e.reason)
         return None
     eng.ledger.record({"k": "rsp", "s": stan, "rc": reply.rc, "rrn": reply.rrn})
-    res["pin_verified"] = pin is not None and reply.rc == m.APPROVED  # for the receipt
+    res["pin_verified"] = pin is not None and reply.rc in m.APPROVALS  # for the receipt
     return reply
 
 
@@ -383,12 +383,13 @@ def end(eng, stan, why):
     eng.ledger.record({"k": "end", "s": stan, "why": why})
 
 
-def followup(eng, entry, mti, reason=None, bank_ref=None, condition=None, paid=None):
+def followup(eng, entry, mti, reason=None, bank_ref=None, condition=None, paid=None, legs=None):
     """A store-and-forward item (0220 or 0420) for the transaction of `entry`.
 
     Everything but the MTI and the KSN is fixed here, once: repeats must carry the same
     content (docs/protocol.md section 6). paid: what the customer paid (the payable), kept
-    with a 0220 so a void gives back that, not field 4.
+    with a 0220 so a void gives back that, not field 4; legs: a split sale's [[account,
+    amount], ...] (agent/split.py), kept for the day report and a void.
     """
     txn = entry["txn"]
     rsp = entry.get("rsp")
@@ -417,6 +418,8 @@ def followup(eng, entry, mti, reason=None, bank_ref=None, condition=None, paid=N
         item["reason"] = reason
     if paid is not None:
         item["paid"] = paid
+    if legs:
+        item["legs"] = legs
     return item
 
 
@@ -427,10 +430,10 @@ def reverse(eng, entry, reason, condition=None):
     return item
 
 
-def confirm(eng, entry, bank_ref=None, condition=None, paid=None):
+def confirm(eng, entry, bank_ref=None, condition=None, paid=None, legs=None):
     """Queue the 0220 (durably, closing the transaction) and try to send it now; the 0230's
     Reply, or None when it is still queued."""
-    item = followup(eng, entry, "0220", bank_ref=bank_ref, condition=condition, paid=paid)
+    item = followup(eng, entry, "0220", None, bank_ref, condition, paid, legs)
     item = eng.saf.add(item)
     eng.saf.drain(force=True)
     return eng.saf.last_reply.get(item["id"])
@@ -471,7 +474,8 @@ def confirmed(eng, res, entry, account=None, bank_ref=None, condition=None):
     day report (agent/ledger.py). A confirmation still queued is approved: the club holds the
     approval and the queue delivers it (docs/terminal.md "Store and forward").
     """
-    reply = confirm(eng, entry, bank_ref=bank_ref, condition=condition, paid=res["payable"])
+    legs = [[leg["account"], leg["amount"]] for leg in res.get("legs") or ()]
+    reply = confirm(eng, entry, bank_ref, condition, res["payable"], legs)
     res["outcome"] = APPROVED
     if reply is not None:
         res["confirmed"] = reply.rc == m.APPROVED
