@@ -111,6 +111,7 @@ ROUTED_FLOWS = {
     "top_up": "top_up",
     "refund": "refund",
     "pin_change": "balance",  # the cards whose balance may be asked may change their PIN
+    "split": "purchase_split",
 }
 
 
@@ -297,8 +298,9 @@ def past_deadline(eng, entry):
 
 
 def authorize(eng, res, flow, pc, amount, card, tags=None, account=None):
-    """Phase one, with enrollment when the club answers 64; the Reply when approved (00),
-    else None with res filled (declined, cancelled, reversed or failed)."""
+    """Phase one, with enrollment when the club answers 64; the Reply when approved (00, or
+    10 to a split sale's 0100: agent/split.py), else None with res filled (declined,
+    cancelled, reversed or failed)."""
     reply = phase_one(eng, res, flow, pc, amount, card, tags)
     if reply is not None and reply.rc == m.ENROLLMENT_REQUIRED:
         end(eng, res["stan"], "64")  # no hold: nothing to reverse
@@ -328,7 +330,12 @@ def authorize(eng, res, flow, pc, amount, card, tags=None, account=None):
 
         if coupon.read(eng, res, reply):  # 78: refused, shown, nothing held
             return None
-    if reply.rc != m.APPROVED:
+    if reply.rc == m.PARTIAL_APPROVAL and not (tags and m.TAG_SPLIT_TENDER in tags):
+        reverse(eng, eng.ledger.entry(res["stan"]), "ER")  # a hold nobody asked for: released
+        res["outcome"], res["reason"], res["message"] = REVERSED, "ER", MESSAGES["terminal_error"]
+        eng.display.show("reversed", reason="ER")
+        return None
+    if reply.rc not in m.APPROVALS:
         end(eng, res["stan"], reply.rc)
         res["outcome"] = DECLINED
         res["message"] = m.RESPONSE_CODES.get(reply.rc, ("", "Declined"))[1]
@@ -345,6 +352,7 @@ def fill(res, reply, account=None):
     amounts = reply.amounts
     discount = fee = 0
     payable = None
+    legs = []  # P1 of each leg of a split sale, or each share of its refund (agent/split.py)
     offer = False  # a 0230 carries balances only: the 0110's offer stays
     for key, value in amounts.items():
         kind = key[2:]
@@ -353,7 +361,8 @@ def fill(res, reply, account=None):
         elif kind == m.AMOUNT_FEE:
             fee += value
         elif kind == m.AMOUNT_PAYABLE:
-            payable = value
+            payable = value + (payable or 0)
+            legs.append({"account": key[:2], "amount": value})
         else:
             continue
         offer = True
@@ -361,6 +370,8 @@ def fill(res, reply, account=None):
         res["discount"] = discount
         res["fee"] = fee
         res["payable"] = res["amount"] - discount + fee if payable is None else payable
+    if len(legs) > 1:  # in paying order: the credit account (60, 70) first, then 40 or 00
+        res["legs"] = sorted(legs, key=lambda leg: leg["account"], reverse=True)
     if account is not None and account + m.AMOUNT_AVAILABLE in amounts:
         res["balance_after"] = amounts[account + m.AMOUNT_AVAILABLE]
     for tag, key in (

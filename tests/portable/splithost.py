@@ -32,7 +32,9 @@ class SplitHost(FakeHost):
         if credit <= 0 or credit >= amount:  # 51, or a plain credit purchase (00)
             return FakeHost._auth(self, message, tags, pan)
         account = pc[2:4]
-        response = FakeHost._auth(self, message, tags, pan)  # holds the whole sale: mended
+        self.credit[pan] = amount  # FakeHost holds the whole sale (no 51), then mended below
+        response = FakeHost._auth(self, message, tags, pan)
+        self.credit[pan] = credit
         txn = self.txns[(message["11"], message["7"])]
         txn["payable"] = credit  # what the 0220 debits (FakeHost._confirm)
         txn["split"] = (account, credit, tender, amount - credit)
