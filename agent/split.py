@@ -35,7 +35,9 @@ LEG_NAMES = {
 
 def purchase_split(eng, amount, account, tender, card=None, coupon=None):
     """006000/007000 with tag 17; the result has "legs", in paying order (docs/terminal.md
-    "Results"); a sale that did not go through has none."""
+    "Split payment"); a sale that did not go through has none, unless the bank leg charged
+    the remainder and the club then refused the confirmation (12: declined, "Paid at the
+    bank; ...", the legs say what was paid)."""
     if account not in flows.CREDIT_FLOWS:
         raise ValueError(f"split credit account must be one of {tuple(flows.CREDIT_FLOWS)}")
     if tender not in TENDERS:
@@ -43,7 +45,7 @@ def purchase_split(eng, amount, account, tender, card=None, coupon=None):
     res = steps.new_result("split", amount)
     res["legs"] = []
     _sale(eng, res, account, tender, card, coupon)
-    if res["outcome"] != steps.APPROVED:
+    if res["outcome"] != steps.APPROVED and not res["bank_reference"]:
         res["legs"] = []
     return res
 
