@@ -12,8 +12,9 @@ BD/BT/CN; tender 00 asks the cashier to confirm the cash was taken (screen "coll
 not confirmed: 0420 CN). A power cut between the legs is finished by agent/recovery.py like a
 bank-card sale's.
 
-Imported by agent/engine.py only for a split sale, a void or a day report that has legs: the
-MicroPython heap of the smallest terminals has no room to spare.
+Imported only for a split sale (agent/engine.py), a void or a refund of one (agent/flows.py)
+and an ECR status answer with legs (agent/ecr): the MicroPython heap of the smallest terminals
+has no room to spare.
 """
 
 import binascii
