@@ -91,6 +91,7 @@ class Ledger:
         self.exceptions = []  # those 0220s, one dict each (exception_of), for the day report
         self.owed = []  # bank charges of refused 0220s not yet given back (agent/bankback.py)
         self.bank_back = []  # those given back or left to refund by hand, for the day report
+        self.legs = {}  # purchases since the last close by leg: account -> rials (_count)
         self._apply = {
             "snap": self._snap,
             "txn": self._txn,
@@ -162,6 +163,7 @@ class Ledger:
                 "exc": self.exceptions,
                 "owe": self.owed,
                 "bb": self.bank_back,
+                "legs": self.legs,
             }
         ]
         records.extend(self.saf)
@@ -188,6 +190,7 @@ class Ledger:
         self.exceptions = rec.get("exc") or []
         self.owed = rec.get("owe") or []
         self.bank_back = rec.get("bb") or []
+        self.legs = rec.get("legs") or {}
 
     def _txn(self, rec):
         self.open.append({"txn": rec, "rsp": None, "pay": None})
@@ -262,6 +265,7 @@ class Ledger:
         self.conflicts = 0
         self.exceptions = []
         self.bank_back = []  # what is still owed stays owed across the close
+        self.legs = {}
 
     def _owe(self, item, rc):
         from agent import bankback  # a refused 0220, a bank reversal: rare (heap)
@@ -283,3 +287,7 @@ class Ledger:
             prefix += "r"
         self.totals[prefix + "n"] += 1
         self.totals[prefix + "a"] += int(fields["4"])
+        if side == DEBIT:  # by leg: what the customer paid, a split sale's on each of its legs
+            legs = item.get("legs") or ((fields["3"][2:4], item.get("paid", int(fields["4"]))),)
+            for account, amount in legs:
+                self.legs[account] = self.legs.get(account, 0) + (-amount if reversal else amount)

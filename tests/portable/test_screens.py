@@ -22,6 +22,7 @@ ENGINE_SCREENS = (
     "pin", "pin_wrong", "pin_cancelled",
     "pin_new", "pin_again", "pin_mismatch", "pin_changed", "pin_unknown",
     "bank_reversed", "bank_refund_due",
+    "split", "collect_cash", "legs_bank", "legs_cash",
 )  # fmt: skip
 # the largest values: amounts up to 10 digits (discounts and store credit 9), 57's message is
 # the longest response text
@@ -33,6 +34,7 @@ LARGEST = {
     "tier": "C", "rc": "95", "balanced": False, "flow": "bank", "confirmed": True,
     "coupon": "A234567890123456",
     "masked": "************", "tries_left": 2, "reference": "123456789012",
+    "credit": 9999999999, "remainder": 9999999999, "tender": "40",
 }  # fmt: skip
 
 
