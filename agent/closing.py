@@ -103,9 +103,18 @@ def day_report(res, header):
         for account in sorted(res["leg_totals"], reverse=True):
             label = legs.WORDS["en"].get(account, account)
             lines.append(row("  " + label, money(res["leg_totals"][account])))
+    voids = []
     for exc in res.get("exceptions") or ():
         # Exceptions: sales the club refused to confirm (the store is not paid for them).
+        if exc.get("void"):
+            voids.append(exc)  # below: voids the club refused (agent/voids.py)
+            continue
         lines.append(row(f"  STAN {exc['stan']} ****{exc.get('card') or ''}", money(exc["amt"])))
+    if voids:  # the sale stands: nothing was to be given back
+        lines.append(row("Voids refused", len(voids)))
+        for exc in voids:
+            label = f"  STAN {exc['stan']} ({exc['rc']}) ****{exc.get('card') or ''}"
+            lines.append(row(label, money(exc["amt"])))
     if res.get("bank_back"):  # their bank charges: given back, or to refund by hand
         from agent import bankback
 

@@ -294,22 +294,9 @@ def void_last(eng):
     item = eng.saf.add(void_item(eng, q))
     res["stan"] = item["id"]
     res["reason"] = "VD"
-    eng.saf.drain(force=True)
-    reply = eng.saf.last_reply.get(item["id"])
-    if reply is None:
-        res["outcome"] = steps.APPROVED
-        res["message"] = "Void queued"
-    else:
-        res["response_code"] = reply.rc
-        res["confirmed"] = reply.rc == m.APPROVED
-        res["outcome"] = steps.APPROVED if res["confirmed"] else steps.DECLINED
-        res["message"] = "Voided"
-        if not res["confirmed"]:
-            res["message"] = m.RESPONSE_CODES.get(reply.rc, ("", "Declined"))[1]
-    if res["outcome"] == steps.APPROVED:
-        return finish(eng, res, "void")
-    eng.display.show("declined", code=reply.rc, message=res["message"])
-    return res
+    from agent import voids  # voided, refused, or queued: pending (docs/terminal.md "Voids")
+
+    return voids.finish(eng, res, item)
 
 
 def network(eng, code=m.NETWORK_SIGN_ON):

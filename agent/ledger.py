@@ -251,6 +251,11 @@ class Ledger:
             self._count(item, reversal=True)
             if ours:
                 last["state"] = "voided"
+        elif item.get("reason") == "VD":  # refused: the sale stands (agent/voids.py)
+            exc = exception_of(item, rc)
+            exc["void"] = 1
+            exc["id"] = item["id"]
+            self.exceptions.append(exc)
 
     def _qp(self, rec):
         item = self.item(rec["id"])

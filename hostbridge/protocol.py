@@ -224,6 +224,7 @@ RESULTS = {
     "02": "cancelled",
     "03": "reversed",
     "04": "failed",
+    "05": "pending",
     "10": "busy",
     "11": "in progress",
     "12": "unknown invoice",

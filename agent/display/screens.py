@@ -54,6 +54,7 @@ s legs_bank|Club gives back|{credit}|Bank terminal back|{remainder}
 s legs_cash|Club gives back|{credit}|Cash to hand back|{remainder}
 s approved|APPROVED|Paid {payable}|Points {points}|Credit {balance}
 s voided|VOIDED|Given back {payable}
+s void_queued|VOID QUEUED|Not confirmed yet|Give nothing back|{payable}
 s declined|DECLINED ({code})|{message}
 s reversed|NOT COMPLETED|{why}|Reversal sent ({reason})
 s bank_reversed|NOT COMPLETED|Club refused sale|Bank pay given back|{amount}
@@ -101,6 +102,7 @@ c legs_bank|Bank back:|{remainder}
 c legs_cash|Cash back:|{remainder}
 c approved|APPROVED  Paid:|{payable}
 c voided|VOIDED  Back:|{payable}
+c void_queued|Void queued: not|confirmed yet
 c declined|{message}
 c reversed|Not completed|{why}
 c bank_reversed|Card given back|{amount}
@@ -160,6 +162,7 @@ s legs_bank|باشگاه برمی‌گرداند|{credit}|برگشت در پای
 s legs_cash|باشگاه برمی‌گرداند|{credit}|پس دادن نقد|{remainder}
 s approved|تایید شد|پرداخت {payable}|امتیاز {points}|اعتبار {balance}
 s voided|ابطال شد|مبلغ برگشتی {payable}
+s void_queued|ابطال در صف|هنوز تایید نشده|وجهی برنگردانید|{payable}
 s declined|رد شد ({code})|{message}
 s reversed|انجام نشد|{why}|برگشت ارسال شد ({reason})
 s bank_reversed|انجام نشد|باشگاه نپذیرفت|وجه به کارت برگشت|{amount}
@@ -214,6 +217,7 @@ c legs_bank|برگشت بانکی:|{remainder}
 c legs_cash|برگشت نقد:|{remainder}
 c approved|تایید شد|{payable}
 c voided|ابطال شد|{payable}
+c void_queued|ابطال در صف|هنوز تایید نشده
 c declined|{message}
 c reversed|انجام نشد|{why}
 c bank_reversed|برگشت به کارت|{amount}

@@ -148,6 +148,7 @@ DECLINED = "01"
 CANCELLED = "02"
 REVERSED = "03"
 FAILED = "04"
+PENDING = "05"
 BUSY = "10"
 IN_PROGRESS = "11"
 UNKNOWN_INVOICE = "12"
@@ -162,6 +163,7 @@ RESULTS = {
     CANCELLED: "cancelled by the customer",
     REVERSED: "not completed: reversed on the club side",
     FAILED: "failed: not run, or stopped before any money moved",
+    PENDING: "pending: void queued, not confirmed yet",
     BUSY: "busy: another command is running",
     IN_PROGRESS: "in progress",
     UNKNOWN_INVOICE: "unknown invoice",
@@ -178,4 +180,5 @@ OUTCOMES = {
     "cancelled": CANCELLED,
     "reversed": REVERSED,
     "failed": FAILED,
+    "pending": PENDING,
 }

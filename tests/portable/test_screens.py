@@ -21,7 +21,7 @@ ENGINE_SCREENS = (
     "recovering", "closing", "totals", "coupon", "coupon_refused",
     "pin", "pin_wrong", "pin_cancelled",
     "pin_new", "pin_again", "pin_mismatch", "pin_changed", "pin_unknown",
-    "bank_reversed", "bank_refund_due",
+    "bank_reversed", "bank_refund_due", "void_queued",
     "split", "collect_cash", "legs_bank", "legs_cash",
 )  # fmt: skip
 # the largest values: amounts up to 10 digits (discounts and store credit 9), 57's message is
