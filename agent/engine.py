@@ -4,9 +4,18 @@
     engine.recover()                     # always first: finishes what a power cut left open
     result = engine.purchase_bank(1200000)
 
-Ports: agent/ports.py. config (a dict): docs/terminal.md "Engine" lists its keys
-(terminal_id, merchant_id, storage_key, merchant_name[_fa], timeout_ms, repeats, utc_offset_s,
-compact_bytes, confirm_deadline_s, card_wait_ms).
+Ports: agent/ports.py. config (a dict):
+    terminal_id   8 characters, as registered with the club (field 62 tag 03)
+    merchant_id   up to 15 characters (field 42)
+    storage_key   16 bytes: seals card numbers at rest (agent/vault.py)
+    merchant_name optional, printed on receipts
+    merchant_name_fa  optional, the store's Persian name: printed on Persian receipts
+    timeout_ms    response timer, default 10000; repeats: 0101 repeats, default 1
+    utc_offset_s  local time for fields 12/13 and receipts, default Tehran (+03:30)
+    compact_bytes journal size that triggers compaction when idle, default 8192
+    confirm_deadline_s  seconds from a 0100 to the last moment phase two may start, default
+                  600 (inside the club's 15-minute hold window; agent/steps.py)
+    card_wait_ms  how long a flow waits for a card before "no card", default 30000
 The DUKPT state lives in the storage blob "dukpt" (provisioned with load_initial_key) unless a
 TerminalDukpt is handed in. The flows are in agent/flows.py; each returns a result dict
 (docs/terminal.md "Results").
