@@ -345,6 +345,7 @@ def test_program_settings_take_the_pin_knobs():
 
     assert program_settings.check_value("pin_accounts", "70, 00") == "00,70"
     assert program_settings.check_value("pin_floor", "1,000,000") == 1_000_000
+    assert program_settings.check_value("pin_accounts", "80,70") == "70,80"  # points: 008000
     with pytest.raises(program_settings.SettingError):
         program_settings.check_value("pin_accounts", "60")  # club credit: always, not a choice
 
@@ -379,3 +380,50 @@ def test_a_linked_bank_card_is_not_asked_the_club_pin(club):
     res = w.engine.purchase_bank(200000, card())
     assert res["outcome"] == "approved" and res["pin_verified"], res
     assert w.keypad.asked[-1] == "pin"
+
+
+def points_at_the_till(club, pin_accounts):
+    """The demo store spends points at 1,000 rials a point and protects `pin_accounts`; the PIN
+    card holds 500 points there."""
+    import time
+
+    from simulator.club_server import accounts
+
+    store = storage.Storage(club.db_path)
+    program_id = store.merchant(seed.DEMO_MERCHANT)["program_id"]
+    with store.transaction():
+        store.put_setting(f"program.{program_id}.pin_accounts", pin_accounts)
+        store.put_setting(f"program.{program_id}.point_value_rials", "1000")
+        card_id = admin.find_card(store, seed.vault_for(club.db_path), seed.CARD_PIN)["id"]
+        seed.opening_balance(store, card_id, accounts.POINTS, seed.DEMO_MERCHANT, 500, time.time())
+    store.close()
+
+
+def test_store_setting_asks_the_pin_for_points_at_the_till(club):
+    """Issue 13 section 2: points are protected by the store's choice, "80" (008000)."""
+    points_at_the_till(club, "80")
+    w = pin_world(club, ["9999", "1234"])
+    res = w.engine.purchase_points(100000, card())  # 100 points
+    assert res["outcome"] == "approved" and res["confirmed"] and res["pin_verified"], res
+    assert w.keypad.asked == ["pin", "pin_wrong", "confirm_points"]
+    assert pin_state(club)["wrong"] == 0
+    res = w.engine.purchase_cash(100000, card())  # "00" not chosen: not asked
+    assert res["outcome"] == "approved" and w.keypad.asked.count("pin") == 1, res
+
+
+def test_points_at_the_till_without_the_choice_ask_no_pin(club):
+    points_at_the_till(club, "70")
+    w = pin_world(club, [])
+    res = w.engine.purchase_points(100000, card())
+    assert res["outcome"] == "approved" and not res["pin_verified"], res
+    assert "pin" not in w.keypad.asked
+
+
+def test_a_cancelled_pin_for_points_holds_nothing(club):
+    points_at_the_till(club, "80")
+    w = pin_world(club, [None])
+    res = w.engine.purchase_points(100000, card())
+    assert res["outcome"] == "cancelled" and res["response_code"] == "55", res
+    w.keypad.pins = ["1234"]
+    res = w.engine.purchase_points(500000, card())  # all 500 points: none was held
+    assert res["outcome"] == "approved", res

@@ -16,8 +16,9 @@ transaction, so the try counter moves once per request: a repeat (0101) or a cop
 recorded answer and is not counted again.
 
 Which payments need the PIN (`required`): club credit (006000) always; for the store's choice
-the settings rows program.<id>.pin_accounts ("70" store credit, "00" cash purchases earning
-points, "40" bank-card purchases with the club's discount, comma-separated) and
+the settings rows program.<id>.pin_accounts ("70" store credit, "80" points spent at the till
+(008000), "00" cash purchases earning points, "40" bank-card purchases with the club's
+discount, comma-separated) and
 program.<id>.pin_floor (rials: below it those are not asked). Refunds, top-ups and balance
 inquiries put no money in the member's way out of the card: never asked.
 """
@@ -47,7 +48,7 @@ PIN_WRONG = "W"
 
 CLUB_CREDIT_PURCHASE = "006000"
 # processing code -> the account a store may choose to protect with the PIN
-CHOOSABLE = {"007000": "70", "000000": "00", "004000": "40"}
+CHOOSABLE = {"007000": "70", "000000": "00", "004000": "40", "008000": "80"}
 
 TABLE = (
     "CREATE TABLE IF NOT EXISTS pins (card_id INTEGER PRIMARY KEY REFERENCES cards(id), "

@@ -47,8 +47,8 @@ PROGRAM_DEFAULTS = {
 }
 PROGRAM_DEFAULTS.update(CAMPAIGN_DEFAULTS)  # the campaigns' knobs (campaign_settings.py)
 # The cardholder's PIN (pins.py, docs/protocol.md 4.5): club credit always needs it; these add
-# "70" store credit, "00" cash purchases earning points, "40" bank-card purchases with the
-# discount, from pin_floor rials up.
+# "70" store credit, "80" points at the till, "00" cash purchases earning points, "40"
+# bank-card purchases with the discount, from pin_floor rials up.
 PROGRAM_DEFAULTS.update({"pin_accounts": "", "pin_floor": "0"})
 PRODUCT_DEFAULTS = {
     # Club credit per rial of a top-up after the card's sale. The sale (the card's first

@@ -100,7 +100,8 @@ SETTINGS.update(
 # the cardholder's PIN (pins.py): which payments need it besides club credit, which always does
 SETTINGS["pin_accounts"] = Setting(
     "knob", "accounts", "payments that need the cardholder's PIN besides club credit: 70 store "
-    "credit, 00 cash purchases earning points, 40 bank-card purchases", choices=("00", "40", "70")
+    "credit, 80 points spent at the till, 00 cash purchases earning points, 40 bank-card "
+    "purchases", choices=("00", "40", "70", "80")
 )  # fmt: skip
 SETTINGS["pin_floor"] = Setting(
     "knob", "int", "rials below which those payments are not asked the PIN", 0, MAX_RIALS
