@@ -427,3 +427,56 @@ def test_a_cancelled_pin_for_points_holds_nothing(club):
     w.keypad.pins = ["1234"]
     res = w.engine.purchase_points(500000, card())  # all 500 points: none was held
     assert res["outcome"] == "approved", res
+
+
+NEW_CARD = "9879110000000501"  # Luhn-valid, new to the club
+
+
+def vafa_club(db, *argv, stdin=""):
+    done = subprocess.run([sys.executable, "-m", "vafa", "club-server", *argv, "--db", db],
+                          input=stdin, capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert "Traceback" not in done.stderr
+    return done
+
+
+def test_a_replacement_of_a_pin_card_is_blocked_until_the_operator_sets_its_pin(club):
+    """The PIN cannot move (the club keeps HMAC(card, PIN) only): the new card is answered 75,
+    whatever 0100 comes first, until `pin reset` (docs/club_server.md "Replacing a lost or
+    damaged card")."""
+    done = vafa_club(club.db_path, "replace-card", "--old", "0303", "--new", "-", stdin=NEW_CARD)
+    assert done.returncode == 0, done.stderr
+    assert "PIN to set: blocked (75) until `vafa club-server pin reset`" in done.stdout
+    assert pin_state(club, NEW_CARD)["pin"] == "to set"
+    w = pin_world(club, ["4321"])
+    res = w.engine.purchase_club_credit(100000, card(NEW_CARD))  # the finder's own PIN ...
+    assert (res["outcome"], res["response_code"]) == ("declined", "75"), res
+    assert pin_state(club, NEW_CARD)["pin"] == "to set"  # ... set nothing
+    shown = vafa_club(club.db_path, "pin", "show", "--card", "-", stdin=NEW_CARD)
+    assert "PIN to set" in shown.stdout and NEW_CARD not in shown.stdout
+    refused = vafa_club(club.db_path, "pin", "unblock", "--card", "-", stdin=NEW_CARD)
+    assert refused.returncode == 2 and "pin reset" in refused.stderr
+    reset = vafa_club(club.db_path, "pin", "reset", "--card", "-", stdin=NEW_CARD + "\n5678\n")
+    assert reset.returncode == 0, reset.stderr
+    w.keypad.pins = ["5678"]
+    res = w.engine.purchase_club_credit(100000, card(NEW_CARD))
+    assert res["outcome"] == "approved" and res["pin_verified"], res
+
+
+def test_replace_card_takes_the_new_pin_from_standard_input(club):
+    done = vafa_club(club.db_path, "replace-card", "--old", "0311", "--new", "-", "--pin",
+                     stdin=NEW_CARD + "\n2468\n")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "PIN set" in done.stdout and "2468" not in done.stdout
+    assert pin_state(club, NEW_CARD) == {"pin": "set", "wrong": 0, "tries_left": 3}
+    w = pin_world(club, ["2468"])
+    res = w.engine.purchase_club_credit(100000, card(NEW_CARD))
+    assert res["outcome"] == "approved" and res["pin_verified"], res
+    bad = vafa_club(club.db_path, "replace-card", "--old", "0014", "--new", "-", "--pin",
+                    stdin="9879110000000519\n12\n")  # fmt: skip
+    assert bad.returncode == 2 and "4..12 digits" in bad.stderr
+
+
+def test_a_replacement_of_a_card_without_pin_still_takes_its_first_pin(club):
+    done = vafa_club(club.db_path, "replace-card", "--old", "0014", "--new", "-", stdin=NEW_CARD)
+    assert done.returncode == 0 and "PIN none" in done.stdout, done.stderr
+    assert pin_state(club, NEW_CARD)["pin"] == "none"

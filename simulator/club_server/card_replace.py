@@ -14,9 +14,14 @@
 Refused while an approval of the old card waits for its 0220: the confirmation would name the
 old card (a replacement can wait for the hold window). docs/club_server.md "Replacing a lost
 or damaged card".
+
+The PIN cannot move (the club keeps only HMAC(card number, PIN), pins.py): when the old card
+had one, the new card's PIN is the one given here (`pin`, read by the CLI like `pin reset`),
+else it is held (pins.hold: answered 75) until the operator sets it with `pin reset`; never
+set by whoever first brings a PIN in a 0100.
 """
 
-from simulator.club_server import seed, tehran
+from simulator.club_server import pins, seed, tehran
 from simulator.club_server.admin import AdminError
 from simulator.club_server.cards import luhn_valid, mask
 
@@ -41,8 +46,11 @@ def find_old(store, last4=None, card_id=None):
     return rows[0]
 
 
-def replace_card(store, vault, new_pan, *, old_last4=None, old_id=None, reason="lost", now):
-    """Replace a card; a summary dict (last 4 digits only)."""
+def replace_card(
+    store, vault, new_pan, *, old_last4=None, old_id=None, reason="lost", now, pin=None
+):
+    """Replace a card; a summary dict (last 4 digits only). pin: the new card's PIN (RAM
+    only, never in the summary)."""
     if not luhn_valid(new_pan) or not 12 <= len(new_pan) <= 19:
         raise AdminError("--new: a card number is 12..19 digits with a valid Luhn check digit")
     if reason not in REASONS:
@@ -69,6 +77,10 @@ def replace_card(store, vault, new_pan, *, old_last4=None, old_id=None, reason="
                              f"confirmation; replace it once they are confirmed or reversed "
                              f"(at the latest at the end of the hold window)")  # fmt: skip
         new_id = _issue_new(store, vault, new_pan, old, now)
+        if pin is not None:
+            pins.set_pin(store, vault, new_id, new_pan, pin, now)
+        elif pins.record(store, old["id"]) is not None:
+            pins.hold(store, new_id, now)
         moved_accounts = store._run(
             "UPDATE accounts SET card_id = ? WHERE card_id = ?", (new_id, old["id"])
         ).rowcount
@@ -96,6 +108,7 @@ def replace_card(store, vault, new_pan, *, old_last4=None, old_id=None, reason="
             "txns_moved": moved_txns,
             "bank_cards_relinked": relinked,
             "reason": reason,
+            "pin": pins.state(pins.record(store, new_id))["pin"],
         }
 
 

@@ -93,7 +93,8 @@ def unblock_action(args):
     finally:
         store.close()
     if not done:
-        raise BadInput(f"card {mask(card['last4'])} has no PIN")
+        raise BadInput(f"card {mask(card['last4'])} has no PIN to unblock (a replaced card's "
+                       f"PIN is set with `pin reset`)")  # fmt: skip
     print(f"card {mask(card['last4'])}: PIN unblocked ({pins.PIN_TRIES} tries)")
 
 

@@ -108,9 +108,23 @@ def set_pin(store, vault, card_id, pan, pin, now):
     )
 
 
+def hold(store, card_id, now):
+    """A card whose PIN must be set by the operator (a replacement of a card that had one,
+    card_replace.py): no value, blocked, so it is answered 75 and no 0100 can set it."""
+    _ready(store)
+    store._run(
+        "INSERT INTO pins (card_id, value, wrong, blocked_at, changed_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT(card_id) DO UPDATE SET value = excluded.value, wrong = excluded.wrong,"
+        " blocked_at = excluded.blocked_at, changed_at = excluded.changed_at",
+        (card_id, b"", PIN_TRIES, now, now),
+    )
+
+
 def unblock(store, card_id):
-    """The operator's unblock: the counter back to zero; False when the card has no PIN."""
-    if record(store, card_id) is None:
+    """The operator's unblock: the counter back to zero; False when the card has no PIN (or
+    one still to set, `hold`: only `pin reset` sets it)."""
+    row = record(store, card_id)
+    if row is None or not row["value"]:
         return False
     store._run("UPDATE pins SET wrong = 0, blocked_at = NULL WHERE card_id = ?", (card_id,))
     return True
@@ -131,6 +145,8 @@ def state(row):
     """What the operator sees: no PIN, set, or blocked, and the wrong tries in a row."""
     if row is None:
         return {"pin": "none", "wrong": 0, "tries_left": PIN_TRIES}
+    if not row["value"]:  # hold(): a replacement card, 75 until the operator sets its PIN
+        return {"pin": "to set", "wrong": row["wrong"], "tries_left": 0}
     blocked = row["wrong"] >= PIN_TRIES
     return {
         "pin": "blocked" if blocked else "set",
@@ -160,7 +176,8 @@ def check(ctx, card, pan, proc, amount):
     needed; W: wrong, tag 13 the tries left), 75 (blocked), 63 (field 52 did not open).
 
     A card without a PIN takes the first PIN a 0100 brings (enrollment, docs/protocol.md
-    5.6; or the first PIN payment of a card issued before PINs). A PIN that came is checked
+    5.6; or the first PIN payment of a card issued before PINs); not a replacement of a card
+    that had one (`hold`: blocked, 75, until the operator sets its PIN). A PIN that came is checked
     even where none is needed: a wrong one counts, a blocked one is refused."""
     pin = ctx.secrets.get(PIN_SECRET)
     if pin == UNREADABLE:

@@ -9,10 +9,11 @@
     terminal deactivate TERMINAL_ID  |  terminal list [--store MERCHANT_ID] [--json|--csv]
     program list | show ID [--json] | add --name N [--like ID] | set ID KEY VALUE [KEY VALUE...]
     tiers show [--json] | set KEY VALUE [KEY VALUE...]      (the club-wide tier rule)
-    replace-card (--old LAST4 | --old-id ID) --new NUMBER [--reason lost|damaged|stolen]
+    replace-card (--old LAST4 | --old-id ID) --new NUMBER [--reason lost|damaged|stolen] [--pin]
 
 Each change is one transaction on the database; a running club server sees it at its next
-request. `--new -` reads the new card number from standard input (as add-card's --card).
+request. `--new -` reads the new card number from standard input (as add-card's --card);
+`--pin` the new card's PIN after it (as `pin reset`).
 
 This module holds replace-card, ACTIONS (merged into cli.ACTIONS) and run_words; the commands
 of stores, chains and terminals are in registry_cli_stores.py, those of programs and tiers in
@@ -40,6 +41,15 @@ from vafa.errors import BadInput
 # -- replacing a card ----------------------------------------------------------------------
 
 
+# the new card's PIN state (pins.state) -> the words of the summary line
+PIN_WORDS = {
+    "set": "set",
+    "to set": "to set: blocked (75) until `vafa club-server pin reset`",
+    "none": "none (the old card had none)",
+    "blocked": "blocked",
+}
+
+
 def replace_card_action(args):
     from simulator.club_server.card_replace import replace_card
     from simulator.club_server.cards import mask
@@ -50,11 +60,17 @@ def replace_card_action(args):
         pan = _card_number(args.new)
     except ValueError as e:
         raise BadInput(f"--new: {e}", "--new") from None
+    pin = None
+    if args.pin:  # as `pin reset`: from standard input (after the card number with --new -)
+        from simulator.club_server.pin_cli import _read_pin
+
+        pin = _read_pin()
     store = open_storage(args)
     try:
-        done = replace_card(store, vault_for(args.db), pan, old_last4=args.old,
+        done = replace_card(store, vault_for(args.db), pan, old_last4=args.old, pin=pin,
                             old_id=args.old_id, reason=args.reason, now=time.time())  # fmt: skip
     finally:
+        pin = None
         store.close()
     if args.json:
         print(json.dumps(done))
@@ -62,7 +78,8 @@ def replace_card_action(args):
     print(f"card {mask(done['old_last4'])} blocked ({done['reason']}); card "
           f"{mask(done['new_last4'])} issued to member {done['member_id']}, expiry "
           f"{done['expiry']}: {done['accounts_moved']} account(s) and {done['txns_moved']} "
-          f"transaction(s) moved, {done['bank_cards_relinked']} bank card(s) relinked")  # fmt: skip
+          f"transaction(s) moved, {done['bank_cards_relinked']} bank card(s) relinked; PIN "
+          f"{PIN_WORDS[done['pin']]}")  # fmt: skip
 
 
 def _configure_replace(p):
@@ -74,6 +91,10 @@ def _configure_replace(p):
                    help="the new card's number, or - to read it from stdin")  # fmt: skip
     p.add_argument("--reason", default="lost", choices=("lost", "damaged", "stolen"),
                    help="why it is replaced (default lost)")  # fmt: skip
+    p.add_argument("--pin", action="store_true",
+                   help="read the new card's PIN from standard input, as `pin reset` does "
+                        "(never an argument); without it a card that had a PIN gets none "
+                        "until `pin reset`")  # fmt: skip
     output_options(p, csv_too=False)
 
 
