@@ -133,7 +133,11 @@ def test_refused_later_from_the_queue_the_bank_gives_back(db):
         again.stop()
 
 
-def test_a_power_cut_between_the_journal_record_and_the_reversal_is_finished_at_power_up(club):
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_power_cut_around_the_reversal_is_finished_at_power_up(club, when):
+    """Cut after the "br" record, before the bank leg acted (or after it reversed, before the
+    "brd"): the next power-up asks again; the bank gives the money back exactly once."""
+
     class Cut(BaseException):  # a power cut: no code of the engine's runs after it
         pass
 
@@ -141,6 +145,8 @@ def test_a_power_cut_between_the_journal_record_and_the_reversal_is_finished_at_
     bank = SlowCustomer(sim)
 
     def cut(txn_id, amount):
+        if when == "after":
+            sim.reverse(txn_id, amount)
         raise Cut()
 
     bank.reverse = cut
@@ -148,12 +154,27 @@ def test_a_power_cut_between_the_journal_record_and_the_reversal_is_finished_at_
     w.engine.recover()
     with pytest.raises(Cut):
         w.engine.purchase_bank(AMOUNT, card())
-    assert sim.net_total() == PAYABLE
+    assert w.engine.ledger.owed[0]["asked"] == 1  # the "br" was journaled before the ask
+    assert sim.net_total() == (0 if when == "after" else PAYABLE)
     bank.reverse = sim.reverse
     w2 = w.restart(club.port)
     w2.engine.recover()
-    assert sim.net_total() == 0 and w2.engine.ledger.owed == []
-    assert w2.engine.ledger.bank_back[0]["asked"] == 2  # "br" journaled before each ask
+    assert sim.net_total() == 0 and len(sim.reversals) == 1
+    assert w2.engine.ledger.owed == [] and w2.engine.ledger.bank_back[0]["asked"] == 2
+    assert w2.engine.ledger.bank_back[0]["st"] == "reversed"
+    assert w2.display.shown[-1][0] == "bank_reversed"
     # the PSP reverses once per id: asked again, it answers as before and credits nothing
     assert sim.reverse(sim.payments[0]["txn_id"], PAYABLE)["status"] == "reversed"
     assert sim.net_total() == 0 and len(sim.reversals) == 1
+
+
+@pytest.mark.parametrize(
+    ("answers", "status", "given_back"),
+    [(["timeout"], "reversed", True), (["timeout", "timeout"], "timeout", False)],
+)
+def test_a_reverse_without_an_answer_is_asked_once_more(club, answers, status, given_back):
+    sim = BankSimulator(reverse_script=answers)
+    w, res = sale(club, SlowCustomer(sim))
+    assert res["bank_reversal"] == status, res
+    assert sim.net_total() == (0 if given_back else PAYABLE)
+    assert bool(w.printer.printed) is not given_back  # the slip only when not given back
