@@ -79,6 +79,7 @@ TOTAL_KEYS = (
 # recovery action on the interrupted transaction -> result code
 RECOVERED = {"confirmed": spec.APPROVED, "reversed": spec.REVERSED, "closed": spec.FAILED}
 DIGEST_FIELDS = ("amount", "method", "original_rrn", "account", "original_invoice", "coupon")
+DIGEST_FIELDS += ("split",)
 STAN_WINDOW = 100  # STANs handed out after a "run" record that may belong to its command
 
 
@@ -299,6 +300,12 @@ class EcrSession:
                 fields["coupon"] = coupon.normalize(fields["coupon"])
             except ValueError as e:
                 return str(e)
+        split = fields.get("split")
+        if split is not None:  # docs/ecr.md 3.2: credit first (C or S), the rest by B or K
+            if split not in spec.SPLIT_TENDERS:
+                return "split must be one of " + ", ".join(sorted(spec.SPLIT_TENDERS))
+            if fields.get("method") not in spec.SPLIT_METHODS:
+                return "split needs method C or S (the credit paid first)"
         account = fields.get("account")
         if account is not None and account not in spec.REFUND_ACCOUNTS:
             return "account must be one of " + ", ".join(spec.REFUND_ACCOUNTS)
@@ -349,6 +356,13 @@ class EcrSession:
             fields[balance] = fit(balance, res["balance_after"])
         if res.get("card_last4"):
             fields["card"] = fit("card", "****" + res["card_last4"])
+        for leg in res.get("legs") or ():  # docs/ecr.md 3.6: each leg by its account
+            names = spec.LEG_FIELDS.get(leg.get("account"))
+            if names is not None:
+                fields[names[0]] = leg["account"]
+                fields[names[1]] = fit(names[1], leg.get("amount"))
+            if leg.get("bank_reference") and not fields.get("bank_reference"):
+                fields["bank_reference"] = fit("bank_reference", leg["bank_reference"])
         fields["confirmed"] = CONFIRMED.get(res.get("confirmed"))
         totals = res.get("totals")
         if totals:
@@ -434,6 +448,14 @@ class EcrSession:
     # -- the engine calls ------------------------------------------------------------------
 
     def _sale(self, fields):
+        if fields.get("split"):  # agent/split.py, imported only for a split sale (heap)
+            from agent.split import purchase_split
+
+            account = spec.SPLIT_METHODS[fields["method"]]
+            tender = spec.SPLIT_TENDERS[fields["split"]]
+            return purchase_split(
+                self.engine, fields["amount"], account, tender, coupon=fields.get("coupon")
+            )
         call = getattr(self.engine, SALE_CALLS[fields.get("method", "B")])
         if fields.get("coupon"):
             return call(fields["amount"], coupon=fields["coupon"])
