@@ -109,3 +109,28 @@ def test_the_split_tags_on_the_wire():
     payload = encode_message(4, 0x81, answer)
     assert b"\x40\x00\x0260\x41\x00\x06700000\x42\x00\x0240\x43\x00\x06385000" in payload
     assert decode_message(payload)["fields"] == answer
+
+
+def test_the_worked_example_of_docs_ecr_3_6():
+    from agent.ecr.frame import encode_frame
+    from tests.portable.support import unhex as _unhex
+
+    def unhex(text):
+        return _unhex(text.replace(" ", ""))
+
+    request = encode_frame(encode_message(6, SALE, {"amount": 1_200_000, "invoice": "INV-1003",
+                                                    "cashier": "07", "method": "C",
+                                                    "split": "B"}))  # fmt: skip
+    assert request == unhex(
+        "02 00 24 06 01 01 00 07 31 32 30 30 30 30 30 02 00 08 49 4E 56 2D 31 30 30 33"
+        " 03 00 02 30 37 04 00 01 43 0B 00 01 42 03 21 CA"
+    )
+    answer = {"amount": 1_200_000, "invoice": "INV-1003", "result": "00", "response_code": "10",
+              "payable": 1_085_000, "bank_reference": "PSP000000009", "credit_account": "60",
+              "credit_part": 700_000, "remainder_account": "40", "remainder": 385_000}
+    assert encode_frame(encode_message(7, 0x81, answer)) == unhex(
+        "02 00 56 07 81 01 00 07 31 32 30 30 30 30 30 02 00 08 49 4E 56 2D 31 30 30 33"
+        " 20 00 02 30 30 21 00 02 31 30 25 00 07 31 30 38 35 30 30 30 2D 00 0C 50 53 50 30 30"
+        " 30 30 30 30 30 30 39 40 00 02 36 30 41 00 06 37 30 30 30 30 30 42 00 02 34 30 43 00"
+        " 06 33 38 35 30 30 30 03 75 A8"
+    )
