@@ -7,6 +7,7 @@ return_offer.Taken) and `campaign_line` (a line for field 48 tag 04 of its answe
 
 from simulator.club_server import referral, return_offer, survey
 from simulator.club_server.context import TAG_MESSAGE
+from simulator.club_server.split import APPROVALS
 
 
 def price(ctx, card, amount, discount, payable, account_type):
@@ -31,7 +32,7 @@ def txn_made(ctx, txn):
 def tell(ctx, reply):
     """An approved answer carries the campaign's line in tag 04 (unless it has one)."""
     line = getattr(ctx, "campaign_line", None)
-    if line and reply.code == "00" and TAG_MESSAGE not in reply.tags:
+    if line and reply.code in APPROVALS and TAG_MESSAGE not in reply.tags:
         reply.tags[TAG_MESSAGE] = line
 
 

@@ -21,6 +21,7 @@ TAG_REVERSAL_REASON = 0x0B
 TAG_CREDIT_VALIDITY = 0x0C
 TAG_CARD_EXPIRY = 0x0D
 TAG_RECON_DETAIL = 0x0E
+TAG_SPLIT_TENDER = 0x17  # the remainder's tender of a split payment (protocol.md 5.11)
 
 
 class Config:

@@ -18,6 +18,7 @@ from simulator.club_server import tehran
 from simulator.club_server.context import Reply
 from simulator.club_server.coupon_tables import CONSUMED, HELD, RELEASED
 from simulator.club_server.outcomes import COUPON_REFUSALS
+from simulator.club_server.split import APPROVALS
 
 TAG_COUPON_CODE = 0x0F
 TAG_COUPON_TEXT = 0x10
@@ -126,7 +127,7 @@ def hold(ctx, reply):
     """After the sale's handler: an approval holds one use of the coupon and answers its
     description (10) and discount (12); a cash or store-credit sale gets D1 and P1 items."""
     coupon = getattr(ctx, "coupon", None)
-    if not coupon or reply.code != "00" or reply.txn is None:
+    if not coupon or reply.code not in APPROVALS or reply.txn is None:
         return reply
     txn = reply.txn
     row = coupon["row"]
@@ -148,8 +149,11 @@ def hold(ctx, reply):
     reply.tags[TAG_COUPON_DISCOUNT] = str(coupon["discount"])
     account = txn["proc"][2:4]
     if not any(kind == "D1" for _, kind, _ in reply.amounts):
-        items = [(account, "D1", txn["discount"]), (account, "P1", txn["payable"])]
-        reply.amounts = items + [a for a in reply.amounts if a[1] != "P1"]
+        if reply.code != "00":  # a split (10) has its own P1 items (docs/protocol.md 5.11)
+            reply.amounts = [(account, "D1", txn["discount"]), *reply.amounts]
+        else:
+            items = [(account, "D1", txn["discount"]), (account, "P1", txn["payable"])]
+            reply.amounts = items + [a for a in reply.amounts if a[1] != "P1"]
     return reply
 
 

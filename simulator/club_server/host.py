@@ -17,7 +17,7 @@ Steps 1-3 (format, initial key id, MAC) happen before, in the server's event loo
 import json
 import logging
 
-from simulator.club_server import admin_messages, phase_one, phase_two, wire
+from simulator.club_server import admin_messages, phase_one, phase_two, split, wire
 from simulator.club_server.context import Ctx, Reply, encode_amounts, encode_tags
 from simulator.club_server.outcomes import BEHAVIOURS, PHASE_ONE, RESPOND
 from simulator.club_server.program import DEFAULT_SETTINGS
@@ -53,7 +53,7 @@ def respond(request_message, code, reply=None, checked=False):
     out = wire.response_skeleton(request_message, checked)
     out["39"] = code
     if reply is not None:
-        if out["t"] == "0110" and code == "00" and reply.txn is not None:
+        if out["t"] == "0110" and code in split.APPROVALS and reply.txn is not None:
             out["37"] = reply.txn["rrn"]
             out["38"] = reply.txn["auth_code"]
         if reply.tags:

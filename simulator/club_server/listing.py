@@ -14,7 +14,7 @@ things: `parse_day` takes a Gregorian `2026-12-04` or a Jalali `1405/09/13` (als
 import datetime as dt
 
 from agent import jalali
-from simulator.club_server import tehran
+from simulator.club_server import reports, tehran
 from simulator.club_server.cards import mask
 
 JALALI_BEFORE = 1700  # a year below this is a Jalali year (1405), above a Gregorian one (2026)
@@ -136,7 +136,8 @@ COLUMNS = {
              ("terminal", _plain("terminal_id")), ("store", _plain("merchant_id")),
              ("card", _card), ("kind", _plain("kind")), ("amount", _money("amount")),
              ("discount", _money("discount")), ("payable", _money("payable")),
-             ("points", _plain("points")), ("state", _plain("state"))],
+             ("points", _plain("points")), ("state", _plain("state")),
+             ("split", _plain("legs"))],
     "holds": [("id", _plain("id")), ("rrn", _plain("rrn")), ("card", _card),
               ("account", _plain("account")), ("amount", _money("amount")),
               ("state", _plain("state")), ("held (Tehran)", _time("created_at")),
@@ -187,5 +188,6 @@ def report_rows(report):
                 name = column.replace("-", "_")
                 row[f"{name}_count"], row[f"{name}_amount"] = totals[column]
             row.update({k: totals[k] for k in ("discount", "fee", "points", "settlement")})
+            row.update({k: totals[k] for k in reports.LEGS.values()})  # per leg (5.11)
             out.append(row)
     return out

@@ -140,6 +140,9 @@ def format_story(story):
         f"{listing.jalali_time(t['confirmed_at']) or '-'}  closed "
         f"{listing.jalali_time(t['closed_at']) or '-'}  (Tehran)",
     ]
+    if t["legs"]:  # a split (docs/protocol.md 5.11): each leg, and the bank leg's reference
+        ref = f"  bank reference {t['bank_ref']}" if t["bank_ref"] else ""
+        lines.append(f"  split: {t['legs']}{ref}")
     if t["original_rrn"]:
         lines.append(f"  refund of {t['original_rrn']}")
     lines.append("requests")

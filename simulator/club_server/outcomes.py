@@ -16,7 +16,10 @@ A rule is (trigger, value, phase, effect, argument):
   (phase one only); "slow": answer after the server's slow delay (default 12 s, more than the
   terminal's 10 s timer); "drop": close the connection without answering; "twice": send the
   answer two times; "bad_mac": send the answer with its MAC corrupted. The last four run the
-  business rules normally and change only how the answer travels.
+  business rules normally and change only how the answer travels. "short" (a card rule): the
+  club sees at most `argument` rials of the card's club credit available, whatever it holds,
+  so a larger club-credit purchase is short: 51, or with tag 17 a split (10, docs/protocol.md
+  5.11); the business rules run normally.
 """
 
 from collections import namedtuple
@@ -30,6 +33,7 @@ SLOW = "slow"
 DROP = "drop"
 TWICE = "twice"
 BAD_MAC = "bad_mac"
+SHORT = "short"
 BEHAVIOURS = (SLOW, DROP, TWICE, BAD_MAC)
 
 PHASE_ONE = "010"
@@ -61,7 +65,8 @@ COUPON_REFUSALS = {
 # (P: 0 phase one, 1 phase two, 2 reversal; B: 1 slow, 2 drop, 3 twice, 4 bad MAC).
 # Magic cards 9879119000000RR + Luhn digit: 05, 51, 55 and 75 answer that code to every phase
 # one (55 without tags 13 and 14: a terminal shows "incorrect PIN" and asks no more);
-# 91..94 (seeded, active, with club credit) change how every phase-one answer travels.
+# 91..94 (seeded, active, with club credit) change how every phase-one answer travels; 10
+# (seeded too) has its club credit always short (a split with tag 17, protocol.md 5.11).
 # fmt: off
 RULES = (
     Rule("amount", 1_000_003, PHASE_ONE, RESPOND, "03", "terminal not registered"),
@@ -86,6 +91,8 @@ RULES = (
     Rule("card", magic_card("51"), PHASE_ONE, RESPOND, "51", "insufficient credit, always"),
     Rule("card", magic_card("55"), PHASE_ONE, RESPOND, "55", "incorrect PIN, always"),
     Rule("card", magic_card("75"), PHASE_ONE, RESPOND, "75", "PIN tries exceeded, always"),
+    Rule("card", magic_card("10"), PHASE_ONE, SHORT, "100000",
+         "club credit always short: 100,000 available (a split, 10, with tag 17)"),
     Rule("card", magic_card("91"), PHASE_ONE, SLOW, None, "every 0110 after the slow delay"),
     Rule("card", magic_card("92"), PHASE_ONE, DROP, None, "never a 0110: connection closed"),
     Rule("card", magic_card("93"), PHASE_ONE, TWICE, None, "every 0110 sent twice"),
@@ -101,6 +108,9 @@ RULES = (
 # fmt: on
 # The behaviour cards are seeded as active cards with club credit (simulator.club_server.seed).
 BEHAVIOUR_CARD_CODES = ("91", "92", "93", "94")
+# ... and so is the short-credit card, with far more club credit than it is ever let spend
+SHORT_CARD_CODE = "10"
+SEEDED_CARD_CODES = (*BEHAVIOUR_CARD_CODES, SHORT_CARD_CODE)
 
 
 class OutcomeTable:

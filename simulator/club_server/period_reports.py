@@ -27,7 +27,8 @@ GROUPS = {
     "chain": "(SELECT m.chain_id FROM merchants m WHERE m.merchant_id = t.merchant_id)",
 }
 # sums of the purchases column beyond reports.py's discount, fee and points
-EXTRA = ("club_credit_spent", "store_credit_spent", "points_converted", "gift_credit_given")
+# (the four legs of reports.LEGS, then what the points did)
+EXTRA = (*reports.LEGS.values(), "points_converted", "gift_credit_given")
 
 
 class PeriodError(ValueError):
@@ -89,8 +90,15 @@ def statements(by):
             f"SELECT {key} AS k, substr(t.proc, 1, 2) AS kind, COUNT(*) AS n, "
             "SUM(t.amount) AS amount, SUM(t.discount) AS discount, SUM(t.fee) AS fee, "
             "SUM(t.points) AS points, "
-            "SUM(CASE WHEN t.proc = '006000' THEN t.payable ELSE 0 END) AS club_credit_spent, "
-            "SUM(CASE WHEN t.proc = '007000' THEN t.payable ELSE 0 END) AS store_credit_spent "
+            # per leg (reports.LEGS): a split's credit part and remainder (protocol.md 5.11)
+            "SUM(CASE WHEN t.proc = '006000' THEN t.payable - t.remainder ELSE 0 END) "
+            "AS club_credit_spent, "
+            "SUM(CASE WHEN t.proc = '007000' THEN t.payable - t.remainder ELSE 0 END) "
+            "AS store_credit_spent, "
+            "SUM(CASE WHEN t.proc = '004000' THEN t.payable "
+            "WHEN t.remainder_tender = '40' THEN t.remainder ELSE 0 END) AS bank_card_paid, "
+            "SUM(CASE WHEN t.proc = '000000' THEN t.payable "
+            "WHEN t.remainder_tender = '00' THEN t.remainder ELSE 0 END) AS cash_paid "
             f"FROM txns t WHERE {window} GROUP BY k, kind"
         ),
         "converted": (
@@ -139,7 +147,7 @@ def period_report(conn, first, last, by="store"):
         t[column][0] += r["n"]
         t[column][1] += r["amount"]
         if column == "purchases":
-            for name in ("discount", "fee", "points", "club_credit_spent", "store_credit_spent"):
+            for name in ("discount", "fee", "points", *reports.LEGS.values()):
                 t[name] += r[name]
     for r in conn.execute(sql["converted"], args):
         t = totals(r["k"])

@@ -15,6 +15,7 @@ from simulator.club_server import (
     loyalty,
     points_spend,
     referral,
+    split,
     tehran,
 )
 from simulator.club_server.context import (
@@ -86,6 +87,12 @@ def handle(ctx):
     if not pan or pan.strip(ASCII_DIGITS) or not 12 <= len(pan) <= 19:  # docs/protocol.md 4.1
         return Reply("30")
     try:
+        try:
+            ctx.split_tender, code = split.requested_tender(ctx, proc)  # 48 tag 17 (5.11)
+        except (ValueError, UnicodeError):
+            raise FormatProblem("field 48") from None
+        if code:
+            return Reply(code)
         card, code = resolve_card(ctx, pan, proc)
         if code:
             return Reply(code)
@@ -275,20 +282,37 @@ def club_credit_purchase(ctx, card, amount):
         return Reply("13")
     discount, fee, payable, points, tier = purchase(ctx, card, amount, ACCOUNT_CLUB)
     account = accounts.club_account(ctx.store, card["id"])
-    left = accounts.available(ctx.store, account, ctx.now)
-    if left < payable:
+    left = split.seen_available(ctx, accounts.available(ctx.store, account, ctx.now))
+    split_tender = _split_tender(ctx, left, payable)
+    if left < payable and not split_tender:
         return Reply("51", amounts=[(ACCOUNT_CLUB, "02", left)])
+    held = min(left, payable)  # a split (10) holds all the available credit
     txn = new_txn(
-        ctx, card, amount, discount=discount, fee=fee, payable=payable, points=points, tier=tier
+        ctx,
+        card,
+        amount,
+        discount=discount,
+        fee=fee,
+        payable=payable,
+        points=points,
+        tier=tier,
+        remainder=payable - held,
+        remainder_tender=split_tender,
     )
-    accounts.hold(ctx.store, account, payable, txn["id"], ctx.now, txn["expires_at"])
-    amounts = [
-        (ACCOUNT_CLUB, "D1", discount),
-        (ACCOUNT_CLUB, "F1", fee),
-        (ACCOUNT_CLUB, "P1", payable),
-        (ACCOUNT_CLUB, "02", left - payable),
-    ]
-    return Reply("00", {TAG_POINTS_EARNED: str(points), TAG_TIER: tier}, amounts, txn)
+    accounts.hold(ctx.store, account, held, txn["id"], ctx.now, txn["expires_at"])
+    tags = {TAG_POINTS_EARNED: str(points), TAG_TIER: tier}
+    priced = [(ACCOUNT_CLUB, "D1", discount), (ACCOUNT_CLUB, "F1", fee)]
+    if split_tender:
+        return Reply(split.PARTIAL_APPROVAL, tags, split.partial_amounts(txn, held, priced), txn)
+    amounts = [*priced, (ACCOUNT_CLUB, "P1", payable), (ACCOUNT_CLUB, "02", left - payable)]
+    return Reply("00", tags, amounts, txn)
+
+
+def _split_tender(ctx, available, payable):
+    """The remainder's tender when this sale is a split (docs/protocol.md 5.11): the 0100
+    accepts a partial approval and 0 < available < payable; else None."""
+    tender = getattr(ctx, "split_tender", None)
+    return tender if tender and 0 < available < payable else None
 
 
 def store_credit_purchase(ctx, card, amount):
@@ -298,18 +322,34 @@ def store_credit_purchase(ctx, card, amount):
     if not amount_ok(ctx, amount):
         return Reply("13")
     discount, _, payable, points, tier = purchase(ctx, card, amount)
-    if not ctx.program.earns_on_redemption(ctx.settings):
-        points = 0  # gift credit spent is no new money (program.PROGRAM_DEFAULTS)
     spend = credit_scope.spendable(ctx, card["id"])  # this store's, or its chain's by scope
     left = sum(available for _, available in spend)
     if left <= 0 and _has_store_credit_elsewhere(ctx, card):
         return Reply("57")
-    if left < payable:
+    split_tender = _split_tender(ctx, left, payable)
+    if left < payable and not split_tender:
         return Reply("51", amounts=[(ACCOUNT_STORE, "02", max(left, 0))])
-    txn = new_txn(ctx, card, amount, discount=discount, payable=payable, points=points, tier=tier)
-    credit_scope.hold(ctx, spend, payable, txn)
+    held = min(left, payable)
+    if not ctx.program.earns_on_redemption(ctx.settings):
+        # gift credit spent is no new money (program.PROGRAM_DEFAULTS); a split's remainder is
+        points = ctx.program.points_for(payable - held, tier, ctx.settings) if split_tender else 0
+    txn = new_txn(
+        ctx,
+        card,
+        amount,
+        discount=discount,
+        payable=payable,
+        points=points,
+        tier=tier,
+        remainder=payable - held,
+        remainder_tender=split_tender,
+    )
+    credit_scope.hold(ctx, spend, held, txn)
+    tags = {TAG_POINTS_EARNED: str(points), TAG_TIER: tier}
+    if split_tender:
+        return Reply(split.PARTIAL_APPROVAL, tags, split.partial_amounts(txn, held), txn)
     amounts = [(ACCOUNT_STORE, "P1", payable), (ACCOUNT_STORE, "02", left - payable)]
-    return Reply("00", {TAG_POINTS_EARNED: str(points), TAG_TIER: tier}, amounts, txn)
+    return Reply("00", tags, amounts, txn)
 
 
 def _has_store_credit_elsewhere(ctx, card):
@@ -349,11 +389,27 @@ def refund(ctx, card, amount):
         return Reply("13")
     points = original["points"] * amount // refundable if refundable else 0
     tier = tier_of(ctx, card)
+    shares = None
+    if original["remainder_tender"]:  # a split sale: each leg gets its share (5.11)
+        shares = split.refund_shares(store, original, amount)
     txn = new_txn(
-        ctx, card, amount, payable=amount, points=points, tier=tier, original_id=original["id"]
+        ctx,
+        card,
+        amount,
+        payable=amount,
+        points=points,
+        tier=tier,
+        original_id=original["id"],
+        remainder=shares[1] if shares else 0,
+        remainder_tender=original["remainder_tender"],
     )
     store.change_refunds(original["id"], refund_held=amount)
     amounts = []
+    if shares:
+        amounts = [
+            (split.credit_account(proc), "P1", shares[0]),
+            (original["remainder_tender"], "P1", shares[1]),
+        ]
     if proc in (REFUND_CLUB, REFUND_STORE):
         kind, account_type = (
             (accounts.CLUB, ACCOUNT_CLUB)
@@ -362,7 +418,8 @@ def refund(ctx, card, amount):
         )
         merchant = "" if kind == accounts.CLUB else ctx.merchant_id
         account = store.open_account(card["id"], kind, merchant)
-        amounts.append((account_type, "02", accounts.available(store, account, ctx.now) + amount))
+        back = split.credit_part(txn)  # the whole amount unless a split
+        amounts.append((account_type, "02", accounts.available(store, account, ctx.now) + back))
     return Reply("00", {TAG_TIER: tier}, amounts, txn)
 
 

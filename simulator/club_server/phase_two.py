@@ -12,6 +12,7 @@ from simulator.club_server import (
     credit_scope,
     loyalty,
     points_spend,
+    split,
     tehran,
     wire,
     workcal,
@@ -79,6 +80,8 @@ def confirm(ctx):
         bank_ref = ctx.request_tags().get(TAG_BANK_REFERENCE)
     except (ValueError, UnicodeError):
         return Reply("30", txn=txn)
+    if txn["remainder_tender"] == split.TENDER_BANK and not bank_ref and txn["proc"][:2] == "00":
+        return Reply("30", txn=txn)  # a split's bank leg is named by its reference (5.11)
     reply = CONFIRMS[txn["proc"][:2]](ctx, txn)
     coupons.consume(store, txn["id"], ctx.now)  # its coupon's use, if any, is spent
     store.update_txn(
@@ -99,8 +102,9 @@ def _confirm_purchase(ctx, txn):
     if proc in (PURCHASE_CLUB, PURCHASE_STORE, points_spend.PURCHASE_POINTS):
         accounts.capture(store, txn["id"], "purchase", ctx.now)
     if proc == PURCHASE_CLUB:
-        # The member's club credit paid the store: the club owes it amount - discount.
-        _settle(ctx, txn, "purchase", txn["amount"] - txn["discount"])
+        # The member's club credit paid the store: the club owes it amount - discount, less
+        # a split's remainder, which the store took itself (bank leg or cash, 5.11).
+        _settle(ctx, txn, "purchase", txn["amount"] - txn["discount"] - txn["remainder"])
     elif proc == PURCHASE_BANK and txn["fee"]:
         # The bank leg paid the store the fee too: the store owes it to the club.
         _settle(ctx, txn, "fee", -txn["fee"])
@@ -133,7 +137,7 @@ def _confirm_purchase(ctx, txn):
             card_id,
             "purchase_credit",
             txn["id"],
-            amount=txn["payable"],
+            amount=split.credit_part(txn),
             store=ctx.merchant["name_fa"],
             balance=balance,
             points=txn["points"],
@@ -165,15 +169,16 @@ def _confirm_refund(ctx, txn):
     card_id = txn["card_id"]
     proc = txn["proc"]
     amounts = []
+    back = split.credit_part(txn)  # a split sale's refund: the credit share only (5.11)
     if proc == REFUND_CLUB:
         account = accounts.club_account(store, card_id)
-        accounts.credit(store, account, txn["amount"], txn["id"], "refund", ctx.now)
-        _settle(ctx, txn, "refund", -txn["amount"])
+        accounts.credit(store, account, back, txn["id"], "refund", ctx.now)
+        _settle(ctx, txn, "refund", -back)
         amounts.append((ACCOUNT_CLUB, "02", _available(ctx, card_id, accounts.CLUB)))
     elif proc == REFUND_STORE:
         expires_at, _ = loyalty.credit_validity(ctx.program.credit_validity_days, ctx.now)
         account = accounts.store_account(store, card_id, ctx.merchant_id)
-        accounts.credit(store, account, txn["amount"], txn["id"], "refund", ctx.now, expires_at)
+        accounts.credit(store, account, back, txn["id"], "refund", ctx.now, expires_at)
         amounts.append((ACCOUNT_STORE, "02", _available(ctx, card_id, accounts.STORE)))
     points_balance = loyalty.take_back_points(ctx, card_id, txn["points"], txn["id"], "clawback")
     store.change_refunds(txn["original_id"], refunded=txn["amount"], refund_held=-txn["amount"])

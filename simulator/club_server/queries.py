@@ -16,7 +16,7 @@ filter is one of FILTERS; `list_rows` refuses a filter the list does not have.
 import json
 import sqlite3
 
-from simulator.club_server import reports, tehran
+from simulator.club_server import reports, split, tehran
 from simulator.club_server.storage_reports import PeriodReads
 
 # filter name -> what it means (the CLI options and the console's form fields use these names)
@@ -81,8 +81,8 @@ LISTS = {
         "SELECT t.id, t.rrn, t.terminal_id, t.merchant_id, c.last4, t.proc, t.amount, "
         "t.discount, t.fee, t.payable, t.credit, t.points, t.tier, t.state, t.stan, "
         "t.created_at, t.confirmed_at, t.closed_at, t.reason, t.bank_ref, "
-        "o.rrn AS original_rrn FROM txns t LEFT JOIN cards c ON c.id = t.card_id "
-        "LEFT JOIN txns o ON o.id = t.original_id",
+        "t.remainder, t.remainder_tender, o.rrn AS original_rrn FROM txns t "
+        "LEFT JOIN cards c ON c.id = t.card_id LEFT JOIN txns o ON o.id = t.original_id",
         {"last4": f"t.card_id IN ({_CARD_IDS})", "terminal": "t.terminal_id = ?",
          "store": "t.merchant_id = ?", "status": "t.state = ?"},
         "t.created_at {op} ?", "t.created_at DESC, t.id DESC"),
@@ -180,9 +180,15 @@ def list_rows(conn, name, filters=None, limit=DEFAULT_LIMIT):
     sql, args = list_sql(name, filters or {}, limit)
     rows = conn.execute(sql, args).fetchall()
     if name == "txns":
-        for row in rows:
-            row["kind"] = KINDS.get(row["proc"], row["proc"])
+        _describe(rows)
     return rows
+
+
+def _describe(rows):
+    """What each transaction row is, and what paid a split (docs/protocol.md 5.11)."""
+    for row in rows:
+        row["kind"] = KINDS.get(row["proc"], row["proc"])
+        row["legs"] = split.legs_text(row)
 
 
 def counts(conn):
@@ -267,8 +273,7 @@ def list_rows_by(conn, name, condition, value):
     order = spec.order.replace(" DESC", "")
     rows = conn.execute(f"{spec.select} WHERE {condition} ORDER BY {order}", (value,)).fetchall()
     if name == "txns":
-        for row in rows:
-            row["kind"] = KINDS.get(row["proc"], row["proc"])
+        _describe(rows)
     return rows
 
 

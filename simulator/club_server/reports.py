@@ -3,17 +3,34 @@
 Card numbers are shown masked (************1234); the day is a Tehran calendar day.
 """
 
-from simulator.club_server import tehran
+from simulator.club_server import split, tehran
 from simulator.club_server.cards import mask
 
 # the line of a report a confirmed transaction adds to (by the first 2 digits of field 3)
 KINDS = {"00": "purchases", "20": "refunds", "21": "top-ups"}
 COLUMNS = ("purchases", "refunds", "top-ups", "voids")
+# What the confirmed purchases were paid with, per leg (docs/protocol.md 5.11): the field 54
+# account of a leg -> its sum's name. A split sale adds its credit part to the credit's and its
+# remainder to its tender's; any other purchase adds its payable to its own account's.
+LEGS = {
+    "60": "club_credit_spent",
+    "70": "store_credit_spent",
+    "40": "bank_card_paid",
+    "00": "cash_paid",
+}
+
+LEG_TITLES = {
+    "club_credit_spent": "club credit",
+    "store_credit_spent": "store credit",
+    "bank_card_paid": "bank card",
+    "cash_paid": "cash",
+}
 
 
 def _empty():
     totals = {kind: [0, 0] for kind in COLUMNS}
     totals.update(discount=0, fee=0, points=0, settlement=0)
+    totals.update({name: 0 for name in LEGS.values()})
     return totals
 
 
@@ -33,6 +50,9 @@ def daily_report(store, date):
                 totals["discount"] += txn["discount"]
                 totals["fee"] += txn["fee"]
                 totals["points"] += txn["points"]
+                for account, rials in split.legs(txn):
+                    if account in LEGS:
+                        totals[LEGS[account]] += rials
 
     for txn in store.txns_confirmed_between(start, end):
         kind = KINDS.get(txn["proc"][:2])
@@ -50,12 +70,14 @@ def format_daily_report(report):
     header = f"{'':16} " + " ".join(f"{c:>22}" for c in COLUMNS)
     for title, table in (("terminal", report["terminals"]), ("store", report["merchants"])):
         lines += ["", f"per {title}", header + f" {'discount':>12} {'fee':>10} {'points':>8}"]
+        lines[-1] += "".join(f" {LEG_TITLES[n]:>14}" for n in LEGS.values())
         if title == "store":
             lines[-1] += f" {'settlement':>14}"
         for key in sorted(table):
             t = table[key]
             cells = " ".join(f"{t[c][0]:>5} x {t[c][1]:>14,}" for c in COLUMNS)
             line = f"{key:16} {cells} {t['discount']:>12,} {t['fee']:>10,} {t['points']:>8}"
+            line += "".join(f" {t[n]:>14,}" for n in LEGS.values())
             if title == "store":
                 line += f" {t['settlement']:>14,}"
             lines.append(line)

@@ -41,6 +41,11 @@ COLUMNS = {
     ("merchants", "chain_id"): "TEXT REFERENCES chains(chain_id)",
     # the volume of the member's last full tier count (loyalty.current_tier adds to it)
     ("members", "tier_volume"): "INTEGER",
+    # a split payment (docs/protocol.md 5.11): the part of the payable paid outside the club
+    # credit and its tender ("40" bank card, "00" cash); NULL/0 for every other transaction.
+    # A split refund: its share of the remainder leg, the tender of its original.
+    ("txns", "remainder"): "INTEGER NOT NULL DEFAULT 0",
+    ("txns", "remainder_tender"): "TEXT",
 }
 INDEXES = {
     "merchants_chain": "CREATE INDEX IF NOT EXISTS merchants_chain ON merchants(chain_id)",

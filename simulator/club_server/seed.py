@@ -12,7 +12,7 @@ derive_initial_key(TEST_BDK, initial key id).
 
 from simulator.club_server import accounts, tehran
 from simulator.club_server.cards import CardVault, load_or_create_secret, secret_path_for
-from simulator.club_server.outcomes import BEHAVIOUR_CARD_CODES, magic_card
+from simulator.club_server.outcomes import SEEDED_CARD_CODES, magic_card
 from simulator.club_server.program import (
     DEFAULT_SETTINGS,
     PRODUCT_DEFAULTS,
@@ -154,7 +154,7 @@ def terminal_identity(n):
 
 
 def behaviour_cards():
-    return [magic_card(code) for code in BEHAVIOUR_CARD_CODES]
+    return [magic_card(code) for code in SEEDED_CARD_CODES]
 
 
 def all_card_numbers():

@@ -222,9 +222,11 @@ class Terminal:
         return self.exchange(msg, self.secrets(card))
 
     def purchase(self, proc, amount, card, tags=None, confirm_tags=None):
-        """Both phases; (0110 Response, 0230 Response or None when phase one declined)."""
+        """Both phases; (0110 Response, 0230 Response or None when phase one declined). A
+        split (10) is confirmed as its remainder had been paid: pass tag 05 in confirm_tags
+        for a bank remainder."""
         msg, first = self.authorize(proc, amount, card, tags)
-        if first.code != "00":
+        if first.code not in ("00", "10"):  # 10: a split's partial approval (protocol.md 5.11)
             return first, None
         return first, self.confirm(msg, first, card, confirm_tags)
 

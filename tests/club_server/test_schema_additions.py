@@ -50,3 +50,30 @@ def test_the_check_changes_nothing_once_everything_is_there(tmp_path):
         assert schema_additions.ensure(conn) == []
     finally:
         conn.close()
+
+
+def columns(path, table):
+    conn = sqlite3.connect(path)
+    try:
+        return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    finally:
+        conn.close()
+
+
+def test_an_old_database_gets_the_split_payment_columns_at_open(tmp_path):
+    """docs/protocol.md 5.11: a split sale's remainder and its tender live on its txns row."""
+    path = tmp_path / "old.db"
+    old_database(path)
+    assert not {"remainder", "remainder_tender"} & columns(path, "txns")
+    Storage(path).close()
+    assert {"remainder", "remainder_tender"} <= columns(path, "txns")
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(
+            "INSERT INTO txns (terminal_id, merchant_id, proc, amount, state, stan, f7, "
+            "created_at) VALUES ('T', 'M', '006000', 1, 'approved', '000001', '0101000000', 0)"
+        )
+        # a row written without them (every transaction but a split) is no split
+        assert conn.execute("SELECT remainder, remainder_tender FROM txns").fetchone() == (0, None)
+    finally:
+        conn.close()
