@@ -74,7 +74,7 @@ def read(eng, res, reply):
         res["message"] = "Coupon refused: " + words
         eng.display.show("coupon_refused", coupon=res["coupon"], message=words)
         return True
-    if reply.rc == m.APPROVED:
+    if reply.rc in m.APPROVALS:  # 10: a split sale's credit part (agent/split.py)
         res["coupon_discount"] = reply.number(m.TAG_COUPON_DISCOUNT) or 0
         res["coupon_text"] = reply.text(m.TAG_COUPON_TEXT)
         eng.display.show(

@@ -158,8 +158,8 @@ class Engine:
             res = steps.new_result(entry["txn"]["flow"], entry["txn"]["amt"])
             res["stan"] = stan
             res["card_last4"] = entry["txn"].get("card")
-            if entry["pay"] is not None:  # what the bank leg was asked to charge
-                res["payable"] = entry["pay"]["amt"]
+            if entry["pay"] is not None:  # what the customer paid (a split: both legs)
+                res["payable"] = entry["pay"].get("paid", entry["pay"]["amt"])
             res["outcome"], key, res["reason"] = OUTCOME_AFTER_ERROR[action]
             res["message"] = steps.MESSAGES[key]
         self.saf.drain(force=True)
@@ -185,6 +185,12 @@ class Engine:
     def purchase_store_credit(self, amount, card=None, coupon=None):
         return self._run(flows.purchase_credit, amount, m.ACCOUNT_STORE_CREDIT, card, coupon)
 
+    def purchase_split(self, amount, account, tender, card=None, coupon=None):
+        """Credit (account 60/70) first, the remainder by tender 40 (bank) or 00 (cash)."""
+        from agent import split  # only for a split sale (heap)
+
+        return self._run(split.purchase_split, amount, account, tender, card, coupon)
+
     def purchase_points(self, amount, card=None):
         return self._run(flows.purchase_points, amount, card)
 
@@ -209,7 +215,9 @@ class Engine:
         return self._run(flows.void_last)
 
     def close_day(self):
-        return self._run(flows.close_day)
+        from agent import closing  # once a day (heap)
+
+        return self._run(closing.close_day)
 
     def sign_on(self):
         self._ready()

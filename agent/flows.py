@@ -9,7 +9,6 @@ import binascii
 
 from agent import receipt, steps
 from agent.club import NoResponse, stamp
-from agent.ledger import TOTALS_FIELDS, net_amount
 from agent.protocol import messages as m
 from agent.protocol.tlv import encode_tlv
 from agent.timeutil import transmission
@@ -19,8 +18,6 @@ CREDIT_FLOWS = {
     m.ACCOUNT_STORE_CREDIT: ("store_credit", m.PURCHASE_STORE_CREDIT),
 }
 REFUND_ACCOUNTS = (m.ACCOUNT_NONE, m.ACCOUNT_BANK, m.ACCOUNT_CLUB_CREDIT, m.ACCOUNT_STORE_CREDIT)
-COUNT_WIDTH = 10  # fields 74..77
-AMOUNT_WIDTH = 16  # fields 86..89, and 97 after its sign
 
 
 def _reverse(eng, res, entry, reason, outcome=steps.REVERSED):
@@ -50,6 +47,18 @@ def _late(eng, res, entry):
     return res
 
 
+def stopped(eng, res, entry, card):
+    """The checks before the point of no return (the bank leg, the 0220): the card still in
+    the reader, paper, the phase-two deadline. The reversed result when one fails, else None."""
+    if not steps.card_present(eng, card):
+        return _card_removed(eng, res, entry)
+    if not eng.printer.ready():
+        return _reverse(eng, res, entry, "PR")
+    if steps.past_deadline(eng, entry):
+        return _late(eng, res, entry)
+    return None
+
+
 def _confirm(eng, res, entry, account=None, bank_ref=None):
     """Phase two, then the approved screen and receipts; a refused confirmation prints
     nothing and shows why (steps.confirmed)."""
@@ -67,6 +76,10 @@ def finish(eng, res, kind="sale"):
     grown."""
     eng.display.show(FINISH_SCREENS[kind], **receipt.screen_params(res))
     print_receipts(eng, res, kind)
+    if res.get("legs") and (kind == "void" or res["flow"] == "refund"):
+        from agent import split  # a split's void or refund: what goes back where
+
+        split.show_back(eng, res)
     eng.maybe_compact()
     return res
 
@@ -99,12 +112,9 @@ def purchase_bank(eng, amount, card=None, coupon=None):
     eng.display.show(
         "payable", amount=amount, discount=res["discount"], fee=res["fee"], payable=res["payable"]
     )
-    if not steps.card_present(eng, card):
-        return _card_removed(eng, res, entry)
-    if not eng.printer.ready():
-        return _reverse(eng, res, entry, "PR")
-    if steps.past_deadline(eng, entry):
-        return _late(eng, res, entry)
+    stop = stopped(eng, res, entry, card)
+    if stop is not None:
+        return stop
     if res["payable"] <= 0:  # the club pays it all: nothing to charge on the bank leg
         return _confirm(eng, res, entry)
     txn_id = eng.terminal_id + res["stan"] + entry["txn"]["f7"]
@@ -131,16 +141,15 @@ def purchase_credit(eng, amount, account, card=None, coupon=None):
     reply = steps.authorize(eng, res, flow, pc, amount, card, tags, account=account)
     if reply is None:
         return res
-    entry = eng.ledger.entry(res["stan"])
+    return credit_phase_two(eng, res, eng.ledger.entry(res["stan"]), card, account)
+
+
+def credit_phase_two(eng, res, entry, card, account):
+    """The customer accepts the payable from credit, then the 0220 (also a split sale's when
+    the credit covers it, agent/split.py)."""
     if not eng.keypad.confirm("confirm", payable=res["payable"], balance=res["balance_after"]):
         return _reverse(eng, res, entry, "CN", steps.CANCELLED)
-    if not steps.card_present(eng, card):
-        return _card_removed(eng, res, entry)
-    if not eng.printer.ready():
-        return _reverse(eng, res, entry, "PR")
-    if steps.past_deadline(eng, entry):
-        return _late(eng, res, entry)
-    return _confirm(eng, res, entry, account)
+    return stopped(eng, res, entry, card) or _confirm(eng, res, entry, account)
 
 
 def purchase_points(eng, amount, card=None):
@@ -156,13 +165,7 @@ def purchase_points(eng, amount, card=None):
     entry = eng.ledger.entry(res["stan"])
     if not eng.keypad.confirm("confirm_points", amount=amount, points=res["points_balance"]):
         return _reverse(eng, res, entry, "CN", steps.CANCELLED)
-    if not steps.card_present(eng, card):
-        return _card_removed(eng, res, entry)
-    if not eng.printer.ready():
-        return _reverse(eng, res, entry, "PR")
-    if steps.past_deadline(eng, entry):
-        return _late(eng, res, entry)
-    return _confirm(eng, res, entry)
+    return stopped(eng, res, entry, card) or _confirm(eng, res, entry)
 
 
 def purchase_cash(eng, amount, card=None, coupon=None):
@@ -205,13 +208,7 @@ def _two_phase(eng, flow, pc, amount, card, account=None, ask=None, tags=None, c
         res["credit_validity"] = credit
     if ask and not eng.keypad.confirm(ask, amount=amount, balance=res["balance_after"]):
         return _reverse(eng, res, entry, "CN", steps.CANCELLED)
-    if not steps.card_present(eng, card):
-        return _card_removed(eng, res, entry)
-    if not eng.printer.ready():
-        return _reverse(eng, res, entry, "PR")
-    if steps.past_deadline(eng, entry):
-        return _late(eng, res, entry)
-    return _confirm(eng, res, entry, account)
+    return stopped(eng, res, entry, card) or _confirm(eng, res, entry, account)
 
 
 def coupon_tags(res, code, tags=None):
@@ -265,6 +262,9 @@ def void_item(eng, q):
     item["flow"] = q.get("flow")
     item["card"] = q.get("card")
     item["reason"] = "VD"
+    for key in ("paid", "legs"):  # what goes back, by leg (agent/ledger.py)
+        if key in q:
+            item[key] = q[key]
     if q.get("pan"):
         item["pan"] = q["pan"]
     return item
@@ -287,6 +287,10 @@ def void_last(eng):
     res["rrn"] = q["f"].get("37")
     res["card_last4"] = q.get("card")
     res["voided_flow"] = q.get("flow")
+    if q.get("legs"):  # a split sale: what goes back where (agent/split.py)
+        from agent import split
+
+        res["legs"] = split.legs_of(q)
     item = eng.saf.add(void_item(eng, q))
     res["stan"] = item["id"]
     res["reason"] = "VD"
@@ -305,55 +309,6 @@ def void_last(eng):
     if res["outcome"] == steps.APPROVED:
         return finish(eng, res, "void")
     eng.display.show("declined", code=reply.rc, message=res["message"])
-    return res
-
-
-def close_day(eng):
-    """0500 with the terminal's totals since the last close; the 0510 closes the window."""
-    res = steps.new_result("close")
-    if not eng.saf.drain(force=True):
-        return steps.fail(eng, res, steps.FAILED, "busy", count=len(eng.saf))
-    totals = dict(eng.ledger.totals)
-    stan = eng.stans.next()
-    msg = {"t": "0500", "7": transmission(eng.clock.now()), "11": stan}
-    for key, field in TOTALS_FIELDS.items():
-        width = AMOUNT_WIDTH if key.endswith("a") else COUNT_WIDTH
-        msg[field] = f"{totals[key]:0{width}d}"
-    net = net_amount(totals)
-    msg["97"] = ("C" if net >= 0 else "D") + f"{abs(net):0{AMOUNT_WIDTH}d}"
-    res["stan"] = stan
-    res["totals"] = totals
-    eng.display.show("closing")
-    try:
-        reply = eng.club.request(msg)
-    except NoResponse:
-        return steps.fail(eng, res, steps.FAILED, "no_answer")
-    res["response_code"] = reply.rc
-    if reply.rc not in (m.APPROVED, m.OUT_OF_BALANCE):
-        res["outcome"] = steps.DECLINED
-        res["message"] = m.RESPONSE_CODES.get(reply.rc, ("", "Declined"))[1]
-        eng.display.show("declined", code=reply.rc, message=res["message"])
-        return res
-    host = {}
-    for key, field in TOTALS_FIELDS.items():
-        value = reply.message.get(field)
-        host[key] = int(value) if value else 0
-    res["host_totals"] = host
-    res["host_count"] = reply.number(m.TAG_RECON_DETAIL)
-    res["parked"] = len(eng.ledger.parked)
-    res["conflicts"] = eng.ledger.conflicts
-    res["exceptions"] = list(eng.ledger.exceptions)
-    eng.ledger.record({"k": "rec", "s": stan, "rc": reply.rc, "tot": totals, "host": host})
-    balanced = reply.rc == m.APPROVED
-    res["outcome"] = steps.APPROVED if balanced else steps.DECLINED
-    res["message"] = "Totals agree" if balanced else "Totals differ"
-    eng.display.show("totals", rc=reply.rc, balanced=balanced)
-    try:
-        eng.printer.print_lines(receipt.day_report(res, eng.receipt_header()))
-        res["printed"] = True
-    except OSError:
-        eng.display.show("printer_error")
-    eng.maybe_compact()
     return res
 
 

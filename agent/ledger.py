@@ -89,6 +89,7 @@ class Ledger:
         self.last = None  # {"q": the 0220 item, "state": pending|confirmed|conflict|voided}
         self.conflicts = 0  # 0220s answered 12 since the last close (paid, not on the club side)
         self.exceptions = []  # those 0220s, one dict each (exception_of), for the day report
+        self.legs = {}  # purchases since the last close by leg: account -> rials (_count)
         self._apply = {
             "snap": self._snap,
             "txn": self._txn,
@@ -156,6 +157,7 @@ class Ledger:
                 "parked": self.parked,
                 "conf": self.conflicts,
                 "exc": self.exceptions,
+                "legs": self.legs,
             }
         ]
         records.extend(self.saf)
@@ -180,6 +182,7 @@ class Ledger:
         self.parked = rec.get("parked") or []
         self.conflicts = rec.get("conf", 0)
         self.exceptions = rec.get("exc") or []
+        self.legs = rec.get("legs") or {}
 
     def _txn(self, rec):
         self.open.append({"txn": rec, "rsp": None, "pay": None})
@@ -252,6 +255,7 @@ class Ledger:
         self.last = None
         self.conflicts = 0
         self.exceptions = []
+        self.legs = {}
 
     def _count(self, item, reversal):
         fields = item["f"]
@@ -263,3 +267,7 @@ class Ledger:
             prefix += "r"
         self.totals[prefix + "n"] += 1
         self.totals[prefix + "a"] += int(fields["4"])
+        if side == DEBIT:  # by leg: what the customer paid, a split sale's on each of its legs
+            legs = item.get("legs") or ((fields["3"][2:4], item.get("paid", int(fields["4"]))),)
+            for account, amount in legs:
+                self.legs[account] = self.legs.get(account, 0) + (-amount if reversal else amount)

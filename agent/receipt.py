@@ -30,6 +30,7 @@ TITLES = {
         "store_credit": "STORE CREDIT PURCHASE",
         "points": "POINTS PURCHASE",
         "cash": "CASH PURCHASE",
+        "split": "SPLIT PURCHASE",
         "top_up": "TOP-UP",
         "refund": "REFUND",
         "balance": "BALANCE",
@@ -68,12 +69,6 @@ LABELS = {
 }
 AMOUNT_KEYS = ("amount", "discount", "fee", "payable")
 INFO_KEYS = ("points_earned", "points_balance", "balance_after", "credit_validity", "tier")
-TOTAL_ROWS = (
-    ("dn", "da", "Debits"),
-    ("drn", "dra", "Debit reversals"),
-    ("cn", "ca", "Credits"),
-    ("crn", "cra", "Credit reversals"),
-)
 
 
 def words(lang):
@@ -140,6 +135,10 @@ def document(res, copy, header, kind="sale", lang="en"):
                 doc.row(labels["coupon"] + " " + res["coupon"], money(res["coupon_discount"], lang))
                 if res.get("coupon_text"):
                     doc.text(res["coupon_text"])
+    if res.get("legs"):  # a split sale's (agent/split.py): its rows, imported only then
+        from agent.printing import legs
+
+        legs.rows(doc, res, kind, lang)
     if res.get("bank_reference"):
         doc.row(labels["bank_reference"], localize(res["bank_reference"], lang))
     doc.row(labels["stan"], localize(res.get("stan") or "", lang))
@@ -176,7 +175,7 @@ def print_copy(printer, res, copy, header, kind="sale"):
         printer.print_lines(layout(res, copy, header, kind, lang))
 
 
-# -- plain text helpers (the end-of-day report) --------------------------------------------
+# -- plain text helpers (the end-of-day report, agent/closing.py) ---------------------------
 
 
 def row(label, value, width=WIDTH):
@@ -194,35 +193,6 @@ def center(text, width=WIDTH):
 
 def wrap(text, width=WIDTH):
     return _wrap(text, width)
-
-
-def day_report(res, header):
-    """The end-of-day report: the terminal's totals and, when they differ, the club's."""
-    lines = []
-    if header.get("merchant_name"):
-        lines.append(center(header["merchant_name"]))
-    lines.append(row("Merchant", header.get("merchant_id", "").strip()))
-    lines.append(row("Terminal", header.get("terminal_id", "")))
-    lines.append(row("Date", date_text(header)))
-    lines.append("-" * WIDTH)
-    lines.append(TITLES["en"]["close"])
-    sides = [("Terminal", res.get("totals") or {})]
-    if res.get("response_code") != "00" and res.get("host_totals"):
-        sides.append(("Club", res["host_totals"]))
-    for title, totals in sides:
-        lines.append(title + ":")
-        for count_key, amount_key, label in TOTAL_ROWS:
-            count = totals.get(count_key, 0)
-            lines.append(row(f"  {label} ({count})", money(totals.get(amount_key, 0))))
-    lines.append(center(res.get("message", "")))
-    if res.get("parked"):
-        lines.append(row("Items given up", res["parked"]))
-    if res.get("conflicts"):
-        lines.append(row("Confirmations refused (12)", res["conflicts"]))
-    for exc in res.get("exceptions") or ():
-        # Exceptions: sales the club refused to confirm (the store is not paid for them).
-        lines.append(row(f"  STAN {exc['stan']} ****{exc.get('card') or ''}", money(exc["amt"])))
-    return lines
 
 
 def screen_params(res):

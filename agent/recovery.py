@@ -2,11 +2,14 @@
 
 Rules for a transaction whose "txn" record has no outcome (docs/terminal.md "Recovery"):
 - single phase (310000): closed, nothing is held;
-- a "rsp" with a final code other than 00 (messages.FINAL_0110): closed, nothing is held; a
-  "rsp" with a code that is not final (journals of earlier versions) is reversed below;
+- a "rsp" with a final code that is not an approval (messages.FINAL_0110 but not APPROVALS):
+  closed, nothing is held; an approval (00, or 10, a split sale's credit part: the club holds
+  it) goes on below; a "rsp" with a code that is not final (journals of earlier versions) is
+  reversed below;
 - a "pay" (the bank leg was asked): the bank leg's status of that payment decides: approved ->
   the 0220 is queued (tag 05 = its reference); anything else, or a bank leg without a status
-  inquiry -> a 0420 PF is queued;
+  inquiry -> a 0420 PF is queued (a split sale's "pay" also says what the customer paid and
+  its legs: the 0220 carries them, agent/split.py);
 - anything else (the 0100 may or may not have reached the club, approved or not): a 0420 PF.
   This includes a transaction whose "rsp" a cut lost (it waits in RAM for the next synced
   record, agent/ledger.py DEFERRED): harmless, as the club answers 00 to the reversal of a
@@ -32,7 +35,7 @@ def finish_open(eng, entry, reason="PF", condition=RESTART, why="restart"):
     if txn.get("single"):
         steps.end(eng, stan, why)
         return ("closed", stan)
-    if rsp is not None and rsp.get("rc") != m.APPROVED and rsp.get("rc") in m.FINAL_0110:
+    if rsp is not None and rsp.get("rc") not in m.APPROVALS and rsp.get("rc") in m.FINAL_0110:
         steps.end(eng, stan, why)
         return ("closed", stan)
     pay = entry["pay"]
@@ -40,9 +43,9 @@ def finish_open(eng, entry, reason="PF", condition=RESTART, why="restart"):
         outcome = steps.bank_status(eng, pay["bid"])
         if outcome is not None and outcome.get("status") == "approved":
             ref = outcome.get("reference")
-            item = steps.followup(
-                eng, entry, "0220", bank_ref=ref, condition=condition, paid=pay["amt"]
-            )
+            paid = pay.get("paid", pay["amt"])
+            legs = pay.get("legs")
+            item = steps.followup(eng, entry, "0220", None, ref, condition, paid, legs)
             eng.saf.add(item)
             return ("confirmed", stan)
     eng.saf.add(steps.followup(eng, entry, "0420", reason=reason, condition=condition))

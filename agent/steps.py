@@ -111,6 +111,7 @@ ROUTED_FLOWS = {
     "top_up": "top_up",
     "refund": "refund",
     "pin_change": "balance",  # the cards whose balance may be asked may change their PIN
+    "split": "purchase_split",
 }
 
 
@@ -284,7 +285,7 @@ def phase_one(eng, res, flow, pc, amount, card, tags=None, pin=None, new_pin=Non
                 eng.display.show("reversed", reason=e.reason)
         return None
     eng.ledger.record({"k": "rsp", "s": stan, "rc": reply.rc, "rrn": reply.rrn})
-    res["pin_verified"] = pin is not None and reply.rc == m.APPROVED  # for the receipt
+    res["pin_verified"] = pin is not None and reply.rc in m.APPROVALS  # for the receipt
     return reply
 
 
@@ -297,8 +298,9 @@ def past_deadline(eng, entry):
 
 
 def authorize(eng, res, flow, pc, amount, card, tags=None, account=None):
-    """Phase one, with enrollment when the club answers 64; the Reply when approved (00),
-    else None with res filled (declined, cancelled, reversed or failed)."""
+    """Phase one, with enrollment when the club answers 64; the Reply when approved (00, or
+    10 to a split sale's 0100: agent/split.py), else None with res filled (declined,
+    cancelled, reversed or failed)."""
     reply = phase_one(eng, res, flow, pc, amount, card, tags)
     if reply is not None and reply.rc == m.ENROLLMENT_REQUIRED:
         end(eng, res["stan"], "64")  # no hold: nothing to reverse
@@ -328,7 +330,12 @@ def authorize(eng, res, flow, pc, amount, card, tags=None, account=None):
 
         if coupon.read(eng, res, reply):  # 78: refused, shown, nothing held
             return None
-    if reply.rc != m.APPROVED:
+    if reply.rc == m.PARTIAL_APPROVAL and not (tags and m.TAG_SPLIT_TENDER in tags):
+        reverse(eng, eng.ledger.entry(res["stan"]), "ER")  # a hold nobody asked for: released
+        res["outcome"], res["reason"], res["message"] = REVERSED, "ER", MESSAGES["terminal_error"]
+        eng.display.show("reversed", reason="ER")
+        return None
+    if reply.rc not in m.APPROVALS:
         end(eng, res["stan"], reply.rc)
         res["outcome"] = DECLINED
         res["message"] = m.RESPONSE_CODES.get(reply.rc, ("", "Declined"))[1]
@@ -345,6 +352,7 @@ def fill(res, reply, account=None):
     amounts = reply.amounts
     discount = fee = 0
     payable = None
+    legs = []  # P1 of each leg of a split sale, or each share of its refund (agent/split.py)
     offer = False  # a 0230 carries balances only: the 0110's offer stays
     for key, value in amounts.items():
         kind = key[2:]
@@ -353,7 +361,8 @@ def fill(res, reply, account=None):
         elif kind == m.AMOUNT_FEE:
             fee += value
         elif kind == m.AMOUNT_PAYABLE:
-            payable = value
+            payable = value + (payable or 0)
+            legs.append({"account": key[:2], "amount": value})
         else:
             continue
         offer = True
@@ -361,6 +370,8 @@ def fill(res, reply, account=None):
         res["discount"] = discount
         res["fee"] = fee
         res["payable"] = res["amount"] - discount + fee if payable is None else payable
+    if len(legs) > 1:  # in paying order: the credit account (60, 70) first, then 40 or 00
+        res["legs"] = sorted(legs, key=lambda leg: leg["account"], reverse=True)
     if account is not None and account + m.AMOUNT_AVAILABLE in amounts:
         res["balance_after"] = amounts[account + m.AMOUNT_AVAILABLE]
     for tag, key in (
@@ -383,12 +394,13 @@ def end(eng, stan, why):
     eng.ledger.record({"k": "end", "s": stan, "why": why})
 
 
-def followup(eng, entry, mti, reason=None, bank_ref=None, condition=None, paid=None):
+def followup(eng, entry, mti, reason=None, bank_ref=None, condition=None, paid=None, legs=None):
     """A store-and-forward item (0220 or 0420) for the transaction of `entry`.
 
     Everything but the MTI and the KSN is fixed here, once: repeats must carry the same
     content (docs/protocol.md section 6). paid: what the customer paid (the payable), kept
-    with a 0220 so a void gives back that, not field 4.
+    with a 0220 so a void gives back that, not field 4; legs: a split sale's [[account,
+    amount], ...] (agent/split.py), kept for the day report and a void.
     """
     txn = entry["txn"]
     rsp = entry.get("rsp")
@@ -417,6 +429,8 @@ def followup(eng, entry, mti, reason=None, bank_ref=None, condition=None, paid=N
         item["reason"] = reason
     if paid is not None:
         item["paid"] = paid
+    if legs:
+        item["legs"] = legs
     return item
 
 
@@ -427,10 +441,10 @@ def reverse(eng, entry, reason, condition=None):
     return item
 
 
-def confirm(eng, entry, bank_ref=None, condition=None, paid=None):
+def confirm(eng, entry, bank_ref=None, condition=None, paid=None, legs=None):
     """Queue the 0220 (durably, closing the transaction) and try to send it now; the 0230's
     Reply, or None when it is still queued."""
-    item = followup(eng, entry, "0220", bank_ref=bank_ref, condition=condition, paid=paid)
+    item = followup(eng, entry, "0220", None, bank_ref, condition, paid, legs)
     item = eng.saf.add(item)
     eng.saf.drain(force=True)
     return eng.saf.last_reply.get(item["id"])
@@ -471,7 +485,8 @@ def confirmed(eng, res, entry, account=None, bank_ref=None, condition=None):
     day report (agent/ledger.py). A confirmation still queued is approved: the club holds the
     approval and the queue delivers it (docs/terminal.md "Store and forward").
     """
-    reply = confirm(eng, entry, bank_ref=bank_ref, condition=condition, paid=res["payable"])
+    legs = [[leg["account"], leg["amount"]] for leg in res.get("legs") or ()]
+    reply = confirm(eng, entry, bank_ref, condition, res["payable"], legs)
     res["outcome"] = APPROVED
     if reply is not None:
         res["confirmed"] = reply.rc == m.APPROVED

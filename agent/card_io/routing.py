@@ -34,6 +34,7 @@ FLOWS_FOR = {
         "purchase_bank",
         "purchase_club_credit",
         "purchase_store_credit",
+        "purchase_split",
         "purchase_points",
         "purchase_cash",
         "balance",

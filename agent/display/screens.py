@@ -8,6 +8,7 @@ TEXT[lang] is one packed table per language ("en", "fa"), a row per line, "kind 
                     matters (screens without a "c" row show their first two lines, wrapped)
     r code|text     a 0420 reason code (agent/protocol/messages.py REVERSAL_REASONS) in words
     f name|text     an enrollment field's name
+    t code|text     a split sale's remainder tender (48 tag 17: 40 bank card, 00 cash) in words
     y |yes|no       booleans
     x code|text     (fa) the club's response codes (the engine passes English in "message")
     m text|text     (fa) English card reader messages (agent/card_io) shown as {message}
@@ -23,7 +24,8 @@ render() formats each value for the language:
     str    as given, digits made Persian in Persian (unless it holds Latin letters)
 
 and derives a few values: "why" (the reversal reason code "reason" in words), "field" (the
-enrollment field's name), "message" (in Persian, the response code's or card error's text).
+enrollment field's name), "tender" (a split's remainder tender in words), "message" (in
+Persian, the response code's or card error's text).
 A line with fields that were all left out or None is blank (an approved bank or cash sale has
 no credit balance to show). Lines longer than the display wrap into spare rows, then are cut;
 render() returns exactly `rows` logical lines (a display shapes and reorders them:
@@ -46,6 +48,10 @@ s confirm|Pay {payable}|Credit {balance}|OK to accept|Cancel to stop
 s confirm_topup|Top-up {amount}|Credit after|{balance}|OK = cash received
 s confirm_points|Pay {amount}|in points|Points after {points}|OK to accept
 s bank|Pay on bank terminal|{payable}
+s split|Credit {credit}|{tender} {remainder}|OK to accept|Cancel to stop
+s collect_cash|Take in cash|{remainder}|OK = cash received|Cancel to stop
+s legs_bank|Club gives back|{credit}|Bank terminal back|{remainder}
+s legs_cash|Club gives back|{credit}|Cash to hand back|{remainder}
 s approved|APPROVED|Paid {payable}|Points {points}|Credit {balance}
 s voided|VOIDED|Given back {payable}
 s declined|DECLINED ({code})|{message}
@@ -87,6 +93,10 @@ c confirm|Pay? OK/Cancel|{payable}
 c confirm_topup|Top-up: OK=cash|{amount}
 c confirm_points|Points? OK/Cancel|{amount}
 c bank|Pay by bank card|{payable}
+c split|Cr {credit}|+ {remainder}
+c collect_cash|Cash: OK=taken|{remainder}
+c legs_bank|Bank back:|{remainder}
+c legs_cash|Cash back:|{remainder}
 c approved|APPROVED  Paid:|{payable}
 c voided|VOIDED  Back:|{payable}
 c declined|{message}
@@ -126,6 +136,8 @@ f gender|gender
 f birth_date|birth date
 f education|education
 f referrer|referrer (optional)
+t 40|Bank
+t 00|Cash
 y |yes|no
 """,
     "fa": """
@@ -138,6 +150,10 @@ s confirm|پرداخت {payable}|اعتبار {balance}|تایید: پذیرش|�
 s confirm_topup|افزایش {amount}|اعتبار پس از آن|{balance}|تایید: وجه رسید
 s confirm_points|پرداخت {amount}|با امتیاز|امتیاز پس از آن {points}|تایید: پذیرش
 s bank|پرداخت با کارت بانکی|{payable}
+s split|اعتبار {credit}|{tender} {remainder}|تایید: پذیرش|لغو: انصراف
+s collect_cash|دریافت نقد|{remainder}|تایید: وجه رسید|لغو: انصراف
+s legs_bank|باشگاه برمی‌گرداند|{credit}|برگشت در پایانه بانک|{remainder}
+s legs_cash|باشگاه برمی‌گرداند|{credit}|پس دادن نقد|{remainder}
 s approved|تایید شد|پرداخت {payable}|امتیاز {points}|اعتبار {balance}
 s voided|ابطال شد|مبلغ برگشتی {payable}
 s declined|رد شد ({code})|{message}
@@ -186,6 +202,10 @@ c confirm|تایید یا لغو:|{payable}
 c confirm_points|پرداخت با امتیاز؟|{amount}
 c confirm_topup|افزایش اعتبار؟|{amount}
 c bank|پرداخت با کارت|{payable}
+c split|{credit}|+ {remainder}
+c collect_cash|نقد رسید؟|{remainder}
+c legs_bank|برگشت بانکی:|{remainder}
+c legs_cash|برگشت نقد:|{remainder}
 c approved|تایید شد|{payable}
 c voided|ابطال شد|{payable}
 c declined|{message}
@@ -218,6 +238,8 @@ f gender|جنسیت
 f birth_date|تاریخ تولد
 f education|تحصیلات
 f referrer|همراه معرف (اختیاری)
+t 40|بانک
+t 00|نقد
 y |بله|خیر
 x 03|پایانه ثبت نشده
 x 05|رد شد
@@ -352,6 +374,10 @@ def derive(params, lang):
     if field is not None:
         name = row(lang, "f", str(field))
         values["field"] = name[0] if name else str(field)
+    tender = params.get("tender")
+    if tender is not None:
+        name = row(lang, "t", str(tender))
+        values["tender"] = name[0] if name else str(tender)
     if lang == "fa" and params.get("message") is not None:
         code = params.get("code")
         text = (code is not None and row(lang, "x", str(code))) or row(

@@ -59,6 +59,7 @@ ACCOUNT_POINTS = "80"
 
 # Field 39 response codes (docs/protocol.md section 3): code -> (name, message on screen).
 APPROVED = "00"
+PARTIAL_APPROVAL = "10"  # ISO 8583:1987 "approved for partial amount" (split payment)
 INVALID_TERMINAL = "03"
 DECLINED = "05"
 INVALID_TRANSACTION = "12"
@@ -82,6 +83,7 @@ SYSTEM_ERROR = "96"
 
 RESPONSE_CODES = {
     APPROVED: ("approved", "Approved"),
+    PARTIAL_APPROVAL: ("partial approval", "Part approved: pay the rest"),
     INVALID_TERMINAL: ("invalid terminal", "Terminal not registered"),
     DECLINED: ("declined", "Declined"),
     INVALID_TRANSACTION: ("invalid transaction", "Not allowed"),
@@ -116,9 +118,12 @@ RESPONSE_CODES = {
 # card's PIN record and records the answer, so a repeat or copy gets the same code and the try
 # counter moves once per request, never per repeat.
 FINAL_0110 = (
-    "00", "03", "05", "12", "13", "14", "25", "51", "54", "55", "57", "62", "64", "75", "77",
-    "78",
+    "00", "10", "03", "05", "12", "13", "14", "25", "51", "54", "55", "57", "62", "64", "75",
+    "77", "78",
 )  # fmt: skip
+
+# The approvals: phase two follows (10: the credit part of a split sale).
+APPROVALS = (APPROVED, PARTIAL_APPROVAL)
 
 # 78 (coupon refused, docs/protocol.md 5.10) is final: the club decides it from the coupon code
 # in this request and holds nothing for it.
@@ -160,6 +165,7 @@ TAG_COUPON_REASON = 0x11
 TAG_COUPON_DISCOUNT = 0x12
 TAG_PIN_TRIES_LEFT = 0x13
 TAG_PIN_STATE = 0x14
+TAG_SPLIT_TENDER = 0x17  # the remainder tender of a split sale: 40 bank card, 00 cash
 
 # Tag 14 in a 0110 55 (docs/protocol.md 4.5): why the PIN was not accepted.
 PIN_REQUIRED = "R"  # the 0100 carried no field 52 and this payment needs the PIN

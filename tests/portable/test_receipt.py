@@ -1,7 +1,7 @@
 """Screens, receipts and the calendar arithmetic behind fields 7, 12 and 13."""
 
 from agent.display.text import COLUMNS, ROWS, SCREENS, TextDisplay, render
-from agent.receipt import WIDTH, day_report, layout, row, wrap
+from agent.receipt import WIDTH, layout, row, wrap
 from agent.steps import new_result
 from agent.timeutil import civil, local_fields, local_stamp, transmission
 
@@ -64,6 +64,8 @@ def test_receipt_layout():
 
 
 def test_day_report_shows_both_sides_when_they_differ():
+    from agent.closing import day_report  # imports the club client: here only (heap)
+
     res = new_result("close")
     res.update(response_code="95", message="Totals differ", totals={"dn": 2, "da": 300})
     res["host_totals"] = {"dn": 3, "da": 400}

@@ -21,6 +21,7 @@ ENGINE_SCREENS = (
     "recovering", "closing", "totals", "coupon", "coupon_refused",
     "pin", "pin_wrong", "pin_cancelled",
     "pin_new", "pin_again", "pin_mismatch", "pin_changed", "pin_unknown",
+    "split", "collect_cash", "legs_bank", "legs_cash",
 )  # fmt: skip
 # the largest values: amounts up to 10 digits (discounts and store credit 9), 57's message is
 # the longest response text
@@ -32,6 +33,7 @@ LARGEST = {
     "tier": "C", "rc": "95", "balanced": False, "flow": "bank", "confirmed": True,
     "coupon": "A234567890123456",
     "masked": "************", "tries_left": 2,
+    "credit": 9999999999, "remainder": 9999999999, "tender": "40",
 }  # fmt: skip
 
 
