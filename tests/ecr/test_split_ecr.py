@@ -38,10 +38,12 @@ def test_store_credit_then_bank_card(emulator_tcp):
     assert (sale.remainder_account, sale.remainder) == ("40", rest)
     assert legs_of(sale) == [("70", STORE_CREDIT), ("40", rest)]
     assert sale.legs[1]["bank_reference"] == sale.bank_reference and sale.bank_reference
-    assert sale.store_balance == 0 and sale.confirmed == "Y"
+    assert sale.confirmed == "Y"
     assert emulator_tcp.bank.charged_total() == rest  # the bank leg charged the rest only
     assert kept.fields["status_of"] == "sale" and kept.legs == sale.legs
-    assert balance.store_balance == 0  # the club spent the store credit
+    # the club spent the store credit (what the card has now is only what its points bought
+    # at the confirmation: the demo club turns each 100 points into 100,000 of store credit)
+    assert balance.store_balance == sale.store_balance < STORE_CREDIT
 
 
 def test_club_credit_then_cash(emulator_tcp):
@@ -74,15 +76,32 @@ def test_the_bank_leg_declined_releases_the_credit(emulator_tcp):
     assert balance.store_balance == STORE_CREDIT  # the hold was released
 
 
+@pytest.mark.parametrize(
+    ("split", "confirms"),
+    [("bank", [False]), ("cash", [False]), ("cash", [True, False])],
+    ids=["split-refused-bank", "split-refused-cash", "cash-not-confirmed"],
+)
+def test_refused_on_the_terminal_spends_nothing(emulator_tcp, split, confirms):
+    emulator_tcp.world.terminal.engine.keypad.confirms = list(confirms)
+    with EcrClient(emulator_tcp.cashier) as ecr:
+        sale = ecr.sale(1_200_000, "SPL-7", "07", method="store", split=split)
+        balance = ecr.balance()
+    assert (sale.result, sale.reason) == ("02", "CN"), sale
+    assert sale.legs == [] and emulator_tcp.bank.charges() == []
+    assert balance.store_balance == STORE_CREDIT  # the hold was released
+
+
 def test_a_split_sale_voided_gives_each_leg_back(emulator_tcp):
     with EcrClient(emulator_tcp.cashier) as ecr:
         sale = ecr.sale(1_200_000, "SPL-4", "07", method="store", split="bank")
+        after_sale = ecr.balance()
         void = ecr.void("SPL-4V", "07", original_invoice="SPL-4")
         balance = ecr.balance()
     assert sale.ok and void.ok, (sale, void)
     assert legs_of(void) == legs_of(sale)  # what goes back where
     assert void.bank_reference == sale.bank_reference  # the bank leg to reverse
-    assert balance.store_balance == STORE_CREDIT  # the club gave the credit part back
+    # the club gave the credit part back
+    assert balance.store_balance == after_sale.store_balance + STORE_CREDIT, balance
 
 
 def test_a_split_sale_refunded_in_part_names_each_share(emulator_tcp):

@@ -26,14 +26,18 @@ def split_sale(terminal, presses, flow_key, amount, answers=None):  # noqa: F811
             await pilot.press(*("x" * presses))
             status = app.status_text()
             await pilot.press("i", flow_key, *str(amount), "enter")
+            keypad, display = app.keypad, app.display_port  # set in the engine's thread
             while True:
-                await until(pilot, lambda: app.waiting == "confirm" or not app.busy)
+                await until(pilot, lambda: app.waiting == keypad.waiting == "confirm"
+                            or not app.busy)  # fmt: skip
                 if not app.busy:
                     break
-                asked.append(app.screen_id)
-                ok = (answers or {}).get(app.screen_id, True)
-                await pilot.press("enter" if ok else "escape")
-                await until(pilot, lambda: app.waiting != "confirm" or not app.busy)
+                screen = display.screen
+                asked.append(screen)
+                await pilot.press("enter" if (answers or {}).get(screen, True) else "escape")
+                await until(
+                    pilot, lambda s=screen: keypad.waiting != "confirm" or display.screen != s
+                )
             return app, asked, status
 
     return asyncio.run(scenario())
