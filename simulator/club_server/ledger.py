@@ -7,7 +7,8 @@ Findings, each a sentence naming the account by its card's last 4 digits:
 - a hold, or an approval, is still open past its window (plus a grace for the sweeper);
 - a transaction was confirmed twice (two ledger rows of one kind for one transaction and
   account, or two reconciliation items of one kind);
-- a purchase paid from an account was debited other than exactly its payable amount once.
+- a purchase paid from an account was debited other than exactly its payable amount once (a
+  split: its credit part, docs/protocol.md 5.11).
 """
 
 import time

@@ -84,10 +84,11 @@ class ReportRows(PeriodReads):
         )
 
     def purchase_debits(self):
-        """Confirmed or voided purchases paid from an account, with the sum of their
+        """Confirmed or voided purchases paid from an account, with what the account paid
+        (`payable`: a split's credit part, docs/protocol.md 5.11) and the sum of their
         'purchase' ledger rows."""
         return self._all(
-            "SELECT t.id, t.rrn, t.state, t.payable, "
+            "SELECT t.id, t.rrn, t.state, t.payable - t.remainder AS payable, "
             "COALESCE((SELECT SUM(l.amount) FROM ledger l WHERE l.txn_id = t.id "
             "AND l.kind = 'purchase'), 0) AS debited "
             "FROM txns t WHERE t.proc IN ('006000', '007000') "

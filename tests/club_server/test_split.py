@@ -208,3 +208,32 @@ def test_the_magic_short_credit_card_makes_a_split_at_will(server, terminal):
     assert balance(server, card) == (100_000_000 - 200_000, 0)
     _, small = terminal.authorize(CLUB, 50_000, card, {SPLIT: CASH_TENDER})
     assert small.code == "00"  # what it sees covers it: no split
+
+
+def test_a_coupon_on_a_split_lowers_the_remainder_and_keeps_both_p1_items(server, terminal):
+    from simulator.club_server import coupons
+
+    server.call(
+        lambda store: coupons.add(
+            store, "SPLIT20K", description="20k off", kind="fixed", value=20_000, max_uses=2
+        )
+    )
+    # store credit (5,000 here): no D1 of its own, the coupon's D1 is added before the P1s
+    msg, first = terminal.authorize(STORE, 50_000, CARD_LOW, {SPLIT: CASH_TENDER, 0x0F: "SPLIT20K"})
+    assert first.code == "10"
+    assert first.amounts == {"70D1": 20_000, "70P1": 5_000, "00P1": 25_000, "7002": 0}
+    assert first.tags[0x12] == "20000"
+    assert terminal.confirm(msg, first, CARD_LOW).code == "00"
+    # club credit (10,000): tier C 5 % = 5,000 + the coupon's 20,000 in D1; fee 5,000
+    msg, first = terminal.authorize(CLUB, 100_000, CARD_LOW, {SPLIT: BANK_TENDER, 0x0F: "SPLIT20K"})
+    assert first.code == "10"
+    assert first.amounts == {
+        "60D1": 25_000,
+        "60F1": 5_000,
+        "60P1": 10_000,
+        "40P1": 70_000,
+        "6002": 0,
+    }
+    assert terminal.reverse(msg, CARD_LOW, first.rrn, "BD").code == "00"
+    row = server.call(lambda store: coupons.coupon(store, "SPLIT20K"))
+    assert (row["consumed"], row["released"]) == (1, 1)  # the reversed split gave its use back

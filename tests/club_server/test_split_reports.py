@@ -112,3 +112,18 @@ def test_the_transaction_list_and_story_show_the_legs(conn, club, capsys):
     story = json.loads(capsys.readouterr().out)
     assert story["txn"]["remainder"] == 705_000 and story["txn"]["remainder_tender"] == "40"
     assert [r["rrn"] for r in story["refunds"]] == [rrns["refund"]]
+
+
+def test_the_console_shows_the_legs(club):
+    import urllib.request
+
+    from simulator.club_server.console.app import run_console_in_thread
+
+    path, rrns = club
+    with run_console_in_thread(path) as console:
+        with urllib.request.urlopen(console.url + "/report", timeout=10) as answer:
+            report = answer.read().decode()
+        with urllib.request.urlopen(console.url + "/txn/" + rrns["cash_split"], timeout=10) as a:
+            story = a.read().decode()
+    assert "bank card" in report and "1,730,000" in report and "190,000" in report
+    assert "club credit 10,000 + cash 90,000" in story

@@ -2,7 +2,10 @@
 from, the credit by the club, the remainder by the bank leg or the cashier."""
 
 from simulator.club_server import accounts
+from simulator.club_server.ledger import ledger_check
 from simulator.club_server.seed import CARD_B, CARD_LOW
+from simulator.club_server.server import ClubServer
+from tests.club_server.client import Terminal
 from tests.club_server.support import balance, ledger_of, settlements, txn
 
 CLUB, STORE = "006000", "007000"
@@ -120,3 +123,22 @@ def test_store_credit_split_refund(server, terminal):
     terminal.confirm(msg, first, CARD_LOW)
     assert balance(server, CARD_LOW, accounts.STORE) == (5_000, 0)
     assert settlements(server, first.rrn) == []
+
+
+def test_the_ledger_check_finds_nothing_after_every_kind_of_split(db_path):
+    """A split's account pays its credit part, not the payable: the check knows it."""
+    with ClubServer(db_path).run_in_thread() as server:
+        t = Terminal(server.port).connect()
+        msg, sale = bank_split(t)
+        msg2, part = refund(t, "200060", 1_000_000, CARD_B, sale.rrn)
+        t.confirm(msg2, part, CARD_B)
+        msg, cash = t.authorize(CLUB, 100_000, CARD_LOW, {SPLIT: "00"})
+        t.confirm(msg, cash, CARD_LOW)
+        assert t.reverse(msg, CARD_LOW, cash.rrn, "VD").code == "00"
+        msg, store = t.authorize(STORE, 50_000, CARD_LOW, {SPLIT: "40"})
+        t.confirm(msg, store, CARD_LOW, {BANK_REF: "R"})
+        msg, open_one = t.authorize(CLUB, 100_000, CARD_LOW, {SPLIT: "40"})
+        t.reverse(msg, CARD_LOW, open_one.rrn, "BD")
+        t.close()
+    report = ledger_check(db_path, grace=0)
+    assert report.ok, report.findings

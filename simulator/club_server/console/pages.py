@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jinja2
 
-from simulator.club_server import listing, queries
+from simulator.club_server import listing, queries, reports
 from simulator.club_server.cards import mask
 from simulator.club_server.console.chart import hourly_svg
 
@@ -113,5 +113,7 @@ def report_context(report, date, as_of):
         "hours": report["hours"],
         "rows": listing.report_rows(report),
         "columns": listing.REPORT_COLUMNS,
+        # what the purchases were paid with, per leg (docs/protocol.md 5.11)
+        "legs": [(key, reports.LEG_TITLES[key]) for key in reports.LEGS.values()],
         "as_of": as_of,
     }
