@@ -1,4 +1,4 @@
-"""Split payment (docs/protocol.md "Split payment", docs/terminal.md "Split payment"): a
+"""Split payment (docs/protocol.md 5.11, docs/terminal.md "Split payment"): a
 member pays part of a sale from club credit (006000) or store credit (007000) and the rest,
 the remainder, on the bank leg (tender 40) or in cash (tender 00).
 

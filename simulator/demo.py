@@ -37,6 +37,7 @@ from simulator.cards import pcscd, personas
 from simulator.cards.slots import open_slot
 from simulator.club_server import seed
 from simulator.club_server.ledger import ledger_check
+from simulator.club_server.outcomes import magic_card
 from simulator.club_server.server import TEST_BDK, run_in_thread
 from simulator.pos_emulator import club_link
 from simulator.pos_emulator.club_link import ClubAddressError, parse_club, probe_club
@@ -62,6 +63,19 @@ class ScreenLog:
     def take(self):
         lines, self.lines = self.lines, []
         return lines
+
+
+class ShownKeypad(ScriptedKeypad):
+    """The scripted keypad (it accepts), which first shows each question's screen: the demo's
+    output has what the customer and the cashier are asked (a split's legs, the cash)."""
+
+    def __init__(self, answers, screens):
+        super().__init__(answers)
+        self.screens = screens
+
+    def confirm(self, screen, **params):
+        self.screens.show(screen, **params)
+        return super().confirm(screen, **params)
 
 
 def swipe(pan):
@@ -97,8 +111,12 @@ def script(state):
         ("Void of the last transaction", lambda t: t.engine.void_last()),
         ("Club credit with coupon code NOWRUZ10", coupon_sale),
         ("Club credit with the cardholder's PIN (card keyed in)", pin_sale),
+        ("Split: club credit first, the rest by bank card", split_sale),
         ("End of day: reconciliation", lambda t: t.engine.close_day()),
     ]  # fmt: skip
+
+
+SPLIT_CARD = magic_card("10")  # club credit always short (docs/testing.md)
 
 
 def sign_on(terminal):
@@ -128,6 +146,14 @@ def coupon_sale(terminal):
     )
     res["flow"] = "coupon"
     return res
+
+
+def split_sale(terminal):
+    """Split payment (docs/protocol.md 5.11) with the outcome table's short-credit card
+    (docs/testing.md: the club sees 100,000 rials of its club credit, run after run): the club
+    answers 10 holding those 100,000, the member accepts the split and pays the rest on the
+    bank leg. Flow "split", with its legs."""
+    return terminal.engine.purchase_split(1_000_000, "60", "40", terminal.chip(SPLIT_CARD))
 
 
 def keep_rrn(state, result):
@@ -165,7 +191,7 @@ class Terminal:
             self.link,
             self.bank,
             ClubCardReader(self.slot.reader, personas.TEST_IMK),
-            ScriptedKeypad(ENROLLMENT),
+            ShownKeypad(ENROLLMENT, self.screens),
             self.screens,
             self.printer,
             SystemClock(),
@@ -201,6 +227,7 @@ class Terminal:
 def summary_row(title, res):
     return {
         **{key: res[key] for key in COUPON_KEYS if key in res},  # a sale with a coupon
+        **({"legs": res["legs"]} if res.get("legs") else {}),  # a split sale (agent/split.py)
         "title": title,
         "flow": res.get("flow"),
         "outcome": res.get("outcome"),
@@ -342,6 +369,9 @@ def result_line(res):
         if res.get(key) not in (None, 0):
             value = res[key]
             parts.append(f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}")
+    if res.get("legs"):  # a split sale's: "legs 60 2,000,000 + 40 705,000"
+        legs = " + ".join(f"{leg['account']} {leg['amount']:,}" for leg in res["legs"])
+        parts.append(f"legs {legs}")
     if res.get("message"):
         parts.append(f"- {res['message']}")
     return "  ".join(parts)

@@ -15,7 +15,7 @@ from simulator.club_server.server import run_in_thread
 from simulator.pos_emulator.terminal import start_demo_club
 
 FLOWS = {"sign_on", "bank", "club_credit", "store_credit", "cash", "balance", "top_up",
-         "refund", "void", "close", "pin", "coupon"}  # fmt: skip
+         "refund", "void", "close", "pin", "coupon", "split"}  # fmt: skip
 KEYS = {"flow", "response_code", "amount", "discount", "fee", "payable", "points_earned",
         "balance_after", "stan"}  # fmt: skip
 
@@ -46,9 +46,15 @@ def test_demo_json(tmp_path):
     coupon = by_title["Club credit with coupon code NOWRUZ10"]
     assert coupon["flow"] == "coupon" and coupon["outcome"] == "approved", coupon
     assert coupon["coupon_discount"] > 0 and coupon["discount"] > coupon["coupon_discount"]
+    split = by_title["Split: club credit first, the rest by bank card"]
+    assert (split["flow"], split["outcome"], split["response_code"]) == ("split", "approved", "10")
+    credit, rest = split["legs"]
+    assert (credit["account"], rest["account"]) == ("60", "40") and rest["bank_reference"]
+    assert credit["amount"] + rest["amount"] == split["payable"]
     assert by_title["End of day: reconciliation"]["response_code"] == "00"
-    # Only the approved bank sale was charged; the declined one left nothing at the bank.
-    assert report["bank_charged_total"] == bank["payable"]
+    # Only the approved bank sale and the split's remainder were charged; the declined sale
+    # left nothing at the bank.
+    assert report["bank_charged_total"] == bank["payable"] + rest["amount"]
 
 
 def test_demo_text_and_no_card_number_in_clear(tmp_path):

@@ -1,4 +1,4 @@
-"""The in-test club host (tests/portable/fakehost.py) with split payment (docs/protocol.md,
+"""The in-test club host (tests/portable/fakehost.py) with split payment (docs/protocol.md 5.11,
 "Split payment"): a 006000 with 48 tag 17 whose payable the member's club credit does not
 cover gets 10, the credit part held; its 0220 debits it and records the remainder leg; a void
 gives the credit back; a refund of a split sale is divided between the legs.
