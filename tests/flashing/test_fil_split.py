@@ -5,8 +5,6 @@ cashier's ECR sale with method S and split B. The device shows the split on its 
 keypad, pays the rest on the bank endpoint, prints each leg, and answers the legs; the club's
 ledger balances. On the board, the heap it took is measured (VAFA-HEAP)."""
 
-import pytest
-
 from simulator.cards import personas as chip
 from simulator.club_server.ledger import ledger_check
 from simulator.fil import FirmwareTerminal
@@ -51,9 +49,16 @@ def test_a_split_sale_on_the_unix_firmware(tmp_path, club, bundle):
 
 def test_a_split_sale_on_the_cortex_m3(tmp_path, club, elf):  # noqa: F811 (the fixture)
     with QemuTerminal(tmp_path / "terminal", club.port, elf) as board:
-        split_sale(board, "ARM-S1")
+        board.card.insert(chip.make_card("active"))
+        plain = board.ecr.sale(20_000, invoice="ARM-P1", cashier="07", method="cash")
+        assert plain.ok, plain.fields
+        board.receipts()
+        board.keypad.asked.clear()
+        plain_used, _ = heap(board)
+        split_sale(board, "ARM-S1")  # agent/split.py imported now, for the first time
         used, free = heap(board)
-        print(f"board heap after a split sale: {used} used, {free} free")
+        print(f"board heap after a gc: {plain_used} used after a plain cash sale, "
+              f"{used} used and {free} free after a split sale")  # fmt: skip
         assert used + free <= 143360 and free > 16 * 1024  # room to spare, as a plain sale
     report = club.call(ledger_check)
     assert report.ok, report.findings
