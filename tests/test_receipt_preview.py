@@ -201,3 +201,21 @@ def test_a_split_results_legs_are_checked_and_carried(tmp_path):
         with pytest.raises(ResultError) as e:
             check_result({"flow": "bank", "amount": 1, **bad})
         assert expected in str(e.value), (bad, str(e.value))
+
+
+def test_the_split_demos_print_each_leg_in_both_languages():
+    """vafa receipt preview --demo split / split_cash: under "Paid by", each leg on its own
+    row (agent/receipt.py), the bank leg's reference too."""
+    for name, rows in (
+        ("split", (("Club credit", "700,000"), ("Bank card", "385,000"), ("Bank ref", "BK998880"))),
+        ("split_cash", (("Store credit", "80,000"), ("Cash", "220,000"))),
+    ):
+        english = make_preview(demo_result(name), header(), "en", "58").lines
+        assert "Paid by" in english, english
+        for label, value in rows:
+            assert any(line.strip().startswith(label) and line.endswith(value)
+                       for line in english), (label, english)  # fmt: skip
+        persian = "\n".join(make_preview(demo_result(name), header(), "fa", "58").lines)
+        assert "پرداخت شده با" in persian
+    persian = "\n".join(make_preview(demo_result("split"), header(), "fa", "58").lines)
+    assert "اعتبار باشگاه" in persian and "کارت بانکی" in persian and "۳۸۵٬۰۰۰" in persian

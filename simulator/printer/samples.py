@@ -78,7 +78,8 @@ DEMOS = {
         "split sale: club credit pays what it holds, the rest by bank card",
         ("split", 1_200_000, {
             "discount": 120_000, "fee": 5_000, "payable": 1_085_000, "stan": "000132",
-            "rrn": "402512345686", "balance_after": 0, "points_earned": 108,
+            "rrn": "402512345686", "bank_reference": "BK998880", "balance_after": 0,
+            "points_earned": 108,
             "points_balance": 1_800, "tier": "B", "confirmed": True,
             "legs": [{"account": "60", "amount": 700_000},
                      {"account": "40", "amount": 385_000, "bank_reference": "BK998880"}],
