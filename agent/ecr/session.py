@@ -153,6 +153,17 @@ def balance_account(name, fields):
     return COMMAND_ACCOUNTS.get(name)
 
 
+def leg_fields(fields, legs):
+    """A result's legs into the answer's fields, each by its account (docs/ecr.md 3.6)."""
+    for leg in legs or ():
+        names = spec.LEG_FIELDS.get(leg.get("account"))
+        if names is not None:
+            fields[names[0]] = leg["account"]
+            fields[names[1]] = fit(names[1], leg.get("amount"))
+        if leg.get("bank_reference") and not fields.get("bank_reference"):
+            fields["bank_reference"] = fit("bank_reference", leg["bank_reference"])
+
+
 def local_time(epoch_s, offset_s):
     y, mo, d, h, mi, s = civil(epoch_s + offset_s)
     return f"{y:04d}{mo:02d}{d:02d}{h:02d}{mi:02d}{s:02d}"
@@ -356,13 +367,7 @@ class EcrSession:
             fields[balance] = fit(balance, res["balance_after"])
         if res.get("card_last4"):
             fields["card"] = fit("card", "****" + res["card_last4"])
-        for leg in res.get("legs") or ():  # docs/ecr.md 3.6: each leg by its account
-            names = spec.LEG_FIELDS.get(leg.get("account"))
-            if names is not None:
-                fields[names[0]] = leg["account"]
-                fields[names[1]] = fit(names[1], leg.get("amount"))
-            if leg.get("bank_reference") and not fields.get("bank_reference"):
-                fields["bank_reference"] = fit("bank_reference", leg["bank_reference"])
+        leg_fields(fields, res.get("legs"))
         fields["confirmed"] = CONFIRMED.get(res.get("confirmed"))
         totals = res.get("totals")
         if totals:
@@ -411,6 +416,7 @@ class EcrSession:
         fields = {"invoice": rec["i"], "result": spec.FAILED}
         message = "Interrupted by a restart before the club answered"
         before = rec.get("s")
+        last = getattr(getattr(self.engine, "ledger", None), "last", None)
         if rec["c"] in spec.CLUB_RECOVERED and before is not None:
             for action, stan in report.get("actions", ()):
                 if _stan_after(stan, before) and action in RECOVERED:
@@ -420,7 +426,6 @@ class EcrSession:
                     message = "Interrupted by a restart; recovery " + action + " it"
                     break
             else:
-                last = getattr(getattr(self.engine, "ledger", None), "last", None)
                 if (
                     last is not None
                     and _stan_after(last["q"].get("txn"), before)
@@ -436,6 +441,11 @@ class EcrSession:
                     message = "Completed before a restart"
         elif rec["c"] in ("void", "settlement"):
             message = "Interrupted by a restart: see the terminal's day report"
+        q = last["q"] if last is not None else {}
+        if fields["result"] == spec.APPROVED and q.get("legs") and _stan_after(q["txn"], before):
+            from agent.split import legs_of  # a split sale: its legs (docs/ecr.md 3.6)
+
+            leg_fields(fields, legs_of(q))
         fields["message"] = message
         fields["flow"] = rec["c"]
         fields["time"] = local_time(self._now(), getattr(self.engine, "offset_s", 0))

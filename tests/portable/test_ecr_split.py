@@ -10,6 +10,10 @@ from agent.ecr.message import decode_message, encode_message
 from agent.ecr.session import digest
 from tests.portable.test_ecr_session import SALE, new_session, one, sale
 
+# agent/split.py with the flows it imports (a power cut's legs, the last test), beside the
+# session tests' recording engine in one process: a device has the engine's flows loaded anyway
+MICROPYTHON_HEAP = 327680
+
 BANK_SPLIT = {
     "flow": "split", "outcome": "approved", "response_code": "10", "amount": 1_200_000,
     "discount": 120_000, "fee": 5_000, "payable": 1_085_000, "stan": "000007",
@@ -125,12 +129,42 @@ def test_the_worked_example_of_docs_ecr_3_6():
         "02 00 24 06 01 01 00 07 31 32 30 30 30 30 30 02 00 08 49 4E 56 2D 31 30 30 33"
         " 03 00 02 30 37 04 00 01 43 0B 00 01 42 03 21 CA"
     )
-    answer = {"amount": 1_200_000, "invoice": "INV-1003", "result": "00", "response_code": "10",
-              "payable": 1_085_000, "bank_reference": "PSP000000009", "credit_account": "60",
-              "credit_part": 700_000, "remainder_account": "40", "remainder": 385_000}
+    answer = {
+        "amount": 1_200_000,
+        "invoice": "INV-1003",
+        "result": "00",
+        "response_code": "10",
+        "payable": 1_085_000,
+        "bank_reference": "PSP000000009",
+        "credit_account": "60",
+        "credit_part": 700_000,
+        "remainder_account": "40",
+        "remainder": 385_000,
+    }
     assert encode_frame(encode_message(7, 0x81, answer)) == unhex(
         "02 00 56 07 81 01 00 07 31 32 30 30 30 30 30 02 00 08 49 4E 56 2D 31 30 30 33"
         " 20 00 02 30 30 21 00 02 31 30 25 00 07 31 30 38 35 30 30 30 2D 00 0C 50 53 50 30 30"
         " 30 30 30 30 30 30 39 40 00 02 36 30 41 00 06 37 30 30 30 30 30 42 00 02 34 30 43 00"
         " 06 33 38 35 30 30 30 03 75 A8"
     )
+
+
+def test_a_split_sale_a_power_cut_interrupted_answers_its_legs():
+    """docs/ecr.md 3.6, 6.3: the kept result of a split sale that recovery confirmed (or that
+    had finished) names its legs, from the ledger's 0220 (agent/split.py legs_of)."""
+    import binascii
+
+    from agent.protocol.tlv import encode_tlv
+    from tests.portable.test_ecr_session import interrupted
+
+    ref = binascii.hexlify(encode_tlv({0x05: b"PSP000000009"})).decode()
+    q = {"txn": "000002", "card": "0014", "legs": [["70", 500_000], ["40", 700_000]],
+         "f": {"3": "007000", "4": "000001200000", "37": "000000000042", "48": ref}}  # fmt: skip
+    for report in ({"actions": [("confirmed", "000002")]}, {"actions": []}):
+        status = interrupted(report, {"q": q, "state": "confirmed"})
+        assert status["result"] == "00", status
+        assert (status["credit_account"], status["credit_part"]) == ("70", 500_000)
+        assert (status["remainder_account"], status["remainder"]) == ("40", 700_000)
+        assert status["bank_reference"] == "PSP000000009"
+    reversed_ = interrupted({"actions": [("reversed", "000002")]}, {"q": q, "state": "reversed"})
+    assert reversed_["result"] == "03" and "credit_part" not in reversed_
