@@ -7,8 +7,8 @@ start, so the status inquiry of a restarted agent sees the payments of the kille
 
 Usage: `python -m simulator.crashlab.agent_main MODE CONFIG`, CONFIG a JSON object with "root"
 (the storage folder), "port" (the club server's), "bank_journal", "spec" (the flow: {"flow",
-"amount", "card", "rrn", "account"}; for recover, {"then": a flow run after it}) and optionally
-"compact_bytes". The result is one JSON line on stdout:
+"amount", "card", "rrn", "account", "tender"}; for recover, {"then": a flow run after it}) and
+optionally "compact_bytes". The result is one JSON line on stdout:
 
 flow     build, recover() (not counted), then print "ARMED", run the flow of "spec" with the kill
          switch armed and print {"result", "steps", "elapsed_ms"}. `steps` lists every counted
@@ -237,8 +237,10 @@ class Agent:
 
 
 def run_flow(engine, spec):
-    """Run one flow of a spec {"flow", "amount", "card", "rrn", "account", "coupon"} (coupon:
-    a code with a purchase, docs/protocol.md 5.10); its result."""
+    """Run one flow of a spec {"flow", "amount", "card", "rrn", "account", "coupon", "tender"}
+    (coupon: a code with a purchase, docs/protocol.md 5.10; tender: a split's remainder, "40"
+    bank card or "00" cash, its credit from "account", default "60", docs/protocol.md 5.11);
+    its result."""
     flow = spec["flow"]
     card = Card(spec["card"], None, "051") if spec.get("card") else None
     amount = spec.get("amount", 0)
@@ -251,6 +253,9 @@ def run_flow(engine, spec):
         return engine.purchase_store_credit(amount, card, coupon)
     if flow == "cash":
         return engine.purchase_cash(amount, card, coupon)
+    if flow == "split":
+        account = spec.get("account", "60")
+        return engine.purchase_split(amount, account, spec["tender"], card, coupon)
     if flow == "top_up":
         return engine.top_up(amount, card)
     if flow == "refund":

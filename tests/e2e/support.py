@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 HOLD_WINDOW = 60.0  # longer than any test takes: a hold must be closed by the terminal itself
 LEDGER_GRACE = 120.0
 # Every card number the tests use: none may appear in clear in the agent's files.
-PANS = (seed.CARD_A, seed.CARD_B, seed.CARD_C, seed.BANK_CARD_A)
+PANS = (seed.CARD_A, seed.CARD_B, seed.CARD_C, seed.CARD_LOW, seed.BANK_CARD_A)
 
 
 def pan_forms(pans=PANS):

@@ -71,6 +71,16 @@ FLOWS = {
     # a tiny threshold: the journal is compacted (atomically rewritten) at the end of the sale
     "cash": {"spec": {"flow": "cash", "amount": 200_000, "card": seed.CARD_B}, "compact": 256},
     "top_up": {"spec": {"flow": "top_up", "amount": 100_000, "card": seed.CARD_A}},
+    # split sales (docs/protocol.md 5.11): card B's 2,000,000 of club credit short of the
+    # payable (2,705,000), the remainder (705,000) on the bank leg; card LOW's 10,000 short of
+    # 100,000, the rest in cash. A kill between the legs must end with both legs done (the
+    # bank charged, the club confirmed with its reference and debited the credit) or neither.
+    "split_bank": {
+        "spec": {"flow": "split", "amount": 3_000_000, "card": seed.CARD_B, "tender": "40"}
+    },
+    "split_cash": {
+        "spec": {"flow": "split", "amount": 100_000, "card": seed.CARD_LOW, "tender": "00"}
+    },
     "refund": {
         "spec": {"flow": "refund", "amount": 50_000, "card": seed.CARD_A, "account": "60"},
         "prep": CLUB_CREDIT_SALE,
@@ -249,7 +259,7 @@ def check_world(tpl, world, recovered, label, records=None, actions=None):
         confirmed = False
     else:
         raise AssertionError(f"{where}: the terminal left the sale undecided: {decided!r}")
-    if tpl.spec["flow"] == "bank":
+    if tpl.spec["flow"] == "bank" or tpl.spec.get("tender") == "40":  # a bank leg was asked
         if charges:  # the customer paid: the club has the confirmation with the bank reference
             assert confirmed and sales[0]["bank_ref"] == charges[0]["reference"], (where, sales)
         else:
@@ -320,7 +330,7 @@ def test_sigkill_at_every_step(lab, name):
     # the steps the flows are made of were all hit (see the module docstring)
     kinds = {step.split(" ")[0] for step in tpl.steps}
     assert {"write", "append", "exchange"} <= kinds, tpl.steps
-    if name == "bank":
+    if name in ("bank", "split_bank"):
         assert "bank pay" in tpl.steps
     if tpl.compact:
         assert tpl.steps[-1] == "write journal", tpl.steps  # the compaction

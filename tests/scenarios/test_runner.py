@@ -333,3 +333,26 @@ def test_cli_load_mode(tmp_path):
     with cli.World(args, lines.append) as world:
         assert cli.MODES["load"](args, world) == 0
     assert any("load: 2 terminal(s)" in line for line in lines)
+
+
+def test_split_sales_run_each_path(tmp_path):
+    """scenarios/split.yaml: every path of a split sale (docs/protocol.md 5.11) passes against
+    the demo club; a split step without its tender, with an unknown one, or with an account
+    that is no credit is refused before anything runs, naming the key."""
+    status, out = run([str(LIBRARY / "split.yaml")])
+    assert status == 0, out
+    assert "11 passed, 0 failed" in out
+    for step, key, words in (
+        ("flow: split\n    amount: 100", "tender", "flow split needs tender:"),
+        ("flow: split\n    amount: 100\n    tender: card", "tender", "expected one of bank, none"),
+        (
+            "flow: split\n    amount: 100\n    tender: bank\n    account: bank",
+            "account",
+            "expected one of club_credit, store_credit",
+        ),
+        ("flow: cash\n    amount: 100\n    tender: bank", "tender", "flow cash takes no tender"),
+    ):
+        path = write(tmp_path, f"name: bad\nsteps:\n  - {step}\n")
+        status, out = run([path])
+        assert status == 2, out
+        assert f"key '{key}'" in out and words in out, out

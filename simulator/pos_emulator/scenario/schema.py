@@ -15,6 +15,8 @@ FLOWS = {
     "store_credit": ("purchase_store_credit", ("amount", "coupon")),
     "points": ("purchase_points", ("amount",)),
     "cash": ("purchase_cash", ("amount", "coupon")),
+    # credit (account: club_credit | store_credit) first, the rest by tender: bank | none
+    "split": ("purchase_split", ("amount", "account", "tender", "coupon")),
     "balance": ("balance", ()),
     "top_up": ("top_up", ("amount",)),
     "refund": ("refund", ("amount", "rrn", "account")),
@@ -24,10 +26,13 @@ FLOWS = {
     "echo": ("echo", ()),
     "pin_change": ("pin_change", ()),
 }
-FLOW_PARAMS = ("amount", "rrn", "account", "coupon")  # coupon: a code keyed in (5.10)
-REQUIRED_PARAMS = {"amount": True, "rrn": True, "account": False, "coupon": False}
+# coupon: a code keyed in (5.10); tender: a split's remainder, bank or none (cash) (5.11)
+FLOW_PARAMS = ("amount", "rrn", "account", "coupon", "tender")
+REQUIRED_PARAMS = {"amount": True, "rrn": True, "account": False, "coupon": False, "tender": True}
 # refund account name -> processing code account (agent/protocol/messages.py)
 ACCOUNTS = {"none": "00", "bank": "40", "club_credit": "60", "store_credit": "70"}
+SPLIT_ACCOUNTS = ("club_credit", "store_credit")  # a split's credit leg
+TENDERS = ("bank", "none")  # a split's remainder: bank card or cash
 ENTRIES = ("insert", "swipe", "manual")
 KEYS = ("confirm", "cancel")
 BANK_OUTCOMES = ("approve", "decline", "cancel", "timeout", "timeout_charged")
@@ -311,14 +316,21 @@ def _step(file, scenario, part, index, raw):
             params["rrn"] = str(params["rrn"])
         if "coupon" in params:  # checked by the engine as the cashier's keypad would be
             params["coupon"] = str(params["coupon"])
-        if "account" in params and params["account"] not in ACCOUNTS:
+        accounts = SPLIT_ACCOUNTS if value == "split" else ACCOUNTS
+        if "account" in params and params["account"] not in accounts:
             raise where.error(
-                "account", f"expected one of {', '.join(ACCOUNTS)}, got {params['account']!r}"
+                "account", f"expected one of {', '.join(accounts)}, got {params['account']!r}"
+            )
+        if "tender" in params and params["tender"] not in TENDERS:
+            raise where.error(
+                "tender", f"expected one of {', '.join(TENDERS)}, got {params['tender']!r}"
             )
     else:
         for p in FLOW_PARAMS:
             if p in raw:
-                raise where.error(p, "only a flow: step takes amount:, rrn:, account: or coupon:")
+                raise where.error(
+                    p, "only a flow: step takes amount:, rrn:, account:, tender: or coupon:"
+                )
     if action == "card":
         value = _card(where, value)
     elif action == "keys":

@@ -51,6 +51,10 @@ def run_action(c, step, value, params):
         if value == "refund":
             account = ACCOUNTS[params.get("account", "club_credit")]
             return method(params["amount"], params["rrn"], account)
+        if value == "split":  # docs/protocol.md 5.11
+            account = ACCOUNTS[params.get("account", "club_credit")]
+            tender = ACCOUNTS[params["tender"]]
+            return method(params["amount"], account, tender, coupon=params.get("coupon"))
         if "amount" in params:
             amount = params["amount"]
             if not isinstance(amount, int):
