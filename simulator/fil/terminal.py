@@ -343,7 +343,7 @@ def engine_result(fields, legs=()):
     """An ECR answer's fields back as the engine's result keys (outcome, response_code...);
     legs: a split sale's (hostbridge Result.legs, the engine's shape)."""
     out = {"outcome": OUTCOMES.get(fields.get("result"), "failed"), "ecr": dict(fields)}
-    if legs:
+    if legs or fields.get("flow") == "split":  # a split sale has legs, none when not paid
         out["legs"] = list(legs)
     for name, value in fields.items():
         out[RESULT_FIELDS.get(name, name)] = value
