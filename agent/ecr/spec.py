@@ -105,8 +105,8 @@ TAG_CODES = {spec[0]: tag for tag, spec in TAGS.items()}
 # Sale payment methods (tag 04) -> the engine's flow.
 METHODS = {"B": "bank", "C": "club_credit", "S": "store_credit", "K": "cash"}
 REFUND_ACCOUNTS = ("00", "40", "60", "70")
-# A split sale (tag 0B): the remainder's tender -> its account (docs/protocol.md, split
-# payment); the credit part is paid from the method's account, which must be one of these.
+# A split sale (tag 0B): the remainder's tender -> its account (docs/protocol.md 5.11); the
+# credit part is paid from the method's account, which must be one of these.
 SPLIT_TENDERS = {"B": "40", "K": "00"}
 SPLIT_METHODS = {"C": "60", "S": "70"}
 # a leg's account -> the ECR fields of its account and amount (docs/ecr.md 3.6)

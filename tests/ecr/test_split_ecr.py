@@ -1,4 +1,4 @@
-"""A split sale over the ECR link (docs/ecr.md 3.6; docs/protocol.md, split payment): the
+"""A split sale over the ECR link (docs/ecr.md 3.6; docs/protocol.md 5.11): the
 cashier's sale carries method C/S and split B/K (tag 0B); the emulated terminal runs
 agent/split.py against the demo club server (a partial approval, 10), pays the rest on its bank
 leg or has the cash confirmed on its keypad, and the answer carries each leg (tags 40-43, the

@@ -1,4 +1,4 @@
-"""A split sale on the emulator (docs/protocol.md split payment, docs/ecr.md 3.6): X, while the
+"""A split sale on the emulator (docs/protocol.md 5.11, docs/ecr.md 3.6): X, while the
 terminal is idle, chooses how the rest is paid when the member's credit is short: bank card,
 then cash, then no split again. The choice is kept for the next club-credit (F2) or
 store-credit (F3) purchase, which then runs as a split sale (agent/split.py): the terminal
