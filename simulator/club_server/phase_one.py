@@ -331,7 +331,8 @@ def store_credit_purchase(ctx, card, amount):
         return Reply("51", amounts=[(ACCOUNT_STORE, "02", max(left, 0))])
     held = min(left, payable)
     if not ctx.program.earns_on_redemption(ctx.settings):
-        # gift credit spent is no new money (program.PROGRAM_DEFAULTS); a split's remainder is
+        # gift credit spent is no new money (program.PROGRAM_DEFAULTS); a split's remainder,
+        # paid by bank card or in cash, is new money and earns
         points = ctx.program.points_for(payable - held, tier, ctx.settings) if split_tender else 0
     txn = new_txn(
         ctx,

@@ -146,7 +146,7 @@ def test_store_credit_split(server, terminal):
 
 
 def test_a_0420_after_10_releases_the_hold_for_every_reason_and_a_late_0220_is_12(server, terminal):
-    for reason in ("CN", "BD", "BT", "PF", "DL", "TO", "NF"):
+    for reason in ("CN", "BD", "BT", "PF", "DL", "TO", "NF", "MC", "PR", "ER"):  # 2.3 tag 0B
         msg, first = terminal.authorize(CLUB, 100_000, CARD_LOW, {SPLIT: BANK_TENDER})
         assert first.code == "10" and balance(server, CARD_LOW) == (10_000, 10_000)
         assert terminal.reverse(msg, CARD_LOW, first.rrn, reason).code == "00"
