@@ -12,8 +12,9 @@ BD/BT/CN; tender 00 asks the cashier to confirm the cash was taken (screen "coll
 not confirmed: 0420 CN). A power cut between the legs is finished by agent/recovery.py like a
 bank-card sale's.
 
-Imported by agent/engine.py only for a split sale, a void or a day report that has legs: the
-MicroPython heap of the smallest terminals has no room to spare.
+Imported only for a split sale (agent/engine.py), a void or a refund of one (agent/flows.py)
+and an ECR status answer with legs (agent/ecr): the MicroPython heap of the smallest terminals
+has no room to spare.
 """
 
 import binascii
@@ -35,7 +36,9 @@ LEG_NAMES = {
 
 def purchase_split(eng, amount, account, tender, card=None, coupon=None):
     """006000/007000 with tag 17; the result has "legs", in paying order (docs/terminal.md
-    "Results"); a sale that did not go through has none."""
+    "Split payment"); a sale that did not go through has none, unless the bank leg charged
+    the remainder and the club then refused the confirmation (12: declined, "Paid at the
+    bank; ...", the legs say what was paid)."""
     if account not in flows.CREDIT_FLOWS:
         raise ValueError(f"split credit account must be one of {tuple(flows.CREDIT_FLOWS)}")
     if tender not in TENDERS:
@@ -43,7 +46,7 @@ def purchase_split(eng, amount, account, tender, card=None, coupon=None):
     res = steps.new_result("split", amount)
     res["legs"] = []
     _sale(eng, res, account, tender, card, coupon)
-    if res["outcome"] != steps.APPROVED:
+    if res["outcome"] != steps.APPROVED and not res["bank_reference"]:
         res["legs"] = []
     return res
 

@@ -91,6 +91,26 @@ def test_bank_remainder_declined_cancelled_or_lost_releases_the_credit():
         assert t.bank.charges() == []
 
 
+def test_a_refused_confirmation_after_the_bank_paid_keeps_the_legs():
+    """The club answers the split's 0220 12 (it had let the hold go): not an approval, but the
+    bank leg did charge the remainder: the result keeps the legs and says so; the day report
+    lists the exception."""
+    t = split_terminal()
+
+    def refuse(response):
+        if response["t"] == "0230":
+            response["39"] = "12"
+
+    t.host.edit = refuse
+    res = t.engine.purchase_split(SALE, "60", "40", card())
+    assert (res["outcome"], res["response_code"]) == ("declined", "12"), res
+    assert res["message"] == "Paid at the bank; the club refused the confirmation"
+    assert [leg["account"] for leg in res["legs"]] == ["60", "40"]
+    assert res["legs"][1]["bank_reference"] == t.bank.charges()[0]["reference"]
+    t.host.edit = None
+    assert t.engine.close_day()["exceptions"][0]["amt"] == SALE
+
+
 def test_cash_remainder():
     t = split_terminal()
     res = t.engine.purchase_split(SALE, "60", "00", card())

@@ -98,3 +98,23 @@ def test_a_cut_between_the_legs_finishes_by_the_bank_legs_status():
     both_or_neither(t, "40")
     assert t.host.credit[PAN] == 0
     assert t2.engine.ledger.legs == {"60": START_CREDIT, "40": SALE - START_CREDIT, "00": 20000}
+
+
+def test_durable_writes_of_a_split_sale():
+    """What a split sale costs the flash, as test_powercut.py counts the other flows: the bank
+    remainder as a bank-card sale (txn; pay with the 10's rsp; q), the cash one as a credit
+    sale (txn; q with the rsp)."""
+    from agent.storage import RESERVE, MemoryStorage
+    from tests.portable.fakehost import Terminal, card
+
+    storage = MemoryStorage(None, RESERVE)
+    t = Terminal(storage, host=SplitHost(), compact_bytes=1 << 30)
+    t.engine.recover()
+    assert t.engine.purchase_cash(20000, card())["confirmed"]  # reserves STANs and counters
+    for tender, want in (("40", (3, 0)), ("00", (2, 0))):
+        t.host.credit[PAN] = START_CREDIT
+        before = (storage.fsyncs, storage.renames)
+        res = t.engine.purchase_split(SALE, "60", tender, card())
+        assert res["outcome"] == "approved" and res["response_code"] == "10", res
+        got = (storage.fsyncs - before[0], storage.renames - before[1])
+        assert got == want, (tender, got, want)
