@@ -41,6 +41,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 AMOUNT_FIELDS = ("amount", "discount", "fee", "payable", "club_balance", "store_balance")
 AMOUNT_FIELDS += ("coupon_discount",)  # a sale with a coupon (docs/ecr.md 3.3)
 AMOUNT_FIELDS += ("credit_part", "remainder")  # a split sale's legs (docs/ecr.md 3.6)
+LEG_WORDS = {"60": "club credit", "70": "store credit", "40": "bank card", "00": "cash"}
 SHOWN = (
     "status_of",
     "response_code",
@@ -293,6 +294,10 @@ def _print_result(result):
         if key in AMOUNT_FIELDS or key.endswith("_amount"):
             value = f"{value:,}"
         print(f"  {key:<16} {value}")
+    if result.legs:  # a split sale, its void or refund (docs/ecr.md 3.6), in words
+        words = " + ".join(f"{LEG_WORDS.get(leg['account'], leg['account'])} {leg['amount']:,}"
+                           for leg in result.legs)  # fmt: skip
+        print(f"  {'legs':<16} {words}")
     if result.fields.get("club_message"):
         print(f"  {result.fields['club_message']}")
     if result.fields.get("receipt"):

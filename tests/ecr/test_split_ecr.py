@@ -168,6 +168,8 @@ def test_vafa_bridge_sale_split(emulator_tcp):
     assert done.returncode == 0, done.stderr
     assert "credit_account   70" in done.stdout and "credit_part      500,000" in done.stdout
     assert "remainder_account 00" in done.stdout, done.stdout
+    rest = int(done.stdout.split("remainder ")[-1].split()[0].replace(",", ""))
+    assert f"legs             store credit 500,000 + cash {rest:,}" in done.stdout
     done = subprocess.run(
         [*base, "7000000", "--split", "bank", "--invoice", "CLI-S2", "--json"],
         capture_output=True, text=True, timeout=60,
