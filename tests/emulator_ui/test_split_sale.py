@@ -21,6 +21,7 @@ def split_sale(terminal, presses, flow_key, amount, answers=None):  # noqa: F811
 
     async def scenario():
         app = EmulatorApp(terminal, lang="en")
+        app.shown_at = {}
         asked = []
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press(*("x" * presses))
@@ -34,6 +35,7 @@ def split_sale(terminal, presses, flow_key, amount, answers=None):  # noqa: F811
                     break
                 screen = display.screen
                 asked.append(screen)
+                app.shown_at[screen] = list(display.lines)  # what the display said then
                 await pilot.press("enter" if (answers or {}).get(screen, True) else "escape")
                 await until(
                     pilot, lambda s=screen: keypad.waiting != "confirm" or display.screen != s
@@ -51,6 +53,7 @@ def test_store_credit_then_bank_card_from_the_keypad(terminal):  # noqa: F811
     app, asked, status = split_sale(terminal, 1, "f3", 1_200_000)
     assert status == "Split: F2/F3 pays the rest by bank card (X changes)"
     assert "split" in asked and "collect_cash" not in asked
+    assert app.shown_at["split"][:2] == ["Credit 500,000", "Bank 700,000"]  # no store discount
     log = log_of(app)
     assert "split: the next F2/F3 purchase pays its rest by bank card" in log
     assert "result: split approved (10)" in log, log
@@ -63,6 +66,9 @@ def test_store_credit_then_bank_card_from_the_keypad(terminal):  # noqa: F811
 def test_club_credit_then_cash_confirmed_by_the_cashier(terminal):  # noqa: F811
     app, asked, _status = split_sale(terminal, 2, "f2", 7_000_000)
     assert "split" in asked and "collect_cash" in asked
+    rest = 7_000_000 * 85 // 100 + 5_000 - 5_000_000  # tier A: 15 % off, a 5,000 fee
+    assert app.shown_at["split"][:2] == ["Credit 5,000,000", f"Cash {rest:,}"]
+    assert app.shown_at["collect_cash"][:2] == ["Take in cash", f"{rest:,}"]
     log = log_of(app)
     assert "split: the next F2/F3 purchase pays its rest by cash" in log
     assert "result: split approved (10)" in log and "legs: club credit 5,000,000 + cash " in log
