@@ -73,6 +73,24 @@ def test_a_declined_sale_shows_as_refused(page, bridge_at):
     assert page.vafa_errors == []
 
 
+def test_a_split_sale_from_the_page_shows_its_legs(page, bridge_at):
+    """Store credit first (the tier A member has 500,000), the rest by bank card (docs/ecr.md
+    3.6): the summary says what each leg paid."""
+    base = bridge_at()
+    page.goto(base + "/")
+    page.select_option("#method", "store")
+    page.select_option("#split", "bank")
+    sell(page, 1200000, "PAGE-S")
+    page.locator("#state.approved").wait_for()
+    status, answer, _ = call(base, "/status", {"invoice": "PAGE-S"})
+    assert status == 200 and [leg["account"] for leg in answer["legs"]] == ["70", "40"]
+    rest = answer["payable"] - 500_000
+    summary = page.inner_text("#summary")
+    assert f"legs\tstore credit 500,000 + bank card {rest:,}" in summary, summary
+    assert f"bank_reference\t{answer['bank_reference']}" in summary
+    assert page.vafa_errors == []
+
+
 def test_with_a_token_the_page_needs_it(page, bridge_at):
     base = bridge_at(TOKEN)
     page.goto(base + "/")

@@ -54,11 +54,11 @@ from simulator.pos_emulator.ui.devices import (
     visual_line,
 )
 from simulator.pos_emulator.ui.keyboard import TerminalKeys
+from simulator.pos_emulator.ui.results import result_line
+from simulator.pos_emulator.ui.split_keys import SplitKeys
 
 FLOWS = keys.FLOWS
 CARD_KEYS = keys.CARD_KEYS
-RESULT_KEYS = ("amount", "discount", "fee", "payable", "points_earned", "balance_after", "stan",
-               "rrn")  # fmt: skip
 
 
 def magic_text():
@@ -66,21 +66,7 @@ def magic_text():
     return Text("\n".join(magic.text_lines()) + "\nvafa club-server magic --json lists them too.")
 
 
-def result_line(res):
-    """One log line for a flow's result; the card as its last 4 digits only."""
-    parts = [f"result: {res.get('flow')} {res.get('outcome')} ({res.get('response_code')})"]
-    for key in RESULT_KEYS:
-        value = res.get(key)
-        if value not in (None, "", 0):
-            parts.append(f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}")
-    if res.get("card_last4"):
-        parts.append("card *" + res["card_last4"])
-    if res.get("message"):
-        parts.append("- " + str(res["message"]))
-    return " ".join(parts)
-
-
-class EmulatorApp(CouponKeys, TerminalKeys, App):
+class EmulatorApp(SplitKeys, CouponKeys, TerminalKeys, App):
     TITLE = "Vafa POS emulator"
     # 80x24 and up: the left column (display, keypad, flows, card buttons) is 17 rows high;
     # the panels share the rest of the width, the log the rest of the height
@@ -293,7 +279,10 @@ class EmulatorApp(CouponKeys, TerminalKeys, App):
             return "Working..."
         if self.pending:
             return f"{FLOWS[self.pending][1]}: type the amount, then OK (Enter)"
-        return "Ready: F1-F9 pick a flow, digits set the amount. All keys: ? or Ctrl+P"
+        return (
+            self.split_status()
+            or "Ready: F1-F9 pick a flow, digits set the amount. All keys: ? or Ctrl+P"
+        )
 
     def _refresh_cards(self):
         if not self.is_mounted:
@@ -423,6 +412,9 @@ class EmulatorApp(CouponKeys, TerminalKeys, App):
         eng = self.engine
         flow = FLOWS[key][0]
         code = self.take_coupon(flow)  # keyed in with K before the flow (coupon_keys.py)
+        split = self.split_call(flow, amount, code)  # X before F2/F3 (split_keys.py)
+        if split is not None:
+            return split
         calls = {
             "bank": lambda: eng.purchase_bank(amount, coupon=code),
             "club_credit": lambda: eng.purchase_club_credit(amount, coupon=code),
@@ -473,6 +465,8 @@ class EmulatorApp(CouponKeys, TerminalKeys, App):
         if res.get("outcome") == "approved" and flow in ("club_credit", "store_credit"):
             account = next(a for a, (f, _pc) in CREDIT_FLOWS.items() if f == flow)
             self.last_sale = (res.get("rrn"), account)
+        elif res.get("outcome") == "approved" and flow == "split" and res.get("legs"):
+            self.last_sale = (res.get("rrn"), res["legs"][0]["account"])  # the credit leg
         self._event(result_line(res))
         explain = getattr(self.terminal, "explain", None)
         why = explain(res) if explain is not None and res.get("flow") != "?" else None

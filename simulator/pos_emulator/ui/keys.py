@@ -50,6 +50,8 @@ KEYS = (
     ("n", "new_card", "Card number", "present any card number: it joins the card list", False),
     ("k", "coupon", "Coupon", "key in a coupon code for the next purchase: letters and digits, "
      "then OK (Esc drops it)", False),
+    ("x", "split", "Split", "split the next F2/F3 purchase: rest by bank card, X again cash, "
+     "again none", False),
     ("m", "panel('magic')", "Magic", "the magic card numbers and amounts (club outcomes)",
      False),
     ("c", "panel('cards')", "Cards", "the card list", False),
