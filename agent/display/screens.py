@@ -55,6 +55,7 @@ s legs_cash|Club gives back|{credit}|Cash to hand back|{remainder}
 s approved|APPROVED|Paid {payable}|Points {points}|Credit {balance}
 s voided|VOIDED|Given back {payable}
 s declined|DECLINED ({code})|{message}
+s offline|Club not reached|Sales will ask|the club again
 s reversed|NOT COMPLETED|{why}|Reversal sent ({reason})
 s balance|Points {points}|Club {club_credit}|Store {store_credit}|Tier {tier}
 s enroll|New member|Enter {field}
@@ -157,6 +158,7 @@ s legs_cash|باشگاه برمی‌گرداند|{credit}|پس دادن نقد|{
 s approved|تایید شد|پرداخت {payable}|امتیاز {points}|اعتبار {balance}
 s voided|ابطال شد|مبلغ برگشتی {payable}
 s declined|رد شد ({code})|{message}
+s offline|باشگاه پاسخ نداد|هر فروش دوباره|از باشگاه می‌پرسد
 s reversed|انجام نشد|{why}|برگشت ارسال شد ({reason})
 s balance|امتیاز {points}|باشگاه {club_credit}|فروشگاه {store_credit}|سطح {tier}
 s pin|رمز کارت را وارد کنید|{masked}|تایید: ادامه|لغو: انصراف
