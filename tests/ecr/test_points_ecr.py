@@ -129,3 +129,22 @@ def test_vafa_bridge_sale_method_points(emulator_tcp):
                               capture_output=True, text=True, timeout=60)  # fmt: skip
         assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
         assert named in done.stderr and "--method points" in done.stderr, done.stderr
+
+
+def test_the_worked_example_in_docs_ecr_3_7_is_what_the_bridge_codec_builds():
+    """Example 7's bytes, as an outside vendor reads them, against hostbridge's own codec
+    (declared apart from the terminal's, from the document)."""
+    from hostbridge.protocol import build_frame, build_payload, parse_payload
+
+    doc = (Path(__file__).resolve().parents[2] / "docs/ecr.md").read_text()
+    section = doc[doc.index("**Example 7") : doc.index("## 4. Link timers")]
+    blocks = section.split("```")[1::2]
+    request, answer = (
+        bytes.fromhex(" ".join(line.split("  ")[0] for line in block.strip().splitlines()))
+        for block in blocks
+    )
+    fields = {"amount": 100_001, "invoice": "INV-1004", "cashier": "07", "method": "P"}
+    assert request == build_frame(build_payload(8, 0x01, fields))
+    parsed = parse_payload(answer[3:-3])
+    assert answer == build_frame(answer[3:-3])
+    assert parsed["fields"]["points_balance"] == LEFT and parsed["fields"]["flow"] == "points"
