@@ -32,6 +32,7 @@ from hostbridge.protocol import (
     COMMAND_NAMES,
     COMMANDS,
     COUPON_METHODS,
+    CREDIT_METHODS,
     FIELD_TAGS,
     FIELDS,
     METHODS,
@@ -203,7 +204,7 @@ class EcrClient:
         if split is not None:
             if split not in SPLITS:
                 raise MessageError(f"split must be {RULES['split']}, not {split!r}")
-            if method not in ("club", "store"):
+            if method not in CREDIT_METHODS:
                 raise MessageError(f"split needs method club or store, not {method!r}")
             fields["split"] = SPLITS[split]
         if coupon is not None:

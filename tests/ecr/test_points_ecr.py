@@ -148,3 +148,16 @@ def test_the_worked_example_in_docs_ecr_3_7_is_what_the_bridge_codec_builds():
     parsed = parse_payload(answer[3:-3])
     assert answer == build_frame(answer[3:-3])
     assert parsed["fields"]["points_balance"] == LEFT and parsed["fields"]["flow"] == "points"
+
+
+def test_the_cli_offers_every_method_the_bridge_knows():
+    import argparse
+
+    from hostbridge import cli
+    from hostbridge.protocol import METHODS
+
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    for method in METHODS:
+        args = parser.parse_args(["sale", "1000", "--method", method])
+        assert args.method == method
