@@ -144,9 +144,10 @@ def add_arguments(parser):
                    help="the cashier software's invoice number (default: new)")  # fmt: skip
     p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"),
                    help=CASHIER_HELP)  # fmt: skip
-    p.add_argument("--method", choices=("bank", "club", "store", "cash"), default=None,
+    # hostbridge.protocol's METHODS (not imported here: construct only when a command runs)
+    p.add_argument("--method", choices=("bank", "club", "store", "cash", "points"), default=None,
                    help="bank card with club discount (default), club credit, store credit, "
-                        "cash")  # fmt: skip
+                        "cash, the card's points at this store")  # fmt: skip
     p.add_argument("--split", choices=("bank", "cash"), default=None,
                    help="a split sale: club credit (or --method store: store credit) pays "
                         "what it holds, the rest by bank card or in cash")  # fmt: skip
@@ -324,10 +325,13 @@ def run(args):
         raise BadInput("--port is required (or set VAFA_ECR_PORT)", "--port")
     if args.command == "serve":
         return serve(args)
-    if getattr(args, "split", None) and args.method in ("bank", "cash"):
+    if getattr(args, "split", None) and args.method in ("bank", "cash", "points"):
         raise BadInput(f"--split {args.split} with --method {args.method}: a split sale pays "
                        "club or store credit first (--method club, the default, or store)",
                        "--split")  # fmt: skip
+    if getattr(args, "coupon", None) and args.method == "points":
+        raise BadInput("--coupon with --method points: a sale paid with points takes no coupon "
+                       "(--method bank, club, store or cash)", "--coupon")  # fmt: skip
     client = _client(args)
     try:
         result = _call(client, args)

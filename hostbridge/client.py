@@ -31,6 +31,8 @@ from hostbridge.link import FrameLink, Timers
 from hostbridge.protocol import (
     COMMAND_NAMES,
     COMMANDS,
+    COUPON_METHODS,
+    CREDIT_METHODS,
     FIELD_TAGS,
     FIELDS,
     METHODS,
@@ -190,7 +192,8 @@ class EcrClient:
     def sale(self, amount, invoice, cashier, method=None, coupon=None, split=None):
         """coupon: a coupon or campaign code the customer gave; split: "bank" or "cash", a
         split sale: the credit of `method` (club, the default then, or store) first, the rest
-        so (docs/ecr.md 3.2). method: bank by default."""
+        so (docs/ecr.md 3.2). method: bank by default; "points" pays with the card's points
+        at this store, with no coupon and no split."""
         fields = {"amount": amount, "invoice": invoice, "cashier": cashier}
         if method is None:
             method = "bank" if split is None else "club"
@@ -201,10 +204,14 @@ class EcrClient:
         if split is not None:
             if split not in SPLITS:
                 raise MessageError(f"split must be {RULES['split']}, not {split!r}")
-            if method not in ("club", "store"):
+            if method not in CREDIT_METHODS:
                 raise MessageError(f"split needs method club or store, not {method!r}")
             fields["split"] = SPLITS[split]
         if coupon is not None:
+            if method not in COUPON_METHODS:
+                raise MessageError(
+                    f"a coupon needs method bank, club, store or cash, not {method!r}"
+                )
             fields["coupon"] = coupon_code(coupon)
         return self.request("sale", fields)
 

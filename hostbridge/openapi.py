@@ -44,6 +44,7 @@ FLOWS = (
     "club_credit",
     "store_credit",
     "cash",
+    "points",
     "split",
     "balance",
     "top_up",
@@ -107,8 +108,8 @@ WITH_LEGS = ("sale", "refund", "void", "status")
 # a command's values beyond what an answer's may be: no sale or refund of 0 rials
 REQUEST_NARROWER = {"amount": {"minimum": 1}}
 REQUEST_ONLY = {
-    "method": "bank, club, store or cash (the bridge's names for B, C, S, K); with split, club "
-    "(the default then) or store",
+    "method": "bank, club, store, cash or points (the bridge's names for B, C, S, K, P); with "
+    "split, club (the default then) or store; points takes no coupon and no split",
     "split": "a split sale: bank or cash (the bridge's names for B, K), how the rest is paid "
     "after the credit of method",
 }

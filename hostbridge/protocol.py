@@ -220,7 +220,8 @@ COMMANDS = {
     "topup": 0x09,
 }
 COMMAND_NAMES = {code: name for name, code in COMMANDS.items()}
-METHODS = {"bank": "B", "club": "C", "store": "S", "cash": "K"}
+METHODS = {"bank": "B", "club": "C", "store": "S", "cash": "K", "points": "P"}
+COUPON_METHODS = ("bank", "club", "store", "cash")  # a points sale takes no coupon (3.2)
 SPLITS = {"bank": "B", "cash": "K"}  # a split sale's remainder (tag 0B)
 CREDIT_METHODS = ("club", "store")  # what a split sale pays first
 

@@ -31,6 +31,7 @@ SALE_CALLS = {
     "C": "purchase_club_credit",
     "S": "purchase_store_credit",
     "K": "purchase_cash",
+    "P": "purchase_points",
 }
 
 # engine result key -> ECR field (docs/ecr.md 3.4)
@@ -314,6 +315,8 @@ class EcrSession:
                 fields["coupon"] = coupon.normalize(fields["coupon"])
             except ValueError as e:
                 return str(e)
+            if fields.get("method", "B") not in spec.COUPON_METHODS:
+                return "coupon not with method P (points)"
         split = fields.get("split")
         if split is not None:  # docs/ecr.md 3.2: credit first (C or S), the rest by B or K
             if split not in spec.SPLIT_TENDERS:

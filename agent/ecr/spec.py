@@ -102,8 +102,9 @@ TAGS = {
 }
 TAG_CODES = {spec[0]: tag for tag, spec in TAGS.items()}
 
-# Sale payment methods (tag 04) -> the engine's flow.
-METHODS = {"B": "bank", "C": "club_credit", "S": "store_credit", "K": "cash"}
+# Sale payment methods (tag 04) -> the engine's flow; P: points (docs/ecr.md 3.2, 008000).
+METHODS = {"B": "bank", "C": "club_credit", "S": "store_credit", "K": "cash", "P": "points"}
+COUPON_METHODS = ("B", "C", "S", "K")  # a points sale takes no coupon (docs/protocol.md 5.10)
 REFUND_ACCOUNTS = ("00", "40", "60", "70")
 # A split sale (tag 0B): the remainder's tender -> its account (docs/protocol.md 5.11); the
 # credit part is paid from the method's account, which must be one of these.

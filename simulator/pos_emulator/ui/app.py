@@ -68,18 +68,18 @@ def magic_text():
 
 class EmulatorApp(SplitKeys, CouponKeys, TerminalKeys, App):
     TITLE = "Vafa POS emulator"
-    # 80x24 and up: the left column (display, keypad, flows, card buttons) is 17 rows high;
+    # 80x24 and up: the left column (display, keypad, flows, card buttons) is 18 rows high;
     # the panels share the rest of the width, the log the rest of the height
     CSS = """
     Screen { layout: vertical; overflow: hidden; }
-    #top { height: 2fr; min-height: 17; }
-    #left { width: 38; height: 17; }
+    #top { height: 2fr; min-height: 18; }
+    #left { width: 38; height: 18; }
     #display { border: round $accent; height: 7; padding: 0 1; }
     #status { height: 2; color: $text-muted; }
     #left Button { width: 100%; min-width: 4; height: 1; border: none; margin: 0;
                    padding: 0; }
     #keypad { grid-size: 3 4; grid-gutter: 0 1; height: 4; }
-    #flows { grid-size: 3 3; grid-gutter: 0 1; height: 3; }
+    #flows { grid-size: 3 4; grid-gutter: 0 1; height: 4; }
     #slot { grid-size: 4 1; grid-columns: 10 7 9 12; height: 1; }
     #panels { width: 1fr; height: 100%; }
     #panels > ContentSwitcher { height: 1fr; }
@@ -151,7 +151,7 @@ class EmulatorApp(SplitKeys, CouponKeys, TerminalKeys, App):
                 with TabPane("Magic (m)", id="magic"), VerticalScroll():
                     yield Static(magic_text(), id="magic-text")
         yield Log(id="log")
-        # one line for F1-F9, i, t, s, p at 120 columns; the status line names ? and Ctrl+P
+        # one line for F1-F10, i, t, s, p at 120 columns; the status line names ? and Ctrl+P
         yield Footer(compact=True, show_command_palette=False)
 
     @staticmethod
@@ -420,6 +420,7 @@ class EmulatorApp(SplitKeys, CouponKeys, TerminalKeys, App):
             "club_credit": lambda: eng.purchase_club_credit(amount, coupon=code),
             "store_credit": lambda: eng.purchase_store_credit(amount, coupon=code),
             "cash": lambda: eng.purchase_cash(amount, coupon=code),
+            "points": lambda: eng.purchase_points(amount),
             "balance": lambda: eng.balance(),
             "top_up": lambda: eng.top_up(amount),
             "void": lambda: eng.void_last(),
