@@ -33,8 +33,8 @@ class AsyncEcrClient:
         async with self._lock:
             self.client.close()
 
-    async def sale(self, amount, invoice, cashier, method="bank", coupon=None):
-        return await self._run("sale", amount, invoice, cashier, method, coupon)
+    async def sale(self, amount, invoice, cashier, method=None, coupon=None, split=None):
+        return await self._run("sale", amount, invoice, cashier, method, coupon, split)
 
     async def balance(self, cashier=None, invoice=None):
         return await self._run("balance", cashier, invoice)

@@ -40,6 +40,8 @@ KEPT = ("sale", "refund", "void", "settlement", "settle", "topup")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 AMOUNT_FIELDS = ("amount", "discount", "fee", "payable", "club_balance", "store_balance")
 AMOUNT_FIELDS += ("coupon_discount",)  # a sale with a coupon (docs/ecr.md 3.3)
+AMOUNT_FIELDS += ("credit_part", "remainder")  # a split sale's legs (docs/ecr.md 3.6)
+LEG_WORDS = {"60": "club credit", "70": "store credit", "40": "bank card", "00": "cash"}
 SHOWN = (
     "status_of",
     "response_code",
@@ -51,6 +53,10 @@ SHOWN = (
     "coupon_discount",
     "coupon_text",
     "coupon_reason",
+    "credit_account",
+    "credit_part",
+    "remainder_account",
+    "remainder",
     "points_earned",
     "points_balance",
     "club_balance",
@@ -138,9 +144,13 @@ def add_arguments(parser):
                    help="the cashier software's invoice number (default: new)")  # fmt: skip
     p.add_argument("--cashier", type=CASHIER, default=os.environ.get("VAFA_CASHIER", "1"),
                    help=CASHIER_HELP)  # fmt: skip
-    p.add_argument("--method", choices=("bank", "club", "store", "cash"), default="bank",
+    # hostbridge.protocol's METHODS (not imported here: construct only when a command runs)
+    p.add_argument("--method", choices=("bank", "club", "store", "cash", "points"), default=None,
                    help="bank card with club discount (default), club credit, store credit, "
-                        "cash")  # fmt: skip
+                        "cash, the card's points at this store")  # fmt: skip
+    p.add_argument("--split", choices=("bank", "cash"), default=None,
+                   help="a split sale: club credit (or --method store: store credit) pays "
+                        "what it holds, the rest by bank card or in cash")  # fmt: skip
     p.add_argument("--coupon", type=coupon_arg,
                    help="a coupon or campaign code the customer gave "
                         "(4 to 16 letters and digits)")  # fmt: skip
@@ -223,7 +233,9 @@ def _call(client, args):
     name = args.command
     if name == "sale":
         args.invoice = args.invoice or new_invoice("sale")
-        return client.sale(args.amount, args.invoice, args.cashier, args.method, args.coupon)
+        return client.sale(
+            args.amount, args.invoice, args.cashier, args.method, args.coupon, args.split
+        )
     if name == "balance":
         return client.balance(args.cashier)
     if name == "refund":
@@ -283,6 +295,10 @@ def _print_result(result):
         if key in AMOUNT_FIELDS or key.endswith("_amount"):
             value = f"{value:,}"
         print(f"  {key:<16} {value}")
+    if result.legs:  # a split sale, its void or refund (docs/ecr.md 3.6), in words
+        words = " + ".join(f"{LEG_WORDS.get(leg['account'], leg['account'])} {leg['amount']:,}"
+                           for leg in result.legs)  # fmt: skip
+        print(f"  {'legs':<16} {words}")
     if result.fields.get("club_message"):
         print(f"  {result.fields['club_message']}")
     if result.fields.get("receipt"):
@@ -309,6 +325,13 @@ def run(args):
         raise BadInput("--port is required (or set VAFA_ECR_PORT)", "--port")
     if args.command == "serve":
         return serve(args)
+    if getattr(args, "split", None) and args.method in ("bank", "cash", "points"):
+        raise BadInput(f"--split {args.split} with --method {args.method}: a split sale pays "
+                       "club or store credit first (--method club, the default, or store)",
+                       "--split")  # fmt: skip
+    if getattr(args, "coupon", None) and args.method == "points":
+        raise BadInput("--coupon with --method points: a sale paid with points takes no coupon "
+                       "(--method bank, club, store or cash)", "--coupon")  # fmt: skip
     client = _client(args)
     try:
         result = _call(client, args)

@@ -31,11 +31,14 @@ from hostbridge.link import FrameLink, Timers
 from hostbridge.protocol import (
     COMMAND_NAMES,
     COMMANDS,
+    COUPON_METHODS,
+    CREDIT_METHODS,
     FIELD_TAGS,
     FIELDS,
     METHODS,
     RESPONSE,
     RESULTS,
+    SPLITS,
 )
 from hostbridge.transport import Transport
 
@@ -55,7 +58,10 @@ RULES = {
     "text": "text of 1 to 2048 bytes in UTF-8",
     "seconds": "a whole number of seconds from 0 to 999",
     "coupon": "a coupon code: 4 to 16 letters A-Z and digits 0-9",
+    "split": "bank or cash: how the rest is paid after the credit",
 }
+# the legs of a split sale, its void or refund (docs/ecr.md 3.6): the answer's fields of each
+LEGS = (("credit_account", "credit_part"), ("remainder_account", "remainder"))
 
 
 def coupon_code(text):
@@ -137,11 +143,27 @@ class Result:
             raise AttributeError(name)
         return self.fields.get(name)
 
+    @property
+    def legs(self):
+        """A split sale's legs in paying order, as the terminal's result lists them
+        (docs/ecr.md 3.6): [{"account": "60", "amount": 700000}, {"account": "40", "amount":
+        385000, "bank_reference": "..."}]; [] when the answer carries none."""
+        out = []
+        for account, amount in LEGS:
+            if self.fields.get(account) is not None and self.fields.get(amount) is not None:
+                out.append({"account": self.fields[account], "amount": self.fields[amount]})
+        if out and out[-1]["account"] == "40" and self.fields.get("bank_reference"):
+            out[-1]["bank_reference"] = self.fields["bank_reference"]
+        return out
+
     def to_dict(self):
         """The answer as JSON-ready names (the shape of `vafa bridge --json` and of the HTTP
-        endpoint's 200 answers): command, result, result_text, each field, recovered."""
+        endpoint's 200 answers): command, result, result_text, each field, `legs` when the
+        answer has any (a split sale, its void or refund), recovered."""
         out = {"command": self.command, "result": self.result, "result_text": self.text}
         out.update(self.fields)
+        if self.legs:
+            out["legs"] = self.legs
         out["recovered"] = self.recovered
         return out
 
@@ -167,14 +189,29 @@ class EcrClient:
 
     # -- commands (docs/ecr.md 3.2) ------------------------------------------------------
 
-    def sale(self, amount, invoice, cashier, method="bank", coupon=None):
-        """coupon: a coupon or campaign code the customer gave (docs/ecr.md 3.2)."""
+    def sale(self, amount, invoice, cashier, method=None, coupon=None, split=None):
+        """coupon: a coupon or campaign code the customer gave; split: "bank" or "cash", a
+        split sale: the credit of `method` (club, the default then, or store) first, the rest
+        so (docs/ecr.md 3.2). method: bank by default; "points" pays with the card's points
+        at this store, with no coupon and no split."""
         fields = {"amount": amount, "invoice": invoice, "cashier": cashier}
+        if method is None:
+            method = "bank" if split is None else "club"
         if method not in METHODS:
             raise MessageError(f"method must be {RULES['method']}, not {method!r}")
         if method != "bank":
             fields["method"] = METHODS[method]
+        if split is not None:
+            if split not in SPLITS:
+                raise MessageError(f"split must be {RULES['split']}, not {split!r}")
+            if method not in CREDIT_METHODS:
+                raise MessageError(f"split needs method club or store, not {method!r}")
+            fields["split"] = SPLITS[split]
         if coupon is not None:
+            if method not in COUPON_METHODS:
+                raise MessageError(
+                    f"a coupon needs method bank, club, store or cash, not {method!r}"
+                )
             fields["coupon"] = coupon_code(coupon)
         return self.request("sale", fields)
 

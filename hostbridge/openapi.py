@@ -12,21 +12,24 @@ answers of the emulated terminal against it.
     ('3.1.0', ['/', '/health', '/icon.svg'])
 """
 
-from hostbridge.protocol import FIELDS, METHODS, RESULTS, Digits, Number, Printable
+from hostbridge.protocol import FIELDS, METHODS, RESULTS, SPLITS, Digits, Number, Printable
 
 # docs/ecr.md 3.4: the fields each answer may carry besides command, result, result_text,
 # message, invoice and recovered. The terminal's own table (agent/ecr/spec.py ANSWERS) is
 # written independently; the tests hold both to real answers.
 _TAIL = ("response_code", "club_message", "receipt", "confirmed", "flow", "terminal_id", "time")
+_LEGS = ("credit_account", "credit_part", "remainder_account", "remainder")  # 3.6: split legs
 ANSWERS = {
     "sale": ("amount", "discount", "fee", "payable", "points_earned", "points_balance",
              "club_balance", "store_balance", "card", "stan", "rrn", "bank_reference", "tier",
-             "reason", "coupon", "coupon_discount", "coupon_text", "coupon_reason", *_TAIL),
+             "reason", "coupon", "coupon_discount", "coupon_text", "coupon_reason", *_LEGS,
+             *_TAIL),
     "balance": ("points_balance", "club_balance", "store_balance", "tier", "card", "stan", "rrn",
                 "response_code", "club_message", "receipt", "flow", "terminal_id", "time"),
     "refund": ("amount", "payable", "points_earned", "points_balance", "club_balance",
-               "store_balance", "card", "stan", "rrn", "reason", *_TAIL),
-    "void": ("amount", "payable", "card", "stan", "rrn", "reason", *_TAIL),
+               "store_balance", "card", "stan", "rrn", "reason", *_LEGS, *_TAIL),
+    "void": ("amount", "payable", "card", "stan", "rrn", "bank_reference", "reason", *_LEGS,
+             *_TAIL),
     "settlement": ("debit_count", "debit_amount", "credit_count", "credit_amount",
                    "reversal_count", "reversal_amount", "stan", "response_code", "receipt",
                    "flow", "terminal_id", "time"),
@@ -41,6 +44,8 @@ FLOWS = (
     "club_credit",
     "store_credit",
     "cash",
+    "points",
+    "split",
     "balance",
     "top_up",
     "refund",
@@ -77,10 +82,37 @@ NARROWER = {
     "reason": {"enum": list(REASONS)},
     "flow": {"enum": list(FLOWS)},
     "coupon_reason": {"enum": ["TX", "UK", "DS", "EX", "ST", "MB", "MN", "US"]},
+    "split": {"enum": list(SPLITS), "type": "string"},
+    "credit_account": {"enum": ["60", "70"]},
+    "remainder_account": {"enum": ["40", "00"]},
 }
+# what the bridge adds to an answer that has legs (a split sale, its void or refund): the legs
+# in paying order, from the answer's fields (hostbridge.client.Result.legs; docs/ecr.md 3.6)
+LEGS = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 2,
+    "description": "the legs in paying order: the credit part, then the remainder",
+    "items": {
+        "type": "object",
+        "required": ["account", "amount"],
+        "properties": {
+            "account": {"enum": ["60", "70", "40", "00"]},
+            "amount": {"type": "integer", "minimum": 0},
+            "bank_reference": {"$ref": "#/components/schemas/bank_reference"},
+        },
+        "additionalProperties": False,
+    },
+}
+WITH_LEGS = ("sale", "refund", "void", "status")
 # a command's values beyond what an answer's may be: no sale or refund of 0 rials
 REQUEST_NARROWER = {"amount": {"minimum": 1}}
-REQUEST_ONLY = {"method": "bank, club, store or cash (the bridge's names for B, C, S, K)"}
+REQUEST_ONLY = {
+    "method": "bank, club, store, cash or points (the bridge's names for B, C, S, K, P); with "
+    "split, club (the default then) or store; points takes no coupon and no split",
+    "split": "a split sale: bank or cash (the bridge's names for B, K), how the rest is paid "
+    "after the credit of method",
+}
 
 
 def field_schema(name):
@@ -88,7 +120,7 @@ def field_schema(name):
     tag, value = next((tag, v) for tag, (n, v) in FIELDS.items() if n == name)
     schema = TYPES.get(type(value), TEXT)(value)
     schema.update(NARROWER.get(name, {}))
-    if name == "method":
+    if name in ("method", "split"):
         schema.pop("pattern", None)
         schema.pop("maxLength", None)
     schema["description"] = REQUEST_ONLY.get(name, f"docs/ecr.md 3.3, tag {tag:02X}")
@@ -109,6 +141,8 @@ def _answer(command, fields, extra=None):
         "recovered": {"type": "boolean", "description": "the answer came from a status inquiry"},
     }
     props.update({name: _ref(name) for name in fields})
+    if command in WITH_LEGS:
+        props["legs"] = LEGS
     props.update(extra or {})
     return {
         "type": "object",

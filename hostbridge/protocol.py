@@ -167,6 +167,7 @@ FIELDS = {
     0x08: ("text", Text(1, 2048)),
     0x09: ("seconds", Number(1, 3)),
     0x0A: ("coupon", Printable(4, 16)),
+    0x0B: ("split", Printable(1, 1)),
     0x20: ("result", Digits(2, 2)),
     0x21: ("response_code", Printable(2, 2)),
     0x22: ("message", Text(1, 255)),
@@ -199,6 +200,10 @@ FIELDS = {
     0x3D: ("coupon_discount", Number(1, 12)),
     0x3E: ("coupon_text", Text(1, 255)),
     0x3F: ("coupon_reason", Printable(2, 2)),
+    0x40: ("credit_account", Digits(2, 2)),  # the legs of a split sale (docs/ecr.md 3.6)
+    0x41: ("credit_part", Number(1, 12)),
+    0x42: ("remainder_account", Digits(2, 2)),
+    0x43: ("remainder", Number(1, 12)),
 }
 FIELD_TAGS = {name: tag for tag, (name, _) in FIELDS.items()}
 
@@ -215,7 +220,10 @@ COMMANDS = {
     "topup": 0x09,
 }
 COMMAND_NAMES = {code: name for name, code in COMMANDS.items()}
-METHODS = {"bank": "B", "club": "C", "store": "S", "cash": "K"}
+METHODS = {"bank": "B", "club": "C", "store": "S", "cash": "K", "points": "P"}
+COUPON_METHODS = ("bank", "club", "store", "cash")  # a points sale takes no coupon (3.2)
+SPLITS = {"bank": "B", "cash": "K"}  # a split sale's remainder (tag 0B)
+CREDIT_METHODS = ("club", "store")  # what a split sale pays first
 
 # docs/ecr.md 3.5
 RESULTS = {

@@ -7,7 +7,7 @@ from importlib import resources
 
 # path -> (client method, mandatory keys, optional keys)
 ROUTES = {
-    "/sale": ("sale", ("amount", "invoice", "cashier"), ("method", "coupon")),
+    "/sale": ("sale", ("amount", "invoice", "cashier"), ("method", "coupon", "split")),
     "/balance": ("balance", (), ("cashier", "invoice")),
     "/refund": ("refund", ("amount", "invoice", "cashier", "original_rrn"), ("account",)),
     "/void": ("void", ("invoice", "cashier"), ("original_invoice",)),

@@ -182,3 +182,40 @@ def test_demos_are_listed():
     done = vafa("receipt", "demos", "--json")
     assert done.returncode == 0
     assert set(json.loads(done.stdout)) == set(DEMOS)
+
+
+def test_a_split_results_legs_are_checked_and_carried(tmp_path):
+    """A split sale's result file (docs/receipts.md): its legs are kept as given; a leg that
+    is not one is a one-line error naming what a leg must be."""
+    legs = [{"account": "60", "amount": 700000},
+            {"account": "40", "amount": 385000, "bank_reference": "BK1"}]  # fmt: skip
+    res = check_result({"flow": "bank", "amount": 1085000, "legs": legs})
+    assert res["legs"] == legs
+    for bad, expected in (
+        ({"legs": "60"}, "'legs' must be a JSON array"),
+        ({"legs": [["60", 1]]}, "each of 'legs' must be an object"),
+        ({"legs": [{"account": "50", "amount": 1}]}, "'account' must be one of 60, 70, 40, 00"),
+        ({"legs": [{"account": "60", "amount": "1"}]}, "'amount' must be a whole number"),
+        ({"legs": [{"account": "60", "amount": 1, "pan": "x"}]}, "must be an object like"),
+    ):
+        with pytest.raises(ResultError) as e:
+            check_result({"flow": "bank", "amount": 1, **bad})
+        assert expected in str(e.value), (bad, str(e.value))
+
+
+def test_the_split_demos_print_each_leg_in_both_languages():
+    """vafa receipt preview --demo split / split_cash: under "Paid by", each leg on its own
+    row (agent/receipt.py), the bank leg's reference too."""
+    for name, rows in (
+        ("split", (("Club credit", "700,000"), ("Bank card", "385,000"), ("Bank ref", "BK998880"))),
+        ("split_cash", (("Store credit", "80,000"), ("Cash", "220,000"))),
+    ):
+        english = make_preview(demo_result(name), header(), "en", "58").lines
+        assert "Paid by" in english, english
+        for label, value in rows:
+            assert any(line.strip().startswith(label) and line.endswith(value)
+                       for line in english), (label, english)  # fmt: skip
+        persian = "\n".join(make_preview(demo_result(name), header(), "fa", "58").lines)
+        assert "پرداخت شده با" in persian
+    persian = "\n".join(make_preview(demo_result("split"), header(), "fa", "58").lines)
+    assert "اعتبار باشگاه" in persian and "کارت بانکی" in persian and "۳۸۵٬۰۰۰" in persian

@@ -29,6 +29,7 @@ from agent.device import ports
 from agent.engine import Engine
 from agent.firmware import provision
 from agent.ports import Card, RecordingPrinter, ScriptedKeypad, SystemClock, default_rng
+from agent.protocol import messages as m
 from agent.storage import FileStorage
 
 DATA = provision.ROOT + "/data"
@@ -61,6 +62,7 @@ class Terminal:
         self.keypad = ScriptedKeypad()
         self.bank = None
         self.wire = None
+        self.signed_on = None  # the sign-on's answer: sign_on() below
         if config.get("peripherals") and self.mux is not None:
             self.wire = hostwire.attach(self, config["peripherals"], self.mux)
         elif config.get("peripherals"):  # bytes on sockets: imported only then (heap)
@@ -114,8 +116,29 @@ class Terminal:
             self.wire.close()
 
 
+def sign_on(terminal):
+    """The sign-on after power-up (docs/protocol.md 5.9: 0800, field 70 001), once the loader
+    has confirmed the bundle: its health never waits on the club. The answer is kept in
+    `signed_on` ("00", "03", ..., None when nothing came) and shown; no answer and a refusal
+    both leave the terminal serving (every sale asks the club anyway, and a 03 there stops it)."""
+    try:
+        rc = terminal.engine.sign_on()
+    except OSError:  # a link that fails outside its own NoResponse: as no answer
+        rc = None
+    terminal.signed_on = rc
+    if rc == m.APPROVED:
+        terminal.display.show("ready")
+    elif rc is None:
+        terminal.display.show("offline")
+    else:
+        message = m.RESPONSE_CODES.get(rc, ("", "Declined"))[1]
+        terminal.display.show("declined", code=rc, message=message)
+    return rc
+
+
 def start(manifest, confirm, root=DATA, serve=False, rng=default_rng, clock=None, port=None):
-    """The terminal, healthy and confirmed; serve=True then runs the ECR loop
+    """The terminal, healthy and confirmed, then signed on (unless vafa/config.json says
+    "sign_on": false); serve=True then runs the ECR loop
     (agent/device/peripherals.py serve, or agent/device/hostwire.py serve over the host link)
     on the configured peripherals. A board hands in its clock, random source and the serial
     port of its host link (None: the REPL's line)."""
@@ -123,6 +146,8 @@ def start(manifest, confirm, root=DATA, serve=False, rng=default_rng, clock=None
     terminal = Terminal(manifest, config, FileStorage(root), rng, clock, port)
     terminal.engine.recover()
     confirm()
+    if config.get("sign_on", True):
+        sign_on(terminal)
     if serve:
         terminal.wire.serve(terminal, terminal.engine.recovered)
     return terminal

@@ -56,6 +56,7 @@ s approved|APPROVED|Paid {payable}|Points {points}|Credit {balance}
 s voided|VOIDED|Given back {payable}
 s void_queued|VOID QUEUED|Not confirmed yet|Give nothing back|{payable}
 s declined|DECLINED ({code})|{message}
+s offline|Club not reached|Sales will ask|the club again
 s reversed|NOT COMPLETED|{why}|Reversal sent ({reason})
 s bank_reversed|NOT COMPLETED|Club refused sale|Bank pay given back|{amount}
 s bank_refund_due|NOT DONE: REFUND|{amount}|to the bank card|Ref {reference}
@@ -164,6 +165,7 @@ s approved|تایید شد|پرداخت {payable}|امتیاز {points}|اعتب
 s voided|ابطال شد|مبلغ برگشتی {payable}
 s void_queued|ابطال در صف|هنوز تایید نشده|وجهی برنگردانید|{payable}
 s declined|رد شد ({code})|{message}
+s offline|باشگاه پاسخ نداد|هر فروش دوباره|از باشگاه می‌پرسد
 s reversed|انجام نشد|{why}|برگشت ارسال شد ({reason})
 s bank_reversed|انجام نشد|باشگاه نپذیرفت|وجه به کارت برگشت|{amount}
 s bank_refund_due|انجام نشد: استرداد|{amount}|به کارت بانکی|مرجع {reference}

@@ -31,6 +31,7 @@ SALE_CALLS = {
     "C": "purchase_club_credit",
     "S": "purchase_store_credit",
     "K": "purchase_cash",
+    "P": "purchase_points",
 }
 
 # engine result key -> ECR field (docs/ecr.md 3.4)
@@ -81,6 +82,7 @@ RECOVERED = {"confirmed": spec.APPROVED, "reversed": spec.REVERSED, "closed": sp
 # result of a sale a restart cut after its 0220 was queued -> its message
 CUT = {spec.APPROVED: "Completed before a restart", spec.DECLINED: errored.REFUSED_0220}
 DIGEST_FIELDS = ("amount", "method", "original_rrn", "account", "original_invoice", "coupon")
+DIGEST_FIELDS += ("split",)
 STAN_WINDOW = 100  # STANs handed out after a "run" record that may belong to its command
 
 
@@ -152,6 +154,17 @@ def balance_account(name, fields):
     if name == "refund":
         return fields.get("account", "60")
     return COMMAND_ACCOUNTS.get(name)
+
+
+def leg_fields(fields, legs):
+    """A result's legs into the answer's fields, each by its account (docs/ecr.md 3.6)."""
+    for leg in legs or ():
+        names = spec.LEG_FIELDS.get(leg.get("account"))
+        if names is not None:
+            fields[names[0]] = leg["account"]
+            fields[names[1]] = fit(names[1], leg.get("amount"))
+        if leg.get("bank_reference") and not fields.get("bank_reference"):
+            fields["bank_reference"] = fit("bank_reference", leg["bank_reference"])
 
 
 def local_time(epoch_s, offset_s):
@@ -302,6 +315,14 @@ class EcrSession:
                 fields["coupon"] = coupon.normalize(fields["coupon"])
             except ValueError as e:
                 return str(e)
+            if fields.get("method", "B") not in spec.COUPON_METHODS:
+                return "coupon not with method P (points)"
+        split = fields.get("split")
+        if split is not None:  # docs/ecr.md 3.2: credit first (C or S), the rest by B or K
+            if split not in spec.SPLIT_TENDERS:
+                return "split must be one of " + ", ".join(sorted(spec.SPLIT_TENDERS))
+            if fields.get("method") not in spec.SPLIT_METHODS:
+                return "split needs method C or S (the credit paid first)"
         account = fields.get("account")
         if account is not None and account not in spec.REFUND_ACCOUNTS:
             return "account must be one of " + ", ".join(spec.REFUND_ACCOUNTS)
@@ -364,6 +385,7 @@ class EcrSession:
             fields[balance] = fit(balance, res["balance_after"])
         if res.get("card_last4"):
             fields["card"] = fit("card", "****" + res["card_last4"])
+        leg_fields(fields, res.get("legs"))
         fields["confirmed"] = CONFIRMED.get(res.get("confirmed"))
         totals = res.get("totals")
         if totals:
@@ -412,6 +434,7 @@ class EcrSession:
         fields = {"invoice": rec["i"], "result": spec.FAILED}
         message = "Interrupted by a restart before the club answered"
         before = rec.get("s")
+        last = getattr(getattr(self.engine, "ledger", None), "last", None)
         if rec["c"] in spec.CLUB_RECOVERED and before is not None:
             for action, stan in report.get("actions", ()):
                 if _stan_after(stan, before) and action in RECOVERED:
@@ -421,7 +444,6 @@ class EcrSession:
                     message = "Interrupted by a restart; recovery " + action + " it"
                     break
             else:
-                last = getattr(getattr(self.engine, "ledger", None), "last", None)
                 if (
                     last is not None
                     and _stan_after(last["q"].get("txn"), before)
@@ -439,6 +461,11 @@ class EcrSession:
                     message = CUT[fields["result"]]
         elif rec["c"] in ("void", "settlement"):
             message = "Interrupted by a restart: see the terminal's day report"
+        q = last["q"] if last is not None else {}
+        if fields["result"] == spec.APPROVED and q.get("legs") and _stan_after(q["txn"], before):
+            from agent.split import legs_of  # a split sale: its legs (docs/ecr.md 3.6)
+
+            leg_fields(fields, legs_of(q))
         fields["message"] = message
         fields["flow"] = rec["c"]
         fields["time"] = local_time(self._now(), getattr(self.engine, "offset_s", 0))
@@ -451,6 +478,14 @@ class EcrSession:
     # -- the engine calls ------------------------------------------------------------------
 
     def _sale(self, fields):
+        if fields.get("split"):  # agent/split.py, imported only for a split sale (heap)
+            from agent.split import purchase_split
+
+            account = spec.SPLIT_METHODS[fields["method"]]
+            tender = spec.SPLIT_TENDERS[fields["split"]]
+            return purchase_split(
+                self.engine, fields["amount"], account, tender, coupon=fields.get("coupon")
+            )
         call = getattr(self.engine, SALE_CALLS[fields.get("method", "B")])
         if fields.get("coupon"):
             return call(fields["amount"], coupon=fields["coupon"])

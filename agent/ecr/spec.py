@@ -61,6 +61,7 @@ TAGS = {
     0x08: ("text", "text", 1, 2048),
     0x09: ("seconds", "n", 1, 3),
     0x0A: ("coupon", "an", 4, 16),
+    0x0B: ("split", "an", 1, 1),  # a split sale's remainder tender (docs/ecr.md 3.2)
     0x20: ("result", "d", 2, 2),
     0x21: ("response_code", "an", 2, 2),
     0x22: ("message", "text", 1, 255),
@@ -93,16 +94,34 @@ TAGS = {
     0x3D: ("coupon_discount", "n", 1, 12),
     0x3E: ("coupon_text", "text", 1, 255),
     0x3F: ("coupon_reason", "an", 2, 2),
+    # the legs of a split sale, its void or refund (docs/ecr.md 3.6)
+    0x40: ("credit_account", "d", 2, 2),
+    0x41: ("credit_part", "n", 1, 12),
+    0x42: ("remainder_account", "d", 2, 2),
+    0x43: ("remainder", "n", 1, 12),
 }
 TAG_CODES = {spec[0]: tag for tag, spec in TAGS.items()}
 
-# Sale payment methods (tag 04) -> the engine's flow.
-METHODS = {"B": "bank", "C": "club_credit", "S": "store_credit", "K": "cash"}
+# Sale payment methods (tag 04) -> the engine's flow; P: points (docs/ecr.md 3.2, 008000).
+METHODS = {"B": "bank", "C": "club_credit", "S": "store_credit", "K": "cash", "P": "points"}
+COUPON_METHODS = ("B", "C", "S", "K")  # a points sale takes no coupon (docs/protocol.md 5.10)
 REFUND_ACCOUNTS = ("00", "40", "60", "70")
+# A split sale (tag 0B): the remainder's tender -> its account (docs/protocol.md 5.11); the
+# credit part is paid from the method's account, which must be one of these.
+SPLIT_TENDERS = {"B": "40", "K": "00"}
+SPLIT_METHODS = {"C": "60", "S": "70"}
+# a leg's account -> the ECR fields of its account and amount (docs/ecr.md 3.6)
+LEG_FIELDS = {
+    "60": ("credit_account", "credit_part"),
+    "70": ("credit_account", "credit_part"),
+    "40": ("remainder_account", "remainder"),
+    "00": ("remainder_account", "remainder"),
+}
+_LEGS = ("credit_account", "credit_part", "remainder_account", "remainder")
 
 # What each command carries: (mandatory field names, optional field names).
 REQUESTS = {
-    "sale": (("amount", "invoice", "cashier"), ("method", "coupon")),
+    "sale": (("amount", "invoice", "cashier"), ("method", "coupon", "split")),
     "balance": ((), ("invoice", "cashier")),
     "refund": (("amount", "invoice", "cashier", "original_rrn"), ("account",)),
     "void": (("invoice", "cashier"), ("original_invoice",)),
@@ -121,13 +140,17 @@ ANSWERS = {
     "sale": _PURCHASE
     + ("club_balance", "store_balance", "card", "stan", "rrn", "bank_reference", "tier", "reason")
     + ("coupon", "coupon_discount", "coupon_text", "coupon_reason")  # with a coupon (5.10)
+    + _LEGS
     + _TAIL,
     "balance": ("points_balance", "club_balance", "store_balance", "tier", "card", "stan", "rrn")
     + ("response_code", "club_message", "receipt", "flow", "terminal_id", "time"),
     "refund": ("amount", "payable", "points_earned", "points_balance", "club_balance")
     + ("store_balance", "card", "stan", "rrn", "reason")
+    + _LEGS
     + _TAIL,
-    "void": ("amount", "payable", "card", "stan", "rrn", "reason") + _TAIL,
+    "void": ("amount", "payable", "card", "stan", "rrn", "bank_reference", "reason")
+    + _LEGS
+    + _TAIL,
     "settlement": ("debit_count", "debit_amount", "credit_count", "credit_amount")
     + ("reversal_count", "reversal_amount", "stan", "response_code", "receipt", "flow")
     + ("terminal_id", "time"),

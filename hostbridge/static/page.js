@@ -4,7 +4,15 @@
 
 const SHOWN = ["result", "result_text", "message", "amount", "discount", "fee", "payable",
   "coupon", "coupon_discount", "coupon_text", "coupon_reason",
-  "card", "rrn", "points_earned", "points_balance", "club_balance", "store_balance"];
+  "card", "rrn", "points_earned", "points_balance", "club_balance", "store_balance",
+  "legs", "bank_reference"];
+// a split sale's legs (docs/ecr.md 3.6), as the cashier reads them
+const ACCOUNTS = { "60": "club credit", "70": "store credit", "40": "bank card", "00": "cash" };
+
+function legsText(legs) {
+  return legs.map((leg) =>
+    `${ACCOUNTS[leg.account] || leg.account} ${leg.amount.toLocaleString("en")}`).join(" + ");
+}
 
 function newInvoice() {
   const now = new Date();
@@ -28,7 +36,7 @@ function showAnswer(answer) {
     if (answer[key] === undefined) continue;
     const row = body.insertRow();
     row.insertCell().textContent = key;
-    const value = answer[key];
+    const value = key === "legs" ? legsText(answer.legs) : answer[key];
     row.insertCell().textContent = typeof value === "number" ? value.toLocaleString("en") : value;
   }
   table.hidden = body.rows.length === 0;
@@ -45,6 +53,7 @@ async function send(event) {
     method: form.method.value,
   };
   if (form.coupon.value.trim()) sale.coupon = form.coupon.value.trim();  // docs/ecr.md 3.2
+  if (form.split.value) sale.split = form.split.value;  // 3.6: the rest after the credit
   const headers = { "Content-Type": "application/json" };
   if (form.token.value) headers.Authorization = "Bearer " + form.token.value;
   button.disabled = true;

@@ -58,6 +58,9 @@ NO_ECR_COMMAND = {
     "echo": "network management (0800) is the terminal's own, not a cashier's command",
     "pin_change": "a PIN change is the cardholder's own, at the keypad: no ECR command",
 }
+# a split sale (agent/split.py's account and tender) -> the ECR sale's method and split
+SPLIT_METHODS = {"60": "club", "70": "store"}
+SPLIT_TENDERS = {"40": "bank", "00": "cash"}
 # ECR answer field -> engine result key (agent/ecr/session.py RESULT_KEYS, read back)
 RESULT_FIELDS = {"club_balance": "balance_after", "store_balance": "store_credit"}
 
@@ -166,6 +169,15 @@ class EcrEngine:
         while self.pending() and time.monotonic() < deadline:
             time.sleep(0.1)
         return not self.pending()
+
+    def purchase_split(self, amount, account, tender, card=None, coupon=None):
+        """agent.split.purchase_split over the ECR link: a sale with method C/S and split
+        B/K (docs/ecr.md 3.6); the card is the reader's (card must be None)."""
+        if card is not None:
+            raise ValueError("the device reads the card from its own reader")
+        return self.terminal.sale(
+            SPLIT_METHODS[account], amount, coupon=coupon, split=SPLIT_TENDERS[tender]
+        )
 
     def __getattr__(self, name):
         if name in SALE_METHODS:
@@ -291,13 +303,13 @@ class FirmwareTerminal:
         self.engine.invoices += 1
         return f"FIL-{self.engine.invoices:04d}"
 
-    def sale(self, method, amount, invoice=None, cashier="01", coupon=None):
+    def sale(self, method, amount, invoice=None, cashier="01", coupon=None, split=None):
         """One ECR sale; the answer as the engine's result dict (docs/terminal.md keys)."""
         invoice = invoice or self.next_invoice()
         answer = self.ecr.sale(
-            amount, invoice=invoice, cashier=cashier, method=method, coupon=coupon
+            amount, invoice=invoice, cashier=cashier, method=method, coupon=coupon, split=split
         )
-        result = engine_result(answer.fields)
+        result = engine_result(answer.fields, answer.legs)
         if result.get("rrn"):
             self.flows[result["rrn"]] = result.get("flow")
         return result
@@ -308,7 +320,8 @@ class FirmwareTerminal:
         call = getattr(self.ecr, name)
         if name == "balance":
             return engine_result(call(cashier=cashier).fields)
-        return engine_result(call(invoice=self.next_invoice(), cashier=cashier, **fields).fields)
+        answer = call(invoice=self.next_invoice(), cashier=cashier, **fields)
+        return engine_result(answer.fields, answer.legs)
 
     def receipts(self):
         return self.printer.take()
@@ -326,9 +339,12 @@ class FirmwareTerminal:
         self.close()
 
 
-def engine_result(fields):
-    """An ECR answer's fields back as the engine's result keys (outcome, response_code...)."""
+def engine_result(fields, legs=()):
+    """An ECR answer's fields back as the engine's result keys (outcome, response_code...);
+    legs: a split sale's (hostbridge Result.legs, the engine's shape)."""
     out = {"outcome": OUTCOMES.get(fields.get("result"), "failed"), "ecr": dict(fields)}
+    if legs or fields.get("flow") == "split":  # a split sale has legs, none when not paid
+        out["legs"] = list(legs)
     for name, value in fields.items():
         out[RESULT_FIELDS.get(name, name)] = value
     out.setdefault("response_code", None)

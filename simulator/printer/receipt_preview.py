@@ -46,8 +46,12 @@ FIELDS = {
     "coupon": (str, None),  # a sale with a coupon (docs/protocol.md 5.10): its line
     "coupon_discount": (int, None),
     "coupon_text": (str, None),
+    "legs": (list, None),  # a split sale, its void or refund (docs/protocol.md): each leg
 }
-TYPE_WORDS = {int: "a whole number", str: "a string", bool: "true or false", None: "null"}
+# a leg's account -> what it is (agent/split.py's legs: credit part first, then the rest)
+LEG_ACCOUNTS = {"60": "club credit", "70": "store credit", "40": "bank card", "00": "cash"}
+TYPE_WORDS = {int: "a whole number", str: "a string", bool: "true or false", None: "null",
+              list: "a JSON array"}  # fmt: skip
 JSON_TYPES = {str: "string", int: "number", float: "number", bool: "boolean", list: "array",
               dict: "object", type(None): "null"}  # fmt: skip
 
@@ -96,6 +100,8 @@ def check_result(data, where="result"):
     if last4 is not None and not (len(last4) == 4 and last4.isdigit() and last4.isascii()):
         # PCI DSS: a receipt shows the last 4 digits of a card, never more
         raise ResultError(f"{where}: 'card_last4' must be the card's last 4 digits")
+    for leg in data.get("legs") or ():
+        _check_leg(leg, where)
     if "amount" not in data:
         raise ResultError(f"{where}: no 'amount' (rials, a whole number)")
     res = new_result(flow, data["amount"])
@@ -103,6 +109,19 @@ def check_result(data, where="result"):
     if "payable" not in data:
         res["payable"] = res["amount"] - (res["discount"] or 0) + (res["fee"] or 0)
     return res
+
+
+def _check_leg(leg, where):
+    """One leg of "legs": {"account": "60", "amount": 700000[, "bank_reference": "..."]}."""
+    example = '{"account": "60", "amount": 700000}'
+    if not isinstance(leg, dict) or set(leg) - {"account", "amount", "bank_reference"}:
+        raise ResultError(f"{where}: each of 'legs' must be an object like {example}")
+    if leg.get("account") not in LEG_ACCOUNTS:
+        raise ResultError(f"{where}: a leg's 'account' must be one of {', '.join(LEG_ACCOUNTS)}")
+    if type(leg.get("amount")) is not int or leg["amount"] < 0:
+        raise ResultError(f"{where}: a leg's 'amount' must be a whole number of rials")
+    if not isinstance(leg.get("bank_reference", ""), str):
+        raise ResultError(f"{where}: a leg's 'bank_reference' must be a string")
 
 
 def load_result(path):

@@ -74,6 +74,25 @@ DEMOS = {
             "coupon_discount": 108_000, "coupon_text": "تخفیف نوروزی ۱۰٪",
         }),
     ),
+    "split": (
+        "split sale: club credit pays what it holds, the rest by bank card",
+        ("split", 1_200_000, {
+            "discount": 120_000, "fee": 5_000, "payable": 1_085_000, "stan": "000132",
+            "rrn": "402512345686", "bank_reference": "BK998880", "balance_after": 0,
+            "points_earned": 108,
+            "points_balance": 1_800, "tier": "B", "confirmed": True,
+            "legs": [{"account": "60", "amount": 700_000},
+                     {"account": "40", "amount": 385_000, "bank_reference": "BK998880"}],
+        }),
+    ),
+    "split_cash": (
+        "split sale: store credit first, the rest in cash",
+        ("split", 300_000, {
+            "payable": 300_000, "stan": "000133", "rrn": "402512345687", "balance_after": 0,
+            "confirmed": True,
+            "legs": [{"account": "70", "amount": 80_000}, {"account": "00", "amount": 220_000}],
+        }),
+    ),
     "pending": (
         "bank purchase whose confirmation has not come back from the club yet",
         ("bank", 250_000, {
@@ -89,4 +108,8 @@ def demo_result(name):
     _, (flow, amount, fields) = DEMOS[name]
     res = new_result(flow, amount)
     res.update(fields, card_last4=CARD_LAST4, outcome="approved", response_code="00")
+    if "legs" in fields:  # a fresh list too
+        res["legs"] = [dict(leg) for leg in fields["legs"]]
+    if flow == "split" and len(fields.get("legs", ())) > 1:
+        res["response_code"] = "10"  # the club's partial approval (docs/protocol.md)
     return res

@@ -64,6 +64,7 @@ def test_flash_then_sell_on_the_device(tmp_path, club):
         sale = device.exec(
             "import boot, gc\n"
             "t = boot.run()\n"
+            "print('SIGNED', t.signed_on)\n"
             f"r = t.purchase('cash', 450000, {CARD!r})\n"
             "print('SALE', r['outcome'], r['response_code'], r['confirmed'], r['card_last4'])\n"
             "r = t.purchase('club', 20000, " + repr(CARD) + ")\n"
@@ -71,6 +72,7 @@ def test_flash_then_sell_on_the_device(tmp_path, club):
             "gc.collect()\n"
             "print('RECEIPTS', len(t.receipts()))\n"
         )
+        assert "SIGNED 00" in sale  # signed on at power-up (protocol.md 5.9), then ready
         assert "SALE approved 00 True 0014" in sale
         assert "SALE approved 00 True" in sale.split("SALE approved 00 True 0014", 1)[1]
         receipts = int(sale.split("RECEIPTS ", 1)[1].split()[0])

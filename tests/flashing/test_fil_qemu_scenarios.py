@@ -63,6 +63,12 @@ SUBSET = {
         "referral at enrollment rewards both at the first confirmed purchase",
     ),
     "netfault.yaml": ("the 0110 is dropped; the repeat (0101) is answered",),
+    "split.yaml": (  # the split on the board's keypad, the rest on the bank leg or in cash
+        "split, the rest by bank card - 10, the bank leg charges the remainder, both legs printed",
+        "split, the rest in cash - the cashier confirms the cash, no bank leg",
+        "void of a split sale - the club gives the credit back, the bank leg's part is reversed "
+        "there",
+    ),
     "chains.yaml": (  # a fifth terminal's store, its chain's store credit
         "chain scope - store credit the hypermarket gave is spent at its second store",
     ),
@@ -89,7 +95,19 @@ REPEAT = "the club's repeat handling; the board's side is the subset's netfault 
 # the rest of the library, each with why CI need not run it on the board
 COUPON_REFUSAL = "another refusal reason: the path of the subset's QA78EX (78, final)"
 CLUB_RULE = "the club's rule; the board's side is the subset's sale or refusal"
+SPLIT = "the subset's split sale: another outcome of the same ECR sale (all pass on the board)"
 NOT_IN_CI = {
+    "split, the bank leg declines - the credit hold is released, nothing paid": SPLIT,
+    "split, the bank leg times out - reversed BT, the credit released": SPLIT,
+    "split of store credit, the rest in cash": SPLIT,
+    "the customer refuses the split - 0420 CN, the credit released": SPLIT,
+    "the cashier did not get the cash - 0420 CN, the credit released": SPLIT,
+    "refund of a split sale - divided between the legs, the whole refund returns each leg": (
+        "an ECR refund of the subset's split sale: the shares are the club's (all pass on the "
+        "board)"
+    ),
+    "the credit covers the sale - no split, a club-credit purchase with one leg": SPLIT,
+    "the short-credit magic card makes a split at will": SPLIT,
     "the hypermarket's second store VT000005 sells under the chain's program": (
         "the subset's chain scenario sells on VT000005 too"
     ),

@@ -7,9 +7,8 @@ from agent.storage import BlobStore, MemoryStorage
 from tests.portable.fakehost import Terminal
 
 # The scripted club host (tests/portable/fakehost.py) shares this process with the engine,
-# which a device never carries, and every module is compiled from source in the heap: the
-# least heap these tests pass in is 220 KB (tools/run_micropython_tests.py, 4 KB steps), so
-# 256 KB, the default, leaves 16 %.
+# which a device never carries. With the agent as bytecode (tools/run_micropython_tests.py)
+# these tests pass from 216 KB (8 KB steps), so 256 KB, the default, leaves 16 %.
 MICROPYTHON_HEAP = 262144
 
 

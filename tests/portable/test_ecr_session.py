@@ -272,7 +272,7 @@ def test_bad_requests():
     cases = (
         (command(SALE, invoice="I", cashier="1"), "amount missing"),
         (command(SALE, amount=5, cashier="1"), "invoice missing"),
-        (sale(method="X"), "method must be one of B, C, K, S"),
+        (sale(method="X"), "method must be one of B, C, K, P, S"),
         (sale(amount=0), "amount must be above 0"),
         (sale(text="x"), "text not allowed in sale"),
         (refund_with(account="99"), "account must be one of 00, 40, 60, 70"),

@@ -54,11 +54,11 @@ from simulator.pos_emulator.ui.devices import (
     visual_line,
 )
 from simulator.pos_emulator.ui.keyboard import TerminalKeys
+from simulator.pos_emulator.ui.results import result_line
+from simulator.pos_emulator.ui.split_keys import SplitKeys
 
 FLOWS = keys.FLOWS
 CARD_KEYS = keys.CARD_KEYS
-RESULT_KEYS = ("amount", "discount", "fee", "payable", "points_earned", "balance_after", "stan",
-               "rrn")  # fmt: skip
 
 
 def magic_text():
@@ -66,34 +66,20 @@ def magic_text():
     return Text("\n".join(magic.text_lines()) + "\nvafa club-server magic --json lists them too.")
 
 
-def result_line(res):
-    """One log line for a flow's result; the card as its last 4 digits only."""
-    parts = [f"result: {res.get('flow')} {res.get('outcome')} ({res.get('response_code')})"]
-    for key in RESULT_KEYS:
-        value = res.get(key)
-        if value not in (None, "", 0):
-            parts.append(f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}")
-    if res.get("card_last4"):
-        parts.append("card *" + res["card_last4"])
-    if res.get("message"):
-        parts.append("- " + str(res["message"]))
-    return " ".join(parts)
-
-
-class EmulatorApp(CouponKeys, TerminalKeys, App):
+class EmulatorApp(SplitKeys, CouponKeys, TerminalKeys, App):
     TITLE = "Vafa POS emulator"
-    # 80x24 and up: the left column (display, keypad, flows, card buttons) is 17 rows high;
+    # 80x24 and up: the left column (display, keypad, flows, card buttons) is 18 rows high;
     # the panels share the rest of the width, the log the rest of the height
     CSS = """
     Screen { layout: vertical; overflow: hidden; }
-    #top { height: 2fr; min-height: 17; }
-    #left { width: 38; height: 17; }
+    #top { height: 2fr; min-height: 18; }
+    #left { width: 38; height: 18; }
     #display { border: round $accent; height: 7; padding: 0 1; }
     #status { height: 2; color: $text-muted; }
     #left Button { width: 100%; min-width: 4; height: 1; border: none; margin: 0;
                    padding: 0; }
     #keypad { grid-size: 3 4; grid-gutter: 0 1; height: 4; }
-    #flows { grid-size: 3 3; grid-gutter: 0 1; height: 3; }
+    #flows { grid-size: 3 4; grid-gutter: 0 1; height: 4; }
     #slot { grid-size: 4 1; grid-columns: 10 7 9 12; height: 1; }
     #panels { width: 1fr; height: 100%; }
     #panels > ContentSwitcher { height: 1fr; }
@@ -165,7 +151,7 @@ class EmulatorApp(CouponKeys, TerminalKeys, App):
                 with TabPane("Magic (m)", id="magic"), VerticalScroll():
                     yield Static(magic_text(), id="magic-text")
         yield Log(id="log")
-        # one line for F1-F9, i, t, s, p at 120 columns; the status line names ? and Ctrl+P
+        # one line for F1-F10, i, t, s, p at 120 columns; the status line names ? and Ctrl+P
         yield Footer(compact=True, show_command_palette=False)
 
     @staticmethod
@@ -293,7 +279,10 @@ class EmulatorApp(CouponKeys, TerminalKeys, App):
             return "Working..."
         if self.pending:
             return f"{FLOWS[self.pending][1]}: type the amount, then OK (Enter)"
-        return "Ready: F1-F9 pick a flow, digits set the amount. All keys: ? or Ctrl+P"
+        return (
+            self.split_status()
+            or "Ready: F1-F9 pick a flow, digits set the amount. All keys: ? or Ctrl+P"
+        )
 
     def _refresh_cards(self):
         if not self.is_mounted:
@@ -423,11 +412,15 @@ class EmulatorApp(CouponKeys, TerminalKeys, App):
         eng = self.engine
         flow = FLOWS[key][0]
         code = self.take_coupon(flow)  # keyed in with K before the flow (coupon_keys.py)
+        split = self.split_call(flow, amount, code)  # X before F2/F3 (split_keys.py)
+        if split is not None:
+            return split
         calls = {
             "bank": lambda: eng.purchase_bank(amount, coupon=code),
             "club_credit": lambda: eng.purchase_club_credit(amount, coupon=code),
             "store_credit": lambda: eng.purchase_store_credit(amount, coupon=code),
             "cash": lambda: eng.purchase_cash(amount, coupon=code),
+            "points": lambda: eng.purchase_points(amount),
             "balance": lambda: eng.balance(),
             "top_up": lambda: eng.top_up(amount),
             "void": lambda: eng.void_last(),
@@ -473,6 +466,8 @@ class EmulatorApp(CouponKeys, TerminalKeys, App):
         if res.get("outcome") == "approved" and flow in ("club_credit", "store_credit"):
             account = next(a for a, (f, _pc) in CREDIT_FLOWS.items() if f == flow)
             self.last_sale = (res.get("rrn"), account)
+        elif res.get("outcome") == "approved" and flow == "split" and res.get("legs"):
+            self.last_sale = (res.get("rrn"), res["legs"][0]["account"])  # the credit leg
         self._event(result_line(res))
         explain = getattr(self.terminal, "explain", None)
         why = explain(res) if explain is not None and res.get("flow") != "?" else None

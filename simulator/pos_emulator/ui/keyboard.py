@@ -57,6 +57,8 @@ class TerminalKeys:
             return self.choose_flow(key)
         if key == "k":
             return self.open_coupon()
+        if key == "x":  # the rest of the next credit purchase: bank card, cash, none
+            return self.choose_split()
         if key.isdigit() and len(key) == 1:
             if len(self.entry) < MAX_AMOUNT_DIGITS and (self.entry or key != "0"):
                 self.entry += key

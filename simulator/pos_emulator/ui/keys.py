@@ -21,17 +21,21 @@ FLOWS = {
     "f7": ("refund", "Refund", True),
     "f8": ("void", "Void last", False),
     "f9": ("close", "Close day", False),
+    "f10": ("points", "Points", True),  # paid with the card's points (docs/protocol.md 2.2)
 }
 # card key -> what the customer does with the chosen card
 CARD_KEYS = {"i": "insert", "t": "tap", "s": "swipe", "p": "pull out"}
 # the footer's short names of the flows (it has one line for all the keys)
 SHORT = {"f1": "Bank", "f2": "Club", "f3": "Store", "f5": "Balance", "f8": "Void", "f9": "Close"}
+# flows the footer leaves out (its line is full): on their button, in the Keys panel and palette
+NOT_IN_FOOTER = ("f10",)
 DIGITS = ",".join("0123456789")
 
 # fmt: off
 KEYS = (
     *((key, f"flow('{key}')", SHORT.get(key, label),
-       label + (": type the amount first, or after the key and OK" if amount else ""), True)
+       label + (": type the amount first, or after the key and OK" if amount else ""),
+       key not in NOT_IN_FOOTER)
       for key, (_flow, label, amount) in FLOWS.items()),
     ("i", "card('i')", "Insert", "insert the chosen card in the chip reader", True),
     ("t", "card('t')", "Tap", "tap the chosen card (it leaves the field when the flow ends)",
@@ -50,6 +54,8 @@ KEYS = (
     ("n", "new_card", "Card number", "present any card number: it joins the card list", False),
     ("k", "coupon", "Coupon", "key in a coupon code for the next purchase: letters and digits, "
      "then OK (Esc drops it)", False),
+    ("x", "split", "Split", "split the next F2/F3 purchase: rest by bank card, X again cash, "
+     "again none", False),
     ("m", "panel('magic')", "Magic", "the magic card numbers and amounts (club outcomes)",
      False),
     ("c", "panel('cards')", "Cards", "the card list", False),
