@@ -1,7 +1,7 @@
 """A split sale over ECR whose bank leg charged the remainder but whose confirmation the club
 refused (0230 12: its hold window had passed; docs/terminal.md "Deadlines", docs/ecr.md 3.6):
-the answer is 01 with response_code 12 and "Paid at the bank; ...", and carries the legs with
-the bank reference, so the cashier knows the bank card was charged. The real engine and ECR
+the answer is 01 with response_code 12, the bank leg gives the remainder back (agent/bankback.py)
+and the answer says so, and carries the legs with the bank reference. The real engine and ECR
 session over the in-test club with split payment (tests/portable/splithost.py)."""
 
 from agent.ecr.session import EcrSession
@@ -34,7 +34,10 @@ def test_the_club_refuses_the_confirmation_after_the_bank_charged():
     }
     answer = session.handle(sale)[0][1]
     assert (answer["result"], answer["response_code"]) == ("01", "12"), answer
-    assert answer["message"] == "Paid at the bank; the club refused the confirmation"
+    assert answer["message"] == (
+        "Not completed: the club refused the confirmation; bank payment given back"
+    )
+    assert t.bank.net_total() == 0 and t.bank.reversals[0]["amount"] == 385_000
     charge = t.bank.charges()
     assert len(charge) == 1 and charge[0]["amount"] == 385_000
     assert (answer["remainder_account"], answer["remainder"]) == ("40", 385_000)
