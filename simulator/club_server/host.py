@@ -10,8 +10,8 @@ Steps 1-3 (format, initial key id, MAC) happen before, in the server's event loo
 5. field 62 decrypted (else 63), its terminal id and field 42 match the terminal registered for
    the initial key id, and the terminal is active (else 03);
 6. duplicates and repeats (section 6), the outcome table, then the handler of the message
-   class. A handler's exception rolls back its own work only (a savepoint: the counter stays
-   recorded) and is answered 96.
+   class. A handler's exception rolls back its own work (a savepoint; the counter is recorded
+   again) and is answered 96.
 """
 
 import json
@@ -133,12 +133,14 @@ class Host:
             reply = Reply(rule.argument)
         else:
             try:
-                with store.savepoint():
+                with store.handler_savepoint():
                     reply = HANDLERS[request.cls](ctx)
             except Exception:
                 log.exception(
                     "handler failed: terminal %s MTI %s STAN %s", terminal_id, msg["t"], msg["11"]
                 )
+                # the savepoint may have been the request's own: the counter again
+                store.set_last_counter(terminal_id, request.counter)
                 reply = Reply("96", record=False)
         response = respond(msg, reply.code, reply, checked=True)
         if reply.record:

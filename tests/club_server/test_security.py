@@ -235,6 +235,36 @@ def test_a_handler_failure_is_96_and_rolled_back(server, terminal, monkeypatch, 
     assert terminal.exchange(again, terminal.secrets(CARD_A)).code == "00"
 
 
+def test_after_a_handler_failure_its_counter_stays_used_and_its_work_is_gone(
+    server, terminal, monkeypatch
+):
+    """docs/protocol.md 4.3 steps 4 and 6: the handler's writes are undone, the KSN counter is
+    not (the server's group commit rolls back to the request's start and records it again):
+    the same bytes again are a replay, 63, not a second try."""
+
+    def broken(ctx, card, amount):
+        ctx.store.add_txn(
+            terminal_id=terminal.terminal_id,
+            merchant_id="X",
+            proc="000000",
+            amount=amount,
+            state="approved",
+            stan="000000",
+            f7="0000000000",
+            created_at=0.0,
+        )
+        raise RuntimeError("simulated bug after a write")
+
+    monkeypatch.setitem(phase_one.HANDLERS, "000000", broken)
+    _, keys, data = sealed_0100(terminal)
+    assert terminal.exchange_raw(data, keys).code == "96"
+    monkeypatch.undo()
+    assert server.call(lambda store: store.table_counts()["txns"]) == 0
+    assert terminal.exchange_raw(data, keys).code == "63"
+    r = terminal.authorize("000000", 100_000, CARD_A)[1]  # the next counter works
+    assert r.code == "00" and r.rrn == "000000000001"
+
+
 def test_logs_carry_no_card_number(server, terminal, caplog):
     caplog.set_level(logging.DEBUG, logger="vafa.club_server")
     for card in all_card_numbers()[:8]:
