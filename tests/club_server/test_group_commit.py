@@ -201,7 +201,7 @@ def test_a_rolled_back_request_does_not_leave_its_counter_in_the_cache(db_path, 
         def broken(*args):
             raise RuntimeError("simulated failure after the counter was recorded")
 
-        monkeypatch.setattr(host, "respond", broken)
+        monkeypatch.setattr(host, "dump_response", broken)  # after the handler
         assert t.authorize("000000", 100_000, CARD_A)[1].code == "96"
         monkeypatch.undo()
         assert server.call(_counter_in_a_transaction) == before
