@@ -486,7 +486,7 @@ def main():
                 club.call("profile")
 
                 def snapshot():
-                    return club.call("timers"), club.call("sql"), club.call("stats")["messages"]
+                    return club.call("snapshot")
 
                 run = run_load(
                     club, CLUB, canned, args.seconds, args, numbers, cards, state, snapshot

@@ -10,18 +10,13 @@ class TxnRows:
     # -- transactions and holds --------------------------------------------------------------
 
     def add_txn(self, **values):
-        """A new transaction; the row as stored. Its id, RRN (the id in 12 digits) and
-        approval code (its last 6) are made in the same INSERT: the id SQLite would pick
-        (the largest + 1, txns.id being a plain INTEGER PRIMARY KEY), given explicitly so
-        the RRN can be computed from it. One statement instead of an INSERT and an UPDATE
-        of the indexed rrn (docs/performance.md)."""
-        columns = ", ".join(values)
-        marks = ", ".join(["?"] * len(values))
+        txn_id = self._insert("txns", values)
+        rrn = f"{txn_id:012d}"
+        # the row as it is now, without a SELECT of its own (all rows fetched: the statement
+        # is run to its end before the COMMIT)
         return self._all(
-            f"INSERT INTO txns (id, rrn, auth_code, {columns}) "
-            f"SELECT n, printf('%012d', n), printf('%06d', n % 1000000), {marks} "
-            "FROM (SELECT COALESCE(MAX(id), 0) + 1 AS n FROM txns) WHERE true RETURNING *",
-            tuple(values.values()),
+            "UPDATE txns SET rrn = ?, auth_code = ? WHERE id = ? RETURNING *",
+            (rrn, f"{txn_id % 1000000:06d}", txn_id),
         )[0]
 
     def txn(self, txn_id):
