@@ -15,8 +15,8 @@ Commands over the pipe (answered in the server's event loop): "cpu" -> the proce
 seconds so far; "switches" -> its (voluntary, involuntary) context switches so far (waits for
 I/O or work, preemptions); "profile" -> wrap the club server's steps with timers (club only;
 call it after the clean measurements: the wrappers cost about a microsecond each); "timers" ->
-{step: [seconds, calls]}; "sql" -> the same per SQL statement (its first 90 characters); "snapshot" -> (timers, sql,
-messages so far) at one instant;
+{step: [seconds, calls]}; "sql" -> the same per SQL statement (its first 90 characters);
+"snapshot" -> (timers, sql, messages so far) at one instant;
 ("cprofile", None) -> start cProfile in the server, ("cprofile", path) -> stop it and write its
 stats to path (pstats); "stats" ->
 ClubServer.stats with the database's group commit counters; "stop" -> stop and exit.
