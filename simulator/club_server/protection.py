@@ -2,9 +2,10 @@
 
 Written here, not borrowed from agent.protocol.protect, so the two sides' protection code check
 each other. Shared primitives: agent.protocol.dukpt (the KSN's checks and the initial key) and
-agent.protocol.crypto (AES-CBC, ISO 9797-1 padding) with the `cryptography` AES backend. The
-CMAC (see mac_of) and the derivation of a KSN's keys from the initial key (X9.24-3 derivation
-data, AES-ECB) are the host's own, over OpenSSL. Keys of a KSN:
+agent.protocol.crypto (ISO 9797-1 padding; AES-CBC of a response's field 62) with the
+`cryptography` AES backend. The CMAC (see mac_of), the decryption of a request's field 62 and
+the derivation of a KSN's keys from the initial key (X9.24-3 derivation data, AES-ECB) are
+the host's own, over OpenSSL. Keys of a KSN:
 - the request: MAC verified with 0x2000 (MAC generation), field 62 decrypted with 0x3000;
 - the response: MAC made with 0x2001 (MAC verification), field 62 (if any) encrypted with 0x3001.
 """
@@ -36,6 +37,7 @@ class SecretsError(ValueError):
 # usage, the algorithm (0x0002 AES-128) and the key's length in bits (128), then the last 4
 # bytes of the initial key id and the counter.
 _ECB = modes.ECB()
+_CBC_ZERO_IV = modes.CBC(ZERO_IV)
 _WORKING = (dukpt.MAC_GENERATION, dukpt.DATA_ENCRYPT, dukpt.MAC_VERIFICATION)
 
 
@@ -199,11 +201,13 @@ def build_tlv(items):
 
 
 def decrypt_secrets(cipher, keys):
-    """Field 62 of a request -> {tag: text} (AES-128-CBC, zero IV, ISO 9797-1 method 2)."""
+    """Field 62 of a request -> {tag: text} (AES-128-CBC, zero IV, ISO 9797-1 method 2); the
+    CBC is OpenSSL's, called here (the terminal's goes through agent.protocol.crypto)."""
     if not cipher or len(cipher) % 16:
         raise SecretsError("protected data is not whole AES blocks")
     try:
-        plain = crypto.aes_cbc_decrypt(keys.data_encrypt, ZERO_IV, cipher)
+        context = Cipher(algorithms.AES(keys.data_encrypt), _CBC_ZERO_IV).decryptor()
+        plain = context.update(bytes(cipher)) + context.finalize()
         return parse_tlv(crypto.unpad_iso9797_m2(plain))
     except ProtocolError:
         raise SecretsError("protected data does not decrypt") from None
