@@ -15,12 +15,16 @@ Commands over the pipe (answered in the server's event loop): "cpu" -> the proce
 seconds so far; "switches" -> its (voluntary, involuntary) context switches so far (waits for
 I/O or work, preemptions); "profile" -> wrap the club server's steps with timers (club only;
 call it after the clean measurements: the wrappers cost about a microsecond each); "timers" ->
-{step: [seconds, calls]}; "sql" -> the same per SQL statement (its first words); "stats" ->
+{step: [seconds, calls]}; "sql" -> the same per SQL statement (its first 90 characters);
+"snapshot" -> (timers, sql, messages so far) at one instant;
+("cprofile", None) -> start cProfile in the server, ("cprofile", path) -> stop it and write its
+stats to path (pstats); "stats" ->
 ClubServer.stats with the database's group commit counters; "stop" -> stop and exit.
 """
 
 import asyncio
 import contextlib
+import cProfile
 import logging
 import multiprocessing
 import os
@@ -162,6 +166,7 @@ async def _serve(kind, arg, conn):
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     timers = Timers()
+    profiler = cProfile.Profile()
     if kind == "club":
         from simulator.club_server.server import ClubServer
 
@@ -202,6 +207,15 @@ async def _serve(kind, arg, conn):
             conn.send(dict(timers.totals))
         elif command == "sql":
             conn.send(dict(timers.sql))
+        elif command == "snapshot":  # the three at one instant (three calls: loop passes apart)
+            conn.send((dict(timers.totals), dict(timers.sql), server.stats["messages"]))
+        elif isinstance(command, tuple) and command[0] == "cprofile":  # ("cprofile", path|None)
+            if command[1] is None:
+                profiler.enable()
+            else:
+                profiler.disable()
+                profiler.dump_stats(command[1])
+            conn.send(True)
         elif command == "stats":  # the server's counters and its group commit's
             conn.send({**server.stats, **server.db.stats} if server is not None else {})
         else:
@@ -301,7 +315,7 @@ class _TimedConnection:
             else:
                 name = "sql around handle (BEGIN, savepoints)"
             self._timers.add(name, wall, cpu)
-            self._timers.add_sql(" ".join(sql.split()[:4]), wall, cpu)
+            self._timers.add_sql(" ".join(sql.split())[:90], wall, cpu)
 
     def __getattr__(self, name):
         return getattr(self._conn, name)

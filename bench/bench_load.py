@@ -391,9 +391,18 @@ def capture(port, card):
     return captured
 
 
-def print_profile(timers, messages, total_ms):
+def difference(before, after):
+    """{name: [wall, calls, cpu]} of a window: the timers at its end less those at its start."""
+    zero = (0.0, 0, 0.0)
+    return {
+        k: [b - a for a, b in zip(before.get(k, zero), v, strict=True)] for k, v in after.items()
+    }
+
+
+def print_profile(timers, messages, total_ms, sql, top=12):
     """The club server's CPU per message by category, over the window of the extra timed
-    run: the timed parts, and the rest of the process's CPU (asyncio, sockets, framing)."""
+    run: the timed parts, and the rest of the process's CPU (asyncio, sockets, framing);
+    then the SQL statements per message and the `top` costliest."""
     print(
         f"club server CPU per message by category (an extra run with timers, its window: "
         f"{messages:,} messages, {total_ms:.3f} ms a message):"
@@ -403,6 +412,12 @@ def print_profile(timers, messages, total_ms):
         print(f"  {category:<40} {cpu:7.3f}  {cpu / total_ms * 100:3.0f} %{note}")
         for name, part in sorted(parts, key=lambda kv: -kv[1]):
             print(f"    {name:<38} {part:7.3f}")
+    count = sum(v[1] for v in sql.values()) / messages
+    print(
+        f"SQL statements per message: {count:.1f}; the {top} costliest (CPU us a message, calls):"
+    )
+    for name, (_, calls, cpu) in sorted(sql.items(), key=lambda kv: -kv[1][2])[:top]:
+        print(f"  {cpu / messages * 1e6:6.1f} {calls / messages:5.2f}  {name}")
 
 
 def pct(values, p):
@@ -433,6 +448,12 @@ def main():
         default=2,
         help="load generator processes (default 2: one alone "
         "saturates a core against the echo server and would lower the ceiling)",
+    )
+    parser.add_argument(
+        "--cprofile",
+        metavar="FILE",
+        help="one more club run at the end with cProfile on in the server over its window; "
+        "the stats go to FILE (python -m pstats FILE)",
     )
     args = parser.parse_args()
     windows = {CLUB: args.seconds, ECHO: args.seconds / 2, BARE: args.seconds / 2}
@@ -465,19 +486,28 @@ def main():
                 club.call("profile")
 
                 def snapshot():
-                    return club.call("timers"), club.call("stats")["messages"]
+                    return club.call("snapshot")
 
                 run = run_load(
                     club, CLUB, canned, args.seconds, args, numbers, cards, state, snapshot
                 )
-                (timers_from, messages_from), (timers_to, messages_to) = run["snapshots"]
-                zero = (0.0, 0, 0.0)
-                timed = {
-                    k: [b - a for a, b in zip(timers_from.get(k, zero), v, strict=True)]
-                    for k, v in timers_to.items()
-                }
+                (timers_from, sql_from, messages_from), (timers_to, sql_to, messages_to) = run[
+                    "snapshots"
+                ]
                 messages = messages_to - messages_from
-                breakdown = (timed, messages, run["server_cpu"] / messages * 1000)
+                breakdown = (
+                    difference(timers_from, timers_to),
+                    messages,
+                    run["server_cpu"] / messages * 1000,
+                    difference(sql_from, sql_to),
+                )
+            if args.cprofile:  # cProfile over one more window: ("cprofile", None) starts it
+                paths = [None, str(Path(args.cprofile).resolve())]
+
+                def toggle():
+                    return club.call(("cprofile", paths.pop(0)))
+
+                run_load(club, CLUB, canned, args.seconds, args, numbers, cards, state, toggle)
         ledger = ledger_check(db)
 
     sizes = ", ".join(

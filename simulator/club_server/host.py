@@ -10,8 +10,8 @@ Steps 1-3 (format, initial key id, MAC) happen before, in the server's event loo
 5. field 62 decrypted (else 63), its terminal id and field 42 match the terminal registered for
    the initial key id, and the terminal is active (else 03);
 6. duplicates and repeats (section 6), the outcome table, then the handler of the message
-   class. A handler's exception rolls back its own work only (a savepoint: the counter stays
-   recorded) and is answered 96.
+   class. A handler's exception rolls back its own work (a savepoint; the counter is recorded
+   again) and is answered 96.
 """
 
 import json
@@ -50,7 +50,10 @@ class Outcome:
 def respond(request_message, code, reply=None, checked=False):
     """The response to a request: the echoed fields, field 39 and what the reply adds
     (checked: the request passed wire.check_format)."""
-    out = wire.response_skeleton(request_message, checked)
+    return _complete(wire.response_skeleton(request_message, checked), code, reply)
+
+
+def _complete(out, code, reply):
     out["39"] = code
     if reply is not None:
         if out["t"] == "0110" and code in split.APPROVALS and reply.txn is not None:
@@ -72,9 +75,18 @@ def dump_response(message):
 
 
 def recorded(seen, msg):
-    """The recorded answer of a request row, as the response to `msg` (0101 -> 0110)."""
-    response = load_response(seen["response"])
-    response["t"] = wire.RESPONSE[msg["t"]]
+    """The recorded answer of a request row, as the response to `msg` (0101 -> 0110).
+
+    The record holds what the answer does not take from its request: field 39 and what the
+    handler added (37, 38, 48, 54, ...). The rest is the skeleton of `msg`, which is the
+    original's: a copy or repeat gets the record only when its content hash (every field the
+    skeleton echoes) is the original's. A record with "t" is a whole answer (made before)."""
+    data = load_response(seen["response"])
+    if "t" in data:
+        data["t"] = wire.RESPONSE[msg["t"]]
+        return data
+    response = wire.response_skeleton(msg, checked=True)
+    response.update(data)
     return response
 
 
@@ -133,18 +145,22 @@ class Host:
             reply = Reply(rule.argument)
         else:
             try:
-                with store.savepoint():
+                with store.handler_savepoint():
                     reply = HANDLERS[request.cls](ctx)
             except Exception:
                 log.exception(
                     "handler failed: terminal %s MTI %s STAN %s", terminal_id, msg["t"], msg["11"]
                 )
+                # the savepoint may have been the request's own: the counter again
+                store.set_last_counter(terminal_id, request.counter)
                 reply = Reply("96", record=False)
-        response = respond(msg, reply.code, reply, checked=True)
-        if reply.record:
+        skeleton = wire.response_skeleton(msg, checked=True)
+        response = _complete(dict(skeleton), reply.code, reply)
+        if reply.record:  # what the request does not give (recorded() puts the two together)
+            added = {k: v for k, v in response.items() if skeleton.get(k) != v}
             txn_id = reply.txn["id"] if reply.txn is not None else None
             store.save_request(
-                *key, request.content_hash, dump_response(response), txn_id, request.now
+                *key, request.content_hash, dump_response(added), txn_id, request.now
             )
         return Outcome(response, _behaviour(rule), f"code {reply.code}")
 

@@ -1,9 +1,11 @@
 """Host-side message protection (docs/protocol.md section 4) over the bytes pyiso8583 makes.
 
 Written here, not borrowed from agent.protocol.protect, so the two sides' protection code check
-each other. Shared primitives: agent.protocol.dukpt (X9.24-3 key derivation) and
-agent.protocol.crypto (AES-CBC, ISO 9797-1 padding) with the `cryptography` AES backend; the
-CMAC is OpenSSL's (see mac_of). Keys of a KSN:
+each other. Shared primitives: agent.protocol.dukpt (the KSN's checks and the initial key) and
+agent.protocol.crypto (ISO 9797-1 padding; AES-CBC of a response's field 62) with the
+`cryptography` AES backend. The CMAC (see mac_of), the decryption of a request's field 62 and
+the derivation of a KSN's keys from the initial key (X9.24-3 derivation data, AES-ECB) are
+the host's own, over OpenSSL. Keys of a KSN:
 - the request: MAC verified with 0x2000 (MAC generation), field 62 decrypted with 0x3000;
 - the response: MAC made with 0x2001 (MAC verification), field 62 (if any) encrypted with 0x3001.
 """
@@ -11,7 +13,7 @@ CMAC is OpenSSL's (see mac_of). Keys of a KSN:
 import hmac
 from collections import OrderedDict
 
-from cryptography.hazmat.primitives.ciphers import algorithms
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
 from agent.protocol import crypto, dukpt
@@ -29,6 +31,27 @@ SECRET_TERMINAL = 0x03
 
 class SecretsError(ValueError):
     """Field 62 does not decrypt, unpad or parse: answer 63."""
+
+
+# X9.24-3 6.3.2 derivation data (docs/protocol.md 4): version 1, key block counter 1, the key
+# usage, the algorithm (0x0002 AES-128) and the key's length in bits (128), then the last 4
+# bytes of the initial key id and the counter.
+_ECB = modes.ECB()
+_CBC_ZERO_IV = modes.CBC(ZERO_IV)
+_WORKING = (dukpt.MAC_GENERATION, dukpt.DATA_ENCRYPT, dukpt.MAC_VERIFICATION)
+
+
+def _head(usage):
+    return bytes((1, 1)) + usage.to_bytes(2, "big") + b"\x00\x02\x00\x80"
+
+
+_CHILD_HEAD = _head(dukpt.KEY_DERIVATION)
+_WORKING_HEADS = tuple(_head(u) for u in _WORKING)
+
+
+def _ecb(key, data):
+    """AES-128-ECB of whole blocks: one OpenSSL context for all of them."""
+    return Cipher(algorithms.AES(key), _ECB).encryptor().update(data)
 
 
 class Keyring:
@@ -52,8 +75,8 @@ class Keyring:
         self.derivations = 0  # derivation steps made (for tests and benchmarks)
 
     def keys_for(self, ksn):
-        """dukpt.WorkingKeys of the KSN (the request's MAC and field 62 keys and the
-        response's MAC key already derived); DukptError for a counter no terminal may use."""
+        """HostKeys of the KSN (the request's MAC and field 62 keys and the response's MAC
+        key already derived); DukptError for a counter no terminal may use."""
         ikid, counter = dukpt.split_ksn(ksn)
         chain = self._chains.get(ikid)
         if chain is None:
@@ -63,9 +86,8 @@ class Keyring:
                 self._chains.popitem(last=False)
         else:
             self._chains.move_to_end(ikid)
-        key = chain.key_of(ikid, counter, self)
-        keys = dukpt.WorkingKeys(key, ksn)
-        return keys.derive(dukpt.MAC_GENERATION, dukpt.DATA_ENCRYPT, dukpt.MAC_VERIFICATION)
+        tail = ikid[4:]
+        return HostKeys(chain.key_of(tail, counter, self), bytes(ksn), tail + ksn[8:])
 
 
 class _Chain:
@@ -79,15 +101,15 @@ class _Chain:
         self.prefixes = []
         self.keys = []
 
-    def key_of(self, ikid, counter, keyring):
+    def key_of(self, ikid_tail, counter, keyring):
         steps = []
         prefix = 0
-        mask = 0x80000000
-        while mask:
-            if counter & mask:
-                prefix |= mask
-                steps.append(prefix)
-            mask >>= 1
+        rest = counter
+        while rest:  # the one-bits from the most significant: the prefixes of Annex B.5
+            bit = 1 << (rest.bit_length() - 1)
+            prefix |= bit
+            steps.append(prefix)
+            rest ^= bit
         same = 0
         known = self.prefixes
         while same < len(steps) and same < len(known) and steps[same] == known[same]:
@@ -95,12 +117,41 @@ class _Chain:
         keys = self.keys[:same]
         key = keys[-1] if keys else self.initial
         for prefix in steps[same:]:
-            key = dukpt.derive_child(key, ikid, prefix)
+            key = _ecb(key, _CHILD_HEAD + ikid_tail + prefix.to_bytes(4, "big"))
             keys.append(key)
             keyring.derivations += 1
         self.prefixes = steps
         self.keys = keys
         return key
+
+
+class HostKeys:
+    """The working keys of one KSN, with the attributes of agent.protocol.dukpt.WorkingKeys:
+    the three every exchange uses derived together (one AES call), the PIN and data-decrypt
+    keys on first use."""
+
+    __slots__ = ("_tail", "data_encrypt", "ksn", "mac_generation", "mac_verification")
+    __slots__ += ("transaction_key",)
+
+    def __init__(self, transaction_key, ksn, tail):
+        self.transaction_key = transaction_key
+        self.ksn = ksn
+        self._tail = tail  # the initial key id's last 4 bytes and the counter
+        out = _ecb(transaction_key, b"".join([head + tail for head in _WORKING_HEADS]))
+        self.mac_generation = out[:16]
+        self.data_encrypt = out[16:32]
+        self.mac_verification = out[32:]
+
+    def key(self, usage):
+        return _ecb(self.transaction_key, _head(usage) + self._tail)
+
+    @property
+    def pin(self):
+        return self.key(dukpt.PIN_ENCRYPTION)
+
+    @property
+    def data_decrypt(self):
+        return self.key(dukpt.DATA_DECRYPT)
 
 
 def mac_of(key, data):
@@ -150,11 +201,13 @@ def build_tlv(items):
 
 
 def decrypt_secrets(cipher, keys):
-    """Field 62 of a request -> {tag: text} (AES-128-CBC, zero IV, ISO 9797-1 method 2)."""
+    """Field 62 of a request -> {tag: text} (AES-128-CBC, zero IV, ISO 9797-1 method 2); the
+    CBC is OpenSSL's, called here (the terminal's goes through agent.protocol.crypto)."""
     if not cipher or len(cipher) % 16:
         raise SecretsError("protected data is not whole AES blocks")
     try:
-        plain = crypto.aes_cbc_decrypt(keys.data_encrypt, ZERO_IV, cipher)
+        context = Cipher(algorithms.AES(keys.data_encrypt), _CBC_ZERO_IV).decryptor()
+        plain = context.update(bytes(cipher)) + context.finalize()
         return parse_tlv(crypto.unpad_iso9797_m2(plain))
     except ProtocolError:
         raise SecretsError("protected data does not decrypt") from None

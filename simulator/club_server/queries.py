@@ -214,7 +214,14 @@ def counts(conn):
 # -- one transaction's story -------------------------------------------------------------------
 
 # response fields shown in a story: never 53 (KSN), 62 (secrets), 64/128 (MAC)
+# The request records (host.py) keep the answer's own fields (39, and 37, 38, 48, 54 where it
+# has them) without what it echoes from its request; the MTI, 7 and 11 come from the record's
+# key, the rest the transaction shows.
 STORY_FIELDS = ("t", "3", "4", "7", "11", "37", "38", "39", "42", "48", "54", "90")
+# the response MTI of a message class (docs/protocol.md 6): "010" -> "0110"
+RESPONSE_OF_CLASS = {
+    c: c[:2] + str(int(c[2]) + 1) + "0" for c in ("010", "022", "042", "050", "080")
+}
 
 
 def find_txn(conn, key):
@@ -241,7 +248,15 @@ def txn_story(conn, key):
         (txn_id,),
     ).fetchall()
     for r in requests:
-        answer = json.loads(r.pop("response") or "{}")
+        text = r.pop("response")
+        answer = json.loads(text or "{}")
+        if text is not None and "t" not in answer:  # the record: what the request did not give
+            answer = {
+                "t": RESPONSE_OF_CLASS[r["mti_class"]],
+                "7": r["f7"],
+                "11": r["stan"],
+                **answer,
+            }
         r["response"] = {k: answer[k] for k in STORY_FIELDS if k in answer}
     ledger = conn.execute(
         "SELECT l.id, l.kind, a.kind AS account, a.merchant_id AS account_store, l.amount, "

@@ -402,13 +402,17 @@ class ClubServer:
         """Keyed digest of what docs/protocol.md section 6 compares: every field but 53, the
         ciphertext of 62 and the MAC, with 62 compared after decryption; the MTI by class."""
         parts = [wire.CLASS[message["t"]]]
-        for key in sorted((k for k in message if k != "t"), key=int):
-            if key in ("52", "53", "62", "64", "128"):  # 52 and 62: compared opened
-                continue
-            value = message[key]
+        for key in sorted([int(k) for k in message if k not in _NOT_HASHED]):
+            value = message[str(key)]
             parts.append(f"{key}={value.hex() if isinstance(value, bytes) else value}")
-        parts.extend(f"s{tag}={secrets[tag]}" for tag in sorted(secrets or {}))
+        if secrets:
+            parts += [f"s{tag}={secrets[tag]}" for tag in sorted(secrets)]
         return self._vault.content_hash("\x1f".join(parts).encode())
+
+
+# not in the content hash: the MTI (its class is), the KSN and MAC (new on a repeat), 52 and 62
+# (compared opened, as secrets)
+_NOT_HASHED = frozenset(("t", "52", "53", "62", "64", "128"))
 
 
 class ServerThread:

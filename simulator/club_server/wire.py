@@ -144,9 +144,9 @@ def _check_chars(key, value):
     if fmt == N:
         ok = value.isdigit() and value.isascii()
     elif fmt == AN:
-        ok = all(c in _AN for c in value)
-    elif fmt == ANS:
-        ok = all(" " <= c <= "~" for c in value)
+        ok = _AN.issuperset(value)
+    elif fmt == ANS:  # printable ASCII, " " to "~"
+        ok = value.isascii() and value.isprintable()
     elif fmt == XN:
         ok = value[:1] in ("C", "D") and value[1:].isdigit() and value[1:].isascii()
     else:

@@ -50,6 +50,7 @@ class WorkCalendar:
         self.opens = opens
         self.closes = closes
         self.weekend = tuple(weekend)
+        self._spans = {}  # date -> (opening, closing) as Unix seconds: due() per settlement
 
     def is_working_day(self, date):
         return date.weekday() not in self.weekend and date not in self.holidays
@@ -64,8 +65,16 @@ class WorkCalendar:
         date = tehran.local_date(ts)
         for _ in range(MAX_DAYS):
             if self.is_working_day(date):
-                start = max(ts, self._at(date, self.opens))
-                end = self._at(date, self.closes)
+                span = self._spans.get(date)
+                if span is None:
+                    if len(self._spans) > 64:
+                        self._spans.clear()
+                    span = self._spans[date] = (
+                        self._at(date, self.opens),
+                        self._at(date, self.closes),
+                    )
+                start = max(ts, span[0])
+                end = span[1]
                 if start < end:
                     if start + left <= end:
                         return start + left

@@ -201,7 +201,7 @@ def test_a_rolled_back_request_does_not_leave_its_counter_in_the_cache(db_path, 
         def broken(*args):
             raise RuntimeError("simulated failure after the counter was recorded")
 
-        monkeypatch.setattr(host, "respond", broken)
+        monkeypatch.setattr(host, "dump_response", broken)  # after the handler
         assert t.authorize("000000", 100_000, CARD_A)[1].code == "96"
         monkeypatch.undo()
         assert server.call(_counter_in_a_transaction) == before
@@ -231,3 +231,60 @@ def test_within_a_request_a_card_is_read_once_until_it_is_written(db_path):
     assert after["status"] == "blocked"
     assert len(reads) == 2 + 2
     assert outside[0]["status"] == first["status"]  # the rollback undid the write
+
+
+def test_within_a_request_an_account_is_read_once_and_kept_as_stored(db_path):
+    """server_storage.py: an account row read or changed in a request is not read again; the
+    row remembered is the row as stored (change_account takes it from UPDATE ... RETURNING)."""
+    from simulator.club_server.server_storage import ServerStorage
+
+    store = ServerStorage(db_path)
+    statements = []
+    store._conn.set_trace_callback(statements.append)
+
+    def request(s):
+        first = s.open_account(1, "club", "")
+        s.change_account(first["id"], balance=500, held=200)
+        by_id, by_card = s.account_by_id(first["id"]), s.account(1, "club", "")
+        stored = Storage.account_by_id(s, first["id"])  # a SELECT, past the memory
+        return first, by_id, by_card, stored
+
+    try:
+        store.begin()
+        first, by_id, by_card, stored = store.in_savepoint(request)
+        store.rollback()
+        after = store.account_by_id(first["id"])  # no request: a read
+    finally:
+        store.close()
+    assert by_id == stored and by_card is by_id
+    assert (by_id["balance"], by_id["held"]) == (first["balance"] + 500, first["held"] + 200)
+    assert after == first  # the rollback undid the change
+    reads = [s for s in statements if s.startswith("SELECT * FROM accounts")]
+    assert len(reads) == 1 + 1 + 1  # open_account, the SELECT past the memory, after
+
+
+def test_a_new_transaction_has_its_rrn_and_approval_code_from_its_id(db_path):
+    store = Storage(db_path)
+    try:
+        with store.transaction():
+            rows = [
+                store.add_txn(
+                    terminal_id="VT000001",
+                    merchant_id="M",
+                    proc="000000",
+                    amount=10 * i,
+                    state="approved",
+                    stan=f"{i:06d}",
+                    f7="1205000000",
+                    created_at=1.0,
+                )
+                for i in (1, 2)
+            ]
+            stored = [store.txn(r["id"]) for r in rows]
+    finally:
+        store.close()
+    assert rows == stored
+    assert rows[1]["id"] == rows[0]["id"] + 1
+    for r in rows:
+        assert r["rrn"] == f"{r['id']:012d}" and r["auth_code"] == f"{r['id'] % 1000000:06d}"
+        assert r["amount"] in (10, 20) and r["state"] == "approved"

@@ -1,6 +1,7 @@
 """docs/protocol.md 4.3: the host's checks, in order, against a real server over TCP."""
 
 import contextlib
+import json
 import logging
 import random
 import socket
@@ -8,7 +9,7 @@ import socket
 import pytest
 
 from agent.protocol import framing, protect
-from simulator.club_server import phase_one
+from simulator.club_server import host, phase_one
 from simulator.club_server.seed import CARD_A, all_card_numbers
 from simulator.club_server.server import ClubServer
 from tests.club_server.client import Closed, Terminal
@@ -31,6 +32,45 @@ def test_the_same_bytes_twice_get_the_recorded_answer(terminal, server):
     assert copy.message.get("54") == first.message.get("54")
     assert copy.message.get("48") == first.message.get("48")
     assert server.call(lambda store: store.table_counts()["txns"]) == 1
+
+
+def _records(server):
+    def rows(store):
+        return store._all("SELECT mti_class, response FROM requests")
+
+    return server.call(rows)
+
+
+def test_the_request_record_keeps_only_what_the_request_does_not_give(terminal, server):
+    """host.py: the record of an answered request holds field 39 and what the handler added;
+    the copy gets the whole answer back, echoed fields included, as the first had it."""
+    _, keys, data = sealed_0100(terminal, card=CARD_A)
+    first = terminal.exchange_raw(data, keys)
+    [record] = _records(server)
+    assert record["mti_class"] == "010"
+    kept = set(json.loads(record["response"]))
+    assert {"39", "37", "38"} <= kept <= {"39", "37", "38", "48", "54"}
+    copy = terminal.exchange_raw(data, keys)
+    drop = ("53", "64")  # the KSN and MAC of each sealing
+    assert {k: v for k, v in copy.message.items() if k not in drop} == {
+        k: v for k, v in first.message.items() if k not in drop
+    }
+
+
+def test_a_whole_answer_recorded_before_is_still_sent_again(terminal, server):
+    """Records made before they were cut down hold the whole answer (with its MTI)."""
+    _, keys, data = sealed_0100(terminal, card=CARD_A)
+    first = terminal.exchange_raw(data, keys)
+    whole = {k: v for k, v in first.message.items() if k not in ("53", "64")}
+
+    def put_whole(store):
+        store._run("UPDATE requests SET response = ?", (host.dump_response(whole),))
+
+    server.call(put_whole)
+    copy = terminal.exchange_raw(data, keys)
+    assert copy.code == "00" and copy.rrn == first.rrn
+    assert copy.message.get("54") == first.message.get("54")
+    assert copy.message["3"] == first.message["3"] and copy.message["t"] == "0110"
 
 
 def test_an_older_counter_is_a_replay(terminal):
@@ -233,6 +273,36 @@ def test_a_handler_failure_is_96_and_rolled_back(server, terminal, monkeypatch, 
     # not recorded as answered: the repeat is processed anew
     again = dict(msg, t="0101")
     assert terminal.exchange(again, terminal.secrets(CARD_A)).code == "00"
+
+
+def test_after_a_handler_failure_its_counter_stays_used_and_its_work_is_gone(
+    server, terminal, monkeypatch
+):
+    """docs/protocol.md 4.3 steps 4 and 6: the handler's writes are undone, the KSN counter is
+    not (the server's group commit rolls back to the request's start and records it again):
+    the same bytes again are a replay, 63, not a second try."""
+
+    def broken(ctx, card, amount):
+        ctx.store.add_txn(
+            terminal_id=terminal.terminal_id,
+            merchant_id="X",
+            proc="000000",
+            amount=amount,
+            state="approved",
+            stan="000000",
+            f7="0000000000",
+            created_at=0.0,
+        )
+        raise RuntimeError("simulated bug after a write")
+
+    monkeypatch.setitem(phase_one.HANDLERS, "000000", broken)
+    _, keys, data = sealed_0100(terminal)
+    assert terminal.exchange_raw(data, keys).code == "96"
+    monkeypatch.undo()
+    assert server.call(lambda store: store.table_counts()["txns"]) == 0
+    assert terminal.exchange_raw(data, keys).code == "63"
+    r = terminal.authorize("000000", 100_000, CARD_A)[1]  # the next counter works
+    assert r.code == "00" and r.rrn == "000000000001"
 
 
 def test_logs_carry_no_card_number(server, terminal, caplog):
