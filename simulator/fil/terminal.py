@@ -51,6 +51,7 @@ SALE_METHODS = {
     "purchase_club_credit": "club",
     "purchase_store_credit": "store",
     "purchase_bank": "bank",
+    "purchase_points": "points",  # method P (docs/ecr.md 3.7)
 }
 # the engine's other flows without an ECR command (docs/ecr.md 3.2 has none for them)
 NO_ECR_COMMAND = {
