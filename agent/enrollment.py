@@ -1,8 +1,9 @@
 """The holder's details typed at enrollment (docs/protocol.md 5.6), checked before they are sent.
 
-Pure logic for agent/steps.collect_enrollment: a wrong answer is asked again under a screen
-that says what is expected, instead of reaching the club (which answers 77 to a phone or birth
-date it refuses, 30 to a choice outside the list: docs/protocol.md 2.3 tags 07-0A).
+Pure logic for agent/enrollment_questions.collect_enrollment: a wrong answer is asked again
+under a screen that says what is expected, instead of reaching the club (which answers 77 to a
+phone or birth date it refuses, 30 to a choice outside the list: docs/protocol.md 2.3 tags
+07-0A).
 
 Digits are ASCII digits (agent/numbers.py): str.isdigit() is True for "²" and "۱".
 

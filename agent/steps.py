@@ -32,14 +32,6 @@ CARD_WAIT_MS = 30000
 # Bank leg status -> reversal reason (docs/protocol.md 2.3 tag 0B).
 BANK_REVERSAL = {"declined": "BD", "cancelled": "CN", "timeout": "BT", "unknown": "BT"}
 
-# Enrollment questions (docs/protocol.md 5.6): (keypad field, kind, field 48 tag).
-ENROLLMENT = (
-    ("phone", "digits", m.TAG_PHONE),
-    ("gender", "choice", m.TAG_GENDER),
-    ("birth_date", "date", m.TAG_BIRTH_DATE),
-    ("education", "choice", m.TAG_EDUCATION),
-)
-
 MESSAGES = {
     "busy": "Pending work not sent: club unreachable",
     "no_paper": "Printer: no paper",
@@ -191,45 +183,6 @@ def card_present(eng, card):
         return False
 
 
-def collect_enrollment(eng):
-    """{tag: value} for tags 07..0A (and 1D, the referrer, when given) from the keypad, or
-    None when the customer cancels.
-
-    Each answer is checked here (agent/enrollment.py): a wrong one is asked again under a
-    screen saying what is expected, never sent; after enrollment.TRIES wrong answers to one
-    question the enrollment is given up. A Jalali birth date is sent converted."""
-    from agent import enrollment  # only when a card is enrolled (heap)
-    from agent.timeutil import civil
-
-    today = civil(eng.clock.now() + eng.offset_s)[:3]
-    tags = {}
-    for field, kind, tag in ENROLLMENT:
-        eng.display.show("enroll", field=field)
-        for _ in range(enrollment.TRIES):
-            value = eng.keypad.ask(field, kind)
-            if not value:
-                return None
-            value, screen = enrollment.check(field, str(value), today)
-            if screen is None:
-                break
-            eng.display.show(screen, field=field)
-        if value is None:
-            return None
-        tags[tag] = value
-    for field, kind, tag in enrollment.OPTIONAL:  # no answer skips; never cancels
-        eng.display.show("enroll", field=field)
-        for _ in range(enrollment.TRIES):
-            value = eng.keypad.ask(field, kind)
-            if not value:
-                break
-            value, screen = enrollment.check(field, str(value), today)
-            if screen is None:
-                tags[tag] = value
-                break
-            eng.display.show(screen, field=field)
-    return tags
-
-
 def phase_one(eng, res, flow, pc, amount, card, tags=None, pin=None, new_pin=None):
     """Journal a "txn" record, send the 0100 (repeats as 0101), journal the "rsp" record.
 
@@ -304,6 +257,8 @@ def authorize(eng, res, flow, pc, amount, card, tags=None, account=None):
     reply = phase_one(eng, res, flow, pc, amount, card, tags)
     if reply is not None and reply.rc == m.ENROLLMENT_REQUIRED:
         end(eng, res["stan"], "64")  # no hold: nothing to reverse
+        from agent.enrollment_questions import collect_enrollment  # only then (heap)
+
         details = collect_enrollment(eng)
         if details is None:
             res["response_code"] = reply.rc

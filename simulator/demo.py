@@ -47,7 +47,7 @@ from vafa.errors import BadInput
 DEFAULT_DATA_DIR = "var/demo"
 TERMINAL_NUMBER = 1
 # The member who enrolls at the demo's first purchase with a card from the club's stock.
-ENROLLMENT = {"phone": "09121112233", "gender": "F", "birth_date": "19900321", "education": "4"}
+ENROLLMENT = seed.ENROLLMENT
 SUMMARY_KEYS = ("points_earned", "balance_after", "stan")
 
 

@@ -77,13 +77,8 @@ TOTAL_KEYS = (
     (("drn", "crn"), "reversal_count"),
     (("dra", "cra"), "reversal_amount"),
 )
-# recovery action on the interrupted transaction -> result code
-RECOVERED = {"confirmed": spec.APPROVED, "reversed": spec.REVERSED, "closed": spec.FAILED}
-# result of a sale a restart cut after its 0220 was queued -> its message
-CUT = {spec.APPROVED: "Completed before a restart", spec.DECLINED: errored.REFUSED_0220}
 DIGEST_FIELDS = ("amount", "method", "original_rrn", "account", "original_invoice", "coupon")
 DIGEST_FIELDS += ("split",)
-STAN_WINDOW = 100  # STANs handed out after a "run" record that may belong to its command
 
 
 class InlineRunner:
@@ -172,15 +167,6 @@ def local_time(epoch_s, offset_s):
     return f"{y:04d}{mo:02d}{d:02d}{h:02d}{mi:02d}{s:02d}"
 
 
-def _stan_after(stan, before):
-    """Whether STAN `stan` was handed out shortly after `before` (STANs wrap at 999999)."""
-    try:
-        step = (int(stan) - int(before)) % 999999
-    except (TypeError, ValueError):
-        return False
-    return 0 < step <= STAN_WINDOW
-
-
 class EcrSession:
     def __init__(self, engine, storage=None, runner=None, receipts=None, keep=100):
         self.engine = engine
@@ -209,8 +195,11 @@ class EcrSession:
         the engine's recovery report (engine.recover()). Returns those results."""
         self.loaded = True
         resolved = []
-        for rec in self.store.load():
-            fields = self._interrupted(rec, report or {})
+        records = self.store.load()
+        if records:  # only after a power cut cut a command short (heap)
+            from agent.ecr import interrupted
+        for rec in records:
+            fields = interrupted.answer(self, rec, report or {})
             self.store.finish(rec["i"], rec["c"], rec["q"], fields)
             resolved.append(fields)
         return resolved
@@ -428,52 +417,6 @@ class EcrSession:
         if last is not None and rrn and last["q"]["f"].get("37") != rrn:
             return self._answer(spec.NOT_LAST, invoice)
         return None
-
-    def _interrupted(self, rec, report):
-        """The result of a command whose run a power cut interrupted (docs/ecr.md 6.3)."""
-        fields = {"invoice": rec["i"], "result": spec.FAILED}
-        message = "Interrupted by a restart before the club answered"
-        before = rec.get("s")
-        last = getattr(getattr(self.engine, "ledger", None), "last", None)
-        if rec["c"] in spec.CLUB_RECOVERED and before is not None:
-            for action, stan in report.get("actions", ()):
-                if _stan_after(stan, before) and action in RECOVERED:
-                    fields["result"] = RECOVERED[action]
-                    fields["amount"] = rec.get("a")
-                    fields["stan"] = stan
-                    message = "Interrupted by a restart; recovery " + action + " it"
-                    break
-            else:
-                if (
-                    last is not None
-                    and _stan_after(last["q"].get("txn"), before)
-                    and last["state"] in ("pending", "confirmed", "conflict")
-                ):
-                    q = last["q"]
-                    fields["result"] = spec.APPROVED
-                    if last["state"] == "conflict":  # the club refused its 0220 (12)
-                        fields["result"] = spec.DECLINED
-                    fields["amount"] = int(q["f"]["4"])
-                    fields["stan"] = q["txn"]
-                    fields["rrn"] = fit("rrn", q["f"].get("37"))
-                    if q.get("card"):
-                        fields["card"] = "****" + q["card"]
-                    message = CUT[fields["result"]]
-        elif rec["c"] in ("void", "settlement"):
-            message = "Interrupted by a restart: see the terminal's day report"
-        q = last["q"] if last is not None else {}
-        if fields["result"] == spec.APPROVED and q.get("legs") and _stan_after(q["txn"], before):
-            from agent.split import legs_of  # a split sale: its legs (docs/ecr.md 3.6)
-
-            leg_fields(fields, legs_of(q))
-        fields["message"] = message
-        fields["flow"] = rec["c"]
-        fields["time"] = local_time(self._now(), getattr(self.engine, "offset_s", 0))
-        out = {}
-        for key in fields:
-            if fields[key] is not None:
-                out[key] = fields[key]
-        return out
 
     # -- the engine calls ------------------------------------------------------------------
 

@@ -129,6 +129,9 @@ STOCK = [  # unissued cards (64 until enrolled)
     "9879110000000188", "9879110000000196",
 ]
 POOL_STOCK = ["9879110000000204", "9879110000000212"]
+# The holder who enrolls a stock card at its first use, as the demo's and the test tools'
+# keypads type it (docs/protocol.md 5.6 tags 07-0A).
+ENROLLMENT = {"phone": "09121112233", "gender": "F", "birth_date": "19900321", "education": "4"}
 UNKNOWN_CARD = "9879110000000998"  # Luhn-valid, never in the database: 14
 UNKNOWN_BANK_CARD = "6037990000000998"
 # fmt: on

@@ -39,6 +39,7 @@ from agent.protocol import aes_cryptography
 from agent.protocol.dukpt import TerminalDukpt, derive_initial_key
 from agent.storage import BlobStore, FileStorage
 from simulator.bank import BankSimulator
+from simulator.club_server import seed
 
 CRASH_ENV = "VAFA_CRASH_AT"
 STORAGE_KEY = bytes(range(16))
@@ -48,7 +49,7 @@ TEST_BDK = binascii.unhexlify("FEDCBA9876543210F1F1F1F1F1F1F1F1")
 TERMINAL_ID = "VT000001"
 INITIAL_KEY_ID = "5641464100000001"
 MERCHANT_ID = "VAFA00000000001"
-ENROLLMENT = {"phone": "09121112233", "gender": "F", "birth_date": "19900321", "education": "4"}
+ENROLLMENT = seed.ENROLLMENT
 DRAIN_DEADLINE_S = 15.0
 
 

@@ -45,8 +45,7 @@ from simulator.club_server import seed
 from simulator.pos_emulator import club_link
 
 TERMINAL_NUMBER = 1
-# The member who enrolls when a card from the club's stock is used for the first time.
-ENROLLMENT = {"phone": "09121112233", "gender": "F", "birth_date": "19900321", "education": "4"}
+ENROLLMENT = seed.ENROLLMENT  # the member who enrolls a stock card at its first use
 CHIP, SWIPE = "051", "021"
 
 # name -> (what it is, card number, POS entry mode); docs/testing.md "Cards by persona".

@@ -7,9 +7,9 @@ against jdatetime and the whole enrollment against the reference club server on 
 
 from agent import enrollment
 from agent.enrollment import birth_date, check, phone
+from agent.enrollment_questions import collect_enrollment
 from agent.ports import ManualClock, RecordingDisplay
 from agent.protocol import messages as m
-from agent.steps import collect_enrollment
 
 TODAY = (2025, 6, 1)  # 1404-03-11
 # 2025-05-31 21:00 UTC: already 2025-06-01 00:30 in Tehran
