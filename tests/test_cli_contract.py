@@ -20,6 +20,7 @@ import time
 import pytest
 
 import vafa.args
+from tests.ports import closed_port
 from vafa.cli import EXIT_CODES, full_parser, subparsers
 
 VAFA = [sys.executable, "-m", "vafa"]
@@ -166,14 +167,6 @@ class Command:
     def has(self, option, own=False):
         actions = self.own() if own else [a for _, a in self.actions()]
         return any(option in a.option_strings for a in actions)
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 against its own club and against an outside club (a real club server on TCP, in this process)."""
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from simulator.club_server import seed
 from simulator.club_server.ledger import ledger_check
 from simulator.club_server.server import run_in_thread
 from simulator.pos_emulator.terminal import start_demo_club
+from tests.ports import closed_port
 
 FLOWS = {"sign_on", "bank", "club_credit", "store_credit", "cash", "balance", "top_up",
          "refund", "void", "close", "pin", "coupon", "split"}  # fmt: skip
@@ -133,12 +133,6 @@ def test_demo_against_a_club_without_the_demo_seed_says_why_and_fails(tmp_path):
     assert "the club closed the connection on the first message without answering" in done.stdout
     assert "initial key id 5641464100000001 of terminal VT000001" in done.stdout
     assert "nothing else was run" in done.stdout
-
-
-def closed_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ values that name no club. Real club servers on TCP (in this process, or the comm
 the command itself as a subprocess where its exit status and output are the point."""
 
 import argparse
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +15,13 @@ from simulator.club_server import seed
 from simulator.pos_emulator import cli
 from simulator.pos_emulator.terminal import start_demo_club
 from tests.ecr.support import Emulator
+from tests.ports import closed_port
 
 
 def args_for(tmp_path, *argv):
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     return parser.parse_args(["--data-dir", str(tmp_path / "data"), "--headless", *map(str, argv)])
-
-
-def closed_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # terminal number -> (merchant id, store, points for a cash sale of 1,000,000 by its program)

@@ -21,16 +21,9 @@ from hostbridge.link import Timers
 from hostbridge.web import make_server
 from tests.ecr.support import REPO, need_program
 from tests.ecr.test_web import call
+from tests.ports import closed_port
 
 VAFA = [sys.executable, "-m", "vafa"]
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ a build says how far it is."""
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from flashing import install
 from flashing.device import NoRepl, PortError, VirtualDevice, probe
 from flashing.targets import UnixPty
 from tests.flashing.support import KEYS, UNIX, demo_kit
+from tests.ports import closed_port
 
 pytestmark = pytest.mark.skipif(shutil.which("socat") is None, reason="needs socat")
 
@@ -43,14 +43,6 @@ def micropython_pty(tmp_path):
     yield str(tmp_path / "mp")
     proc.terminate()
     proc.wait(5)
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def timed(port):

@@ -12,20 +12,13 @@ from agent.ecr.frame import Scanner, ack, encode_frame
 from agent.ecr.message import decode_message, encode_message
 from tests.portable.test_ecr_edges import FailOnce
 from tests.portable.test_serve_guard import Box, IdleEngine
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from tests.ports import closed_port
 
 
 def test_an_error_between_commands_does_not_end_the_socket_loop(capsys):
     engine = IdleEngine()
     engine.idle = FailOnce(engine.idle, MemoryError("memory allocation failed"))
-    port = free_port()
+    port = closed_port()
     state = {"turns": 0, "cashier": None, "answers": [], "scanner": Scanner()}
 
     def until():

@@ -11,6 +11,7 @@ from simulator.pos_emulator import cli
 from simulator.pos_emulator.load import run_load
 from simulator.pos_emulator.scenario import ScenarioError, load_all, load_file, run_files
 from simulator.pos_emulator.terminal import start_demo_club
+from tests.ports import closed_port
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -314,14 +315,6 @@ def test_load_without_a_club_says_it_cannot_be_reached(tmp_path):
     assert error.startswith("sign-on: no answer: the club cannot be reached")
     assert f"cannot connect to 127.0.0.1:{port}" in error
     assert f"  most common error (2 of 2): {error}" in lines
-
-
-def closed_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_cli_load_mode(tmp_path):
