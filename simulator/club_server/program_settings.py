@@ -40,7 +40,8 @@ class Setting:
             return "yes or no"
         if self.kind in ("choice", "accounts"):
             joined = " or ".join(self.choices)
-            return joined if self.kind == "choice" else f"a list of {joined}, e.g. 40,60"
+            example = ",".join(self.choices[:2])  # from this setting's own choices
+            return joined if self.kind == "choice" else f"a list of {joined}, e.g. {example}"
         return f"text of 1..{self.high} characters"
 
 
